@@ -1,0 +1,38 @@
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "coordseg/error.h"
+#include "coordseg/info.h"
+
+namespace coordseg::app {
+
+namespace {
+struct InfoOptions {
+  std::vector<std::string> files;
+};
+}  // namespace
+
+Runner add_info_command(CLI::App& app) {
+  auto opts = std::make_shared<InfoOptions>();
+  CLI::App* cmd = app.add_subcommand("info", "Describe NIfTI files: geometry, datatype, intensities, label volumes");
+  cmd->add_option("files", opts->files, "NIfTI files (.nii, .nii.gz)")->required();
+  return [opts, cmd]() {
+    if (!*cmd) return -1;
+    int status = 0;
+    for (const auto& file : opts->files) {
+      try {
+        std::cout << describe_nifti(file) << std::flush;
+      } catch (const Error& e) {
+        // Report every bad file, then fail: one line each.
+        std::cerr << "coordseg: error: " << e.what() << "\n";
+        status = std::max(status, e.exit_code());
+      }
+    }
+    return status;
+  };
+}
+
+}  // namespace coordseg::app

@@ -1,0 +1,15 @@
+// The subcommands of `coordseg`. Each adds its options to the CLI11 app, filling a plain
+// struct, and returns a runner that calls the library. No other logic lives in app/.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace coordseg::app {
+
+using Runner = std::function<int()>;
+
+// Registers `coordseg info FILE...`; the runner is called when that subcommand was chosen.
+Runner add_info_command(CLI::App& app);
+
+}  // namespace coordseg::app

@@ -1,0 +1,49 @@
+// coordseg: whole-heart segmentation with 3D U-Nets and CoordConv.
+// Exit codes: 0 success, 1 bad data or a failed run, 2 bad usage.
+#include <iostream>
+
+#include "commands.h"
+#include "coordseg/compat.h"
+#include "coordseg/error.h"
+
+#ifndef COORDSEG_VERSION
+#define COORDSEG_VERSION "unknown"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace coordseg;
+  CLI::App cli("coordseg " COORDSEG_VERSION
+               ": train 3D U-Nets with CoordConv and segment the whole heart in CT and MR (MM-WHS)",
+               "coordseg");
+  cli.set_version_flag("--version", std::string("coordseg " COORDSEG_VERSION " (LibTorch ") +
+                                        compat::torch_version() + ")");
+  cli.require_subcommand(0, 1);  // "none" is reported below, after unknown options
+  std::vector<app::Runner> runners = {app::add_info_command(cli)};
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "coordseg: error: " << e.what() << " (see coordseg --help)\n";
+    return static_cast<int>(ErrorKind::kUsage);
+  }
+  try {
+    for (const auto& run : runners) {
+      const int status = run();
+      if (status >= 0) return status;
+    }
+  } catch (const Error& e) {
+    std::cerr << "coordseg: error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "coordseg: error: " << e.what() << "\n";
+    return static_cast<int>(ErrorKind::kData);
+  }
+  std::cerr << "coordseg: error: a subcommand is required (see coordseg --help)\n";
+  return static_cast<int>(ErrorKind::kUsage);
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# End-to-end tests of the coordseg command: exit codes (0 ok, 1 bad data, 2 bad usage),
+# one-line errors naming the file or option, and real output.
+# usage: cli_test.sh PATH/TO/coordseg PATH/TO/nifti_probe
+set -u
+COORDSEG=$1
+PROBE=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+
+# expect CODE STDERR_REGEX STDOUT_REGEX -- command...
+expect() {
+  local code=$1 err_re=$2 out_re=$3
+  shift 4
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$?
+  local ok=1
+  [[ $rc -eq $code ]] || ok=0
+  if [[ -n $err_re ]]; then grep -Eq -- "$err_re" "$TMP/err" || ok=0; fi
+  if [[ -n $out_re ]]; then grep -Eq -- "$out_re" "$TMP/out" || ok=0; fi
+  # Errors are one line each.
+  if [[ $code -ne 0 && -n $err_re ]]; then
+    [[ $(grep -c '' "$TMP/err") -ge 1 ]] && ! grep -qv '^coordseg: error: ' "$TMP/err" || ok=0
+  fi
+  if [[ $ok -eq 1 ]]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL: $* (rc $rc, want $code)"
+    echo "--- stdout"; head -20 "$TMP/out"; echo "--- stderr"; head -20 "$TMP/err"
+  fi
+}
+
+# Usage.
+expect 0 '' 'Usage: coordseg' -- "$COORDSEG" --help
+expect 0 '' '^coordseg [0-9]+\.[0-9]+\.[0-9]+ \(LibTorch [0-9.]+\)' -- "$COORDSEG" --version
+expect 2 '^coordseg: error: .*subcommand' '' -- "$COORDSEG"
+expect 2 '^coordseg: error: .*--bogus' '' -- "$COORDSEG" --bogus
+expect 2 '^coordseg: error: .*' '' -- "$COORDSEG" frobnicate
+expect 2 '^coordseg: error: .*files.*required' '' -- "$COORDSEG" info
+expect 0 '' 'Usage: coordseg info' -- "$COORDSEG" info --help
+
+# A real file written by nibabel-independent code: the probe copies a crafted image.
+python_nifti() {
+  # A 4 x 3 x 2 uint8 label map, LPS, 2 mm, written byte by byte (no library involved).
+  /usr/bin/python3 - "$1" <<'PY'
+import struct, sys
+hdr = bytearray(348)
+struct.pack_into("<i", hdr, 0, 348)
+struct.pack_into("<8h", hdr, 40, 3, 4, 3, 2, 1, 1, 1, 1)
+struct.pack_into("<hh", hdr, 70, 2, 8)                 # datatype uint8, bitpix
+struct.pack_into("<8f", hdr, 76, 1, 2, 2, 2, 1, 1, 1, 1)
+struct.pack_into("<f", hdr, 108, 352.0)                # vox_offset
+struct.pack_into("<ff", hdr, 112, 1.0, 0.0)
+hdr[123] = 2                                           # xyzt_units: mm
+struct.pack_into("<hh", hdr, 252, 0, 1)                # qform_code 0, sform_code 1
+struct.pack_into("<4f", hdr, 280, -2, 0, 0, 10)
+struct.pack_into("<4f", hdr, 296, 0, -2, 0, 20)
+struct.pack_into("<4f", hdr, 312, 0, 0, 2, -30)
+hdr[344:348] = b"n+1\0"
+data = bytes([0] * 20 + [205] * 3 + [1])
+open(sys.argv[1], "wb").write(bytes(hdr) + b"\0" * 4 + data)
+PY
+}
+python_nifti "$TMP/lbl.nii"
+expect 0 '' 'orientation  LPS \(from the sform; qform_code 0, sform_code 1\)' -- "$COORDSEG" info "$TMP/lbl.nii"
+expect 0 '' '^ +205 +1 +MLV +3 +0\.02$' -- "$COORDSEG" info "$TMP/lbl.nii"
+expect 0 '' '^ +1 +- +- +1 +0\.01$' -- "$COORDSEG" info "$TMP/lbl.nii"
+expect 0 '' 'dims         4 x 3 x 2 voxels' -- "$COORDSEG" info "$TMP/lbl.nii"
+"$PROBE" copy "$TMP/lbl.nii" "$TMP/lbl_copy.nii.gz" --labels
+expect 0 '' 'format       NIfTI-1, gzip-compressed' -- "$COORDSEG" info "$TMP/lbl_copy.nii.gz"
+
+# Bad data: exit 1, one line naming the file.
+expect 1 "^coordseg: error: $TMP/missing.nii.gz: no such file$" '' -- "$COORDSEG" info "$TMP/missing.nii.gz"
+expect 1 "^coordseg: error: $TMP: is a directory" '' -- "$COORDSEG" info "$TMP"
+echo "not an image" >"$TMP/text.nii"
+expect 1 "^coordseg: error: $TMP/text.nii: not a NIfTI file" '' -- "$COORDSEG" info "$TMP/text.nii"
+head -c 300 "$TMP/lbl.nii" >"$TMP/short.nii"
+expect 1 "^coordseg: error: $TMP/short.nii: truncated file" '' -- "$COORDSEG" info "$TMP/short.nii"
+# Several files: the good one is described, each bad one reported, exit 1.
+expect 1 "^coordseg: error: $TMP/text.nii: not a NIfTI file" 'dims         4 x 3 x 2 voxels' -- \
+  "$COORDSEG" info "$TMP/text.nii" "$TMP/lbl.nii"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
