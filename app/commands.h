@@ -11,5 +11,7 @@ using Runner = std::function<int()>;
 
 // Registers `coordseg info FILE...`; the runner is called when that subcommand was chosen.
 Runner add_info_command(CLI::App& app);
+Runner add_phantom_command(CLI::App& app);
+Runner add_render_command(CLI::App& app);
 
 }  // namespace coordseg::app

@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   cli.set_version_flag("--version", std::string("coordseg " COORDSEG_VERSION " (LibTorch ") +
                                         compat::torch_version() + ")");
   cli.require_subcommand(0, 1);  // "none" is reported below, after unknown options
-  std::vector<app::Runner> runners = {app::add_info_command(cli)};
+  std::vector<app::Runner> runners = {app::add_info_command(cli), app::add_phantom_command(cli),
+                                      app::add_render_command(cli)};
 
   try {
     cli.parse(argc, argv);

@@ -1,0 +1,677 @@
+#include "coordseg/phantom.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+
+#include "coordseg/error.h"
+#include "coordseg/labels.h"
+#include "coordseg/nifti.h"
+#include "coordseg/parallel.h"
+
+namespace coordseg {
+namespace fs = std::filesystem;
+
+namespace {
+
+// --- small maths -----------------------------------------------------------------------
+
+struct Vec3 {
+  double x = 0, y = 0, z = 0;
+  Vec3 operator+(const Vec3& o) const { return {x + o.x, y + o.y, z + o.z}; }
+  Vec3 operator-(const Vec3& o) const { return {x - o.x, y - o.y, z - o.z}; }
+  Vec3 operator*(double s) const { return {x * s, y * s, z * s}; }
+  double dot(const Vec3& o) const { return x * o.x + y * o.y + z * o.z; }
+  Vec3 cross(const Vec3& o) const { return {y * o.z - z * o.y, z * o.x - x * o.z, x * o.y - y * o.x}; }
+  double norm() const { return std::sqrt(dot(*this)); }
+  Vec3 unit() const { return *this * (1.0 / norm()); }
+};
+
+// SplitMix64: small, fast, and the same on every platform (unlike std:: distributions).
+uint64_t mix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+class Random {
+ public:
+  explicit Random(uint64_t seed) : state_(mix64(seed)) {}
+  uint64_t next() { return mix64(state_++); }
+  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+  int integer(int lo, int hi) { return lo + static_cast<int>(uniform() * (hi - lo + 1)); }  // [lo, hi]
+  bool chance(double p) { return uniform() < p; }
+  double normal() {
+    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  }
+  Vec3 unit_vector() {
+    Vec3 v{normal(), normal(), normal()};
+    return v.unit();
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// A standard normal value that depends only on (key, index): noise independent of threading.
+double hashed_normal(uint64_t key, uint64_t index) {
+  const uint64_t h = mix64(key ^ mix64(index));
+  const double u1 = (static_cast<double>(h >> 40) + 0.5) * 0x1.0p-24;
+  const double u2 = static_cast<double>((h >> 16) & 0xffffff) * 0x1.0p-24;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+// Signed distance (approximate, mm) to an axis-aligned ellipsoid in heart coordinates.
+struct Ellipsoid {
+  Vec3 center, semi;
+  double sd(const Vec3& q) const {
+    const Vec3 d = q - center;
+    const double r = std::sqrt((d.x * d.x) / (semi.x * semi.x) + (d.y * d.y) / (semi.y * semi.y) +
+                               (d.z * d.z) / (semi.z * semi.z));
+    return (r - 1.0) * std::min({semi.x, semi.y, semi.z});
+  }
+};
+
+// Signed distance (exact, mm) to a tube of `radius` around a polyline.
+struct Tube {
+  std::vector<Vec3> points;
+  double radius = 10;
+  double sd(const Vec3& q) const {
+    double best = 1e30;
+    for (size_t s = 0; s + 1 < points.size(); ++s) {
+      const Vec3 ab = points[s + 1] - points[s], aq = q - points[s];
+      const double t = std::clamp(aq.dot(ab) / ab.dot(ab), 0.0, 1.0);
+      best = std::min(best, (aq - ab * t).norm());
+    }
+    return best - radius;
+  }
+};
+
+// --- the anatomy -----------------------------------------------------------------------
+
+enum Tissue : uint8_t {
+  kAir, kLung, kFat, kSoft, kMuscle, kMyo, kWall, kBlood, kCortical, kMarrow, kCsf, kTissueCount
+};
+
+// Blood pools in order of precedence: the first shape that contains a voxel owns it (its
+// wall included), so neighbouring pools are always separated by a wall or the myocardium.
+enum Pool { kLVC, kAO, kPA, kLA, kRA, kRV, kDescending, kPoolCount };
+const int32_t kPoolLabel[kPoolCount] = {500, 820, 850, 420, 550, 600, 0};
+
+struct Voxel {
+  Tissue tissue;
+  uint8_t pool;  // kPoolCount when not blood
+  int32_t label;
+};
+
+struct Heart {
+  Vec3 base;          // world position of the LV base (valve plane) centre
+  Vec3 u, v, w;       // heart frame: u right-anterior, v posterior, w base -> apex
+  Ellipsoid lv_cavity, lv_outer;  // both cut at the valve plane w = 0
+  Ellipsoid la, ra, rv;
+  Tube aorta, pa;
+  double wall = 2.0, rv_wall = 3.0, annulus = 5.0;
+  double fat = 4.0;   // pericardial fat thickness, mm
+  std::array<Vec3, 3> warp_dir, warp_freq;
+  std::array<double, 3> warp_amp{}, warp_phase{};
+  double reach = 150;  // no heart structure lies farther than this from `base`, mm
+
+  Vec3 to_heart(const Vec3& p) const {
+    const Vec3 d = p - base;
+    Vec3 q{d.dot(u), d.dot(v), d.dot(w)};
+    // Smooth deformation: a few long-wavelength sinusoids.
+    Vec3 disp;
+    for (int k = 0; k < 3; ++k) disp = disp + warp_dir[k] * (warp_amp[k] * std::sin(warp_freq[k].dot(q) + warp_phase[k]));
+    return q + disp;
+  }
+
+  // The structure owning heart-frame point q: true with `out` set, or false with `sd` the
+  // distance (mm, approximate) to the nearest structure.
+  bool classify(const Vec3& q, Voxel& out, double& sd) const {
+    const double lvc = std::max(lv_cavity.sd(q), -q.z);
+    if (lvc < 0) return out = {kBlood, kLVC, 500}, true;
+    const double lvo = std::max(lv_outer.sd(q), -q.z);
+    if (lvo < 0) return out = {kMyo, kPoolCount, 205}, true;
+    const double pool_sd[5] = {aorta.sd(q), pa.sd(q), la.sd(q), ra.sd(q), rv.sd(q)};
+    const Pool pools[5] = {kAO, kPA, kLA, kRA, kRV};
+    for (int i = 0; i < 5; ++i) {
+      // The valve plane's fibrous ring: a layer of tissue over the LV base, below the aorta
+      // in precedence, so no chamber other than the aorta opens into the LV cavity.
+      if (i == 1 && q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0)
+        return out = {kWall, kPoolCount, 0}, true;
+      if (pool_sd[i] < 0) {
+        const double thickness = pools[i] == kRV ? rv_wall : wall;
+        if (pool_sd[i] < -thickness) return out = {kBlood, static_cast<uint8_t>(pools[i]), kPoolLabel[pools[i]]}, true;
+        return out = {kWall, kPoolCount, 0}, true;
+      }
+    }
+    sd = std::min({lvo, pool_sd[0], pool_sd[1], pool_sd[2], pool_sd[3], pool_sd[4]});
+    return false;
+  }
+};
+
+struct Body {
+  double bx = 160, by = 120;   // body outline semi-axes (x: left-right, y: antero-posterior), mm
+  double fat = 15;             // subcutaneous fat thickness
+  double muscle = 12;          // chest wall muscle
+  double rib_period = 28, rib_thickness = 9, rib_phase = 0;
+  Vec3 spine;                  // vertebral body centre (x, y), radius below
+  double spine_radius = 17;
+  Vec3 descending;             // descending aorta centre (x, y)
+  double descending_radius = 11;
+  double lung_cx = 80, lung_semi_x = 65, lung_semi_y = 85, lung_y = -5;
+};
+
+struct Appearance {
+  std::array<double, kTissueCount> value{};
+  std::array<double, kPoolCount> pool_offset{};
+  double noise = 15;   // CT: Gaussian sd in HU; MR: Rician sd
+  double blur_mm = 1;  // Gaussian PSF sd
+  // MR bias field: exp(bias * mean of two sinusoids)
+  double bias = 0;
+  std::array<Vec3, 2> bias_freq;
+  std::array<double, 2> bias_phase{};
+};
+
+struct CaseSpec {
+  PhantomFacts facts;
+  Modality modality = Modality::kCT;
+  Grid grid;
+  Heart heart;
+  Body body;
+  Appearance look;
+  uint64_t noise_key = 0;
+};
+
+Vec3 world_dir(double x, double y, double z) { return Vec3{x, y, z}.unit(); }
+
+// Rotates `dir` by a random angle up to `max_deg` about a random axis perpendicular to it.
+Vec3 perturb(const Vec3& dir, double max_deg, Random& rng) {
+  Vec3 axis = dir.cross(rng.unit_vector());
+  axis = axis.unit();
+  const double a = rng.uniform(0, max_deg) * M_PI / 180.0;
+  return (dir * std::cos(a) + axis.cross(dir) * std::sin(a)).unit();
+}
+
+// Blood volume (ml) of each pool, and of the myocardium, by counting a 2 mm grid in the
+// heart frame (without the deformation, which changes volumes by a few percent at most).
+struct HeartVolumes {
+  std::array<double, kPoolCount> pool{};
+  double myo = 0;
+};
+
+HeartVolumes measure(const Heart& h) {
+  Vec3 lo{1e9, 1e9, 1e9}, hi{-1e9, -1e9, -1e9};
+  auto grow = [&](const Vec3& c, double r) {
+    lo = {std::min(lo.x, c.x - r), std::min(lo.y, c.y - r), std::min(lo.z, c.z - r)};
+    hi = {std::max(hi.x, c.x + r), std::max(hi.y, c.y + r), std::max(hi.z, c.z + r)};
+  };
+  for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv})
+    grow(e->center, std::max({e->semi.x, e->semi.y, e->semi.z}));
+  for (const Tube* t : {&h.aorta, &h.pa})
+    for (const Vec3& q : t->points) grow(q, t->radius);
+  constexpr double kStep = 2.0;
+  HeartVolumes v;
+  Voxel vox;
+  double sd;
+  for (double z = lo.z; z <= hi.z; z += kStep)
+    for (double y = lo.y; y <= hi.y; y += kStep)
+      for (double x = lo.x; x <= hi.x; x += kStep)
+        if (h.classify({x, y, z}, vox, sd)) {
+          if (vox.pool < kPoolCount) v.pool[vox.pool] += 1;
+          else if (vox.label == 205) v.myo += 1;
+        }
+  const double ml = kStep * kStep * kStep / 1000.0;
+  for (auto& p : v.pool) p *= ml;
+  v.myo *= ml;
+  return v;
+}
+
+Heart sample_heart(Random& rng) {
+  Heart h;
+  // Long axis toward the left-anterior-inferior apex (RAS+: left = -x, anterior = +y,
+  // inferior = -z), within 15 degrees of the nominal direction.
+  h.w = perturb(world_dir(-0.62, 0.45, -0.64), 15.0, rng);
+  // u: right-anterior, orthogonal to w; v completes the frame and points posteriorly.
+  const Vec3 ra = world_dir(0.75, 0.66, 0.0);
+  h.u = (ra - h.w * ra.dot(h.w)).unit();
+  h.v = h.w.cross(h.u);
+  if (h.v.y > 0) h.v = h.v * -1.0;  // make v posterior (-y)
+
+  // LV cavity: half a prolate ellipsoid of the drawn volume and proportions.
+  const double lv_ml = rng.uniform(80, 150);
+  const double k = rng.uniform(0.9, 1.0);          // cavity ellipticity
+  const double ratio = rng.uniform(2.1, 2.5);      // length / radius
+  const double a = std::cbrt(lv_ml * 1000.0 / (2.0 / 3.0 * M_PI * k * ratio));
+  const double lc = ratio * a;
+  // Myocardium: the wall thickness (8-12 mm) that gives the drawn volume, where it can.
+  const double myo_ml = rng.uniform(100, 170);
+  auto myo_volume = [&](double t) {
+    return 2.0 / 3.0 * M_PI * ((a + t) * (a * k + t) * (lc + 0.9 * t) - a * a * k * lc) / 1000.0;
+  };
+  double t_lo = 8.0, t_hi = 12.0;
+  for (int i = 0; i < 40; ++i) ((myo_volume(0.5 * (t_lo + t_hi)) < myo_ml) ? t_lo : t_hi) = 0.5 * (t_lo + t_hi);
+  const double t = 0.5 * (t_lo + t_hi);
+  h.lv_cavity = {{0, 0, 0}, {a, a * k, lc}};
+  h.lv_outer = {{0, 0, 0}, {a + t, a * k + t, lc + 0.9 * t}};
+
+  h.rv = {{a + t - rng.uniform(10, 16), rng.uniform(-9, -3), lc * rng.uniform(0.25, 0.35)},
+          {rng.uniform(26, 32), a + t + rng.uniform(8, 14), lc * 0.7 + 8}};
+  h.la = {{rng.uniform(-12, -4), a + rng.uniform(6, 12), -rng.uniform(20, 26)},
+          {rng.uniform(27, 33), rng.uniform(19, 23), rng.uniform(21, 26)}};
+  h.ra = {{a + t + rng.uniform(4, 10), a + rng.uniform(0, 6), -rng.uniform(18, 26)},
+          {rng.uniform(23, 28), rng.uniform(20, 24), rng.uniform(25, 30)}};
+
+  // Vessels: the ascending aorta leaves the LV outflow and rises; the pulmonary artery
+  // leaves the RV outflow, anterior and left of the aorta, and turns posterior-left.
+  const Vec3 up{world_dir(0, 0, 1).dot(h.u), world_dir(0, 0, 1).dot(h.v), world_dir(0, 0, 1).dot(h.w)};
+  const Vec3 left_back = world_dir(-0.7, -0.5, 0.5);
+  const Vec3 lb{left_back.dot(h.u), left_back.dot(h.v), left_back.dot(h.w)};
+  h.aorta.radius = rng.uniform(11, 14);
+  const Vec3 ao0{rng.uniform(4, 9), -rng.uniform(2, 6), 8};
+  const Vec3 ao1 = ao0 + Vec3{0, -2, -rng.uniform(22, 28)};
+  h.aorta.points = {ao0, ao1, ao1 + up * rng.uniform(40, 50)};
+  h.pa.radius = rng.uniform(10, 13);
+  const Vec3 pa0{a + t + rng.uniform(2, 8), -(a + rng.uniform(0, 4)), -2};
+  const Vec3 pa1 = pa0 + Vec3{-6, -4, -rng.uniform(22, 28)};
+  h.pa.points = {pa0, pa1, pa1 + lb * rng.uniform(30, 38)};
+
+  // Scale the other pools to volumes drawn inside the plausible ranges. Each carves its
+  // lower-precedence neighbours, so measure and rescale a few times.
+  const double target[kPoolCount] = {lv_ml, rng.uniform(26, 46), rng.uniform(26, 46), rng.uniform(52, 100),
+                                     rng.uniform(55, 110), rng.uniform(90, 165), 0};
+  for (int iter = 0; iter < 4; ++iter) {
+    const HeartVolumes got = measure(h);
+    for (auto [e, pool] : {std::pair{&h.la, kLA}, std::pair{&h.ra, kRA}, std::pair{&h.rv, kRV}}) {
+      const double f = std::cbrt(target[pool] / std::max(got.pool[pool], 1.0));
+      e->semi = e->semi * std::clamp(f, 0.7, 1.4);
+    }
+    for (auto [tube, pool] : {std::pair{&h.aorta, kAO}, std::pair{&h.pa, kPA}}) {
+      const double r_blood = tube->radius - h.wall;
+      const double f = std::sqrt(target[pool] / std::max(got.pool[pool], 1.0));
+      tube->radius = std::clamp(h.wall + r_blood * std::clamp(f, 0.7, 1.4), 9.0, 17.0);
+    }
+  }
+
+  h.fat = rng.uniform(2.5, 5.5);
+  for (int i = 0; i < 3; ++i) {
+    h.warp_dir[static_cast<size_t>(i)] = rng.unit_vector();
+    h.warp_freq[static_cast<size_t>(i)] = rng.unit_vector() * (2 * M_PI / rng.uniform(60, 120));
+    h.warp_amp[static_cast<size_t>(i)] = rng.uniform(1.0, 3.0);
+    h.warp_phase[static_cast<size_t>(i)] = rng.uniform(0, 2 * M_PI);
+  }
+  return h;
+}
+
+// The world-space bounding box of the heart (extreme points of its shapes), for the FOV.
+void heart_extent(const Heart& h, Vec3& lo, Vec3& hi) {
+  lo = {1e9, 1e9, 1e9};
+  hi = {-1e9, -1e9, -1e9};
+  auto add = [&](const Vec3& q) {
+    const Vec3 p = h.base + h.u * q.x + h.v * q.y + h.w * q.z;
+    lo = {std::min(lo.x, p.x), std::min(lo.y, p.y), std::min(lo.z, p.z)};
+    hi = {std::max(hi.x, p.x), std::max(hi.y, p.y), std::max(hi.z, p.z)};
+  };
+  for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv})
+    for (int s = -1; s <= 1; s += 2) {
+      add(e->center + Vec3{s * e->semi.x, 0, 0});
+      add(e->center + Vec3{0, s * e->semi.y, 0});
+      add(e->center + Vec3{0, 0, s * e->semi.z});
+    }
+  for (const Tube* t : {&h.aorta, &h.pa})
+    for (const Vec3& q : t->points)
+      for (int s = -1; s <= 1; s += 2) add(q + Vec3{s * t->radius, s * t->radius, s * t->radius});
+}
+
+Appearance sample_look(Modality m, PhantomPreset preset, Random& rng) {
+  Appearance a;
+  auto& v = a.value;
+  if (m == Modality::kCT) {
+    v[kAir] = -1000;
+    v[kLung] = rng.uniform(-880, -820);
+    v[kFat] = rng.uniform(-120, -80);
+    v[kSoft] = rng.uniform(30, 60);
+    v[kMuscle] = rng.uniform(45, 70);
+    v[kMyo] = rng.uniform(60, 150);
+    v[kWall] = v[kMyo] * 0.5 + v[kSoft] * 0.5;
+    v[kBlood] = rng.uniform(280, 470);
+    v[kCortical] = rng.uniform(900, 1200);
+    v[kMarrow] = rng.uniform(400, 550);
+    v[kCsf] = rng.uniform(5, 20);
+    for (auto& o : a.pool_offset) o = rng.uniform(-12, 12);
+    a.noise = rng.uniform(8, 25);
+    a.blur_mm = preset == PhantomPreset::kFull ? rng.uniform(0.45, 0.8) : rng.uniform(0.8, 1.3);
+  } else {
+    v[kAir] = rng.uniform(2, 8);
+    v[kLung] = rng.uniform(20, 40);
+    v[kFat] = rng.uniform(380, 460);
+    v[kSoft] = rng.uniform(150, 200);
+    v[kMuscle] = rng.uniform(110, 140);
+    v[kMyo] = rng.uniform(90, 130);
+    v[kWall] = v[kMyo] * 1.1;
+    v[kBlood] = rng.uniform(480, 640);
+    v[kCortical] = rng.uniform(20, 40);
+    v[kMarrow] = rng.uniform(280, 360);
+    v[kCsf] = rng.uniform(500, 600);
+    for (auto& o : a.pool_offset) o = rng.uniform(-15, 15);
+    a.noise = rng.uniform(10, 22);
+    a.blur_mm = rng.uniform(1.0, 1.6);
+    a.bias = rng.uniform(0.15, 0.35);
+    for (int i = 0; i < 2; ++i) {
+      a.bias_freq[static_cast<size_t>(i)] = rng.unit_vector() * (2 * M_PI / rng.uniform(250, 450));
+      a.bias_phase[static_cast<size_t>(i)] = rng.uniform(0, 2 * M_PI);
+    }
+  }
+  return a;
+}
+
+CaseSpec sample_case(const PhantomOptions& o, int index) {
+  Random rng(mix64(o.seed) ^ mix64(0x5eedull + static_cast<uint64_t>(index)));
+  CaseSpec c;
+  c.modality = o.modality;
+  c.facts.id = phantom_case_id(o.modality, index);
+  c.noise_key = rng.next();
+
+  Body& b = c.body;
+  b.bx = rng.uniform(135, 165);
+  b.by = rng.uniform(105, 125);
+  b.fat = rng.uniform(8, 22);
+  b.muscle = rng.uniform(8, 14);
+  b.rib_period = rng.uniform(24, 32);
+  b.rib_thickness = rng.uniform(7, 10);
+  b.rib_phase = rng.uniform(0, b.rib_period);
+  b.spine = {rng.uniform(-4, 4), -b.by + rng.uniform(42, 50), 0};
+  b.spine_radius = rng.uniform(15, 19);
+  b.descending = {b.spine.x - rng.uniform(20, 28), b.spine.y + rng.uniform(18, 26), 0};
+  b.descending_radius = rng.uniform(9, 12.5);
+  b.lung_cx = b.bx * rng.uniform(0.42, 0.48);
+  b.lung_semi_x = b.bx * rng.uniform(0.40, 0.46);
+  b.lung_semi_y = b.by * rng.uniform(0.66, 0.74);
+  b.lung_y = rng.uniform(-10, 0);
+
+  Heart& h = c.heart;
+  h = sample_heart(rng);
+  h.base = {rng.uniform(-12, 0), rng.uniform(4, 16), 0};
+
+  c.look = sample_look(o.modality, o.preset, rng);
+  c.facts.blood_level = c.look.value[kBlood];
+
+  // Grid: spacing, dims and voxel order as scanners vary them.
+  Grid& g = c.grid;
+  double sxy = 1, sz = 1;
+  int nxy = 0, nz = 0;
+  const bool ct = o.modality == Modality::kCT;
+  if (o.preset == PhantomPreset::kQuick) {
+    sxy = ct ? rng.uniform(1.6, 2.0) : rng.uniform(2.0, 2.4);
+    sz = ct ? rng.uniform(1.6, 2.0) : rng.uniform(2.0, 2.4);
+    nxy = ct ? rng.integer(112, 128) : rng.integer(100, 112);
+    nz = static_cast<int>(std::clamp(std::ceil(rng.uniform(165, 190) / sz), 80.0, 120.0));
+  } else if (ct) {
+    sxy = rng.uniform(0.32, 0.48);
+    sz = rng.uniform(0.5, 0.65);
+    nxy = 512;
+    nz = static_cast<int>(std::clamp(std::ceil(rng.uniform(145, 175) / sz), 180.0, 300.0));
+  } else {
+    sxy = rng.uniform(0.9, 1.3);
+    sz = rng.uniform(1.4, 2.0);
+    nxy = 256;
+    nz = static_cast<int>(std::clamp(std::ceil(rng.uniform(165, 190) / sz), 80.0, 140.0));
+  }
+  g.dims = {nxy, nxy, nz};
+  g.spacing = {sxy, sxy, sz};
+  const bool lps = rng.chance(0.5);
+  c.facts.orientation = lps ? "LPS" : "RAS";
+
+  Vec3 lo, hi;
+  heart_extent(h, lo, hi);
+  Vec3 center = (lo + hi) * 0.5 + Vec3{rng.uniform(-8, 8), rng.uniform(-8, 8), rng.uniform(-5, 5)};
+  // Some cases: the field of view ends below the top of the vessels.
+  c.facts.fov_cut = rng.chance(0.2);
+  const double half_z = 0.5 * (nz - 1) * sz;
+  if (c.facts.fov_cut) center.z = hi.z - rng.uniform(10, 18) - half_z;
+  h.reach = std::max((hi - h.base).norm(), (lo - h.base).norm()) + 30;
+
+  const double half_x = 0.5 * (nxy - 1) * sxy;
+  g.affine = Affine::identity();
+  g.affine.m[0][0] = lps ? -sxy : sxy;
+  g.affine.m[1][1] = lps ? -sxy : sxy;
+  g.affine.m[2][2] = sz;
+  g.affine.m[0][3] = lps ? center.x + half_x : center.x - half_x;
+  g.affine.m[1][3] = lps ? center.y + half_x : center.y - half_x;
+  g.affine.m[2][3] = center.z - half_z;
+  return c;
+}
+
+Voxel classify(const CaseSpec& c, const Vec3& p) {
+  const Body& b = c.body;
+  const double rx = p.x / b.bx, ry = p.y / b.by;
+  const double rho = std::sqrt(rx * rx + ry * ry);
+  if (rho > 1.0) return {kAir, kPoolCount, 0};
+
+  // Heart first: it sits inside the mediastinum and owns its surroundings.
+  const Heart& h = c.heart;
+  double heart_sd = 1e9;
+  if ((p - h.base).norm() < h.reach) {
+    Voxel v;
+    if (h.classify(h.to_heart(p), v, heart_sd)) return v;
+    if (heart_sd < h.fat) return {kFat, kPoolCount, 0};  // pericardial fat
+  }
+
+  // Thorax, by distance inward from the skin (approximate, in mm).
+  const double depth = (1.0 - rho) * (b.bx * rx * rx + b.by * ry * ry) / std::max(rho * rho, 1e-12);
+  if (depth < b.fat) return {kFat, kPoolCount, 0};
+  if (depth < b.fat + b.muscle) {
+    return {kMuscle, kPoolCount, 0};
+  }
+  const double rib_depth = b.fat + b.muscle;
+  if (depth < rib_depth + b.rib_thickness && p.y > b.spine.y) {
+    const double phase = std::fmod(p.z - b.rib_phase + 1e4 * b.rib_period, b.rib_period);
+    if (phase < b.rib_thickness * 1.2) {
+      const double edge = std::min({depth - rib_depth, rib_depth + b.rib_thickness - depth, phase, b.rib_thickness * 1.2 - phase});
+      return {edge < 1.5 ? kCortical : kMarrow, kPoolCount, 0};
+    }
+  }
+  // Spine: vertebral body with a cortical rim, spinal canal behind it.
+  const double ds = std::hypot(p.x - b.spine.x, p.y - b.spine.y);
+  if (ds < b.spine_radius) return {ds > b.spine_radius - 2.0 ? kCortical : kMarrow, kPoolCount, 0};
+  const double dc = std::hypot(p.x - b.spine.x, p.y - (b.spine.y - b.spine_radius - 9));
+  if (dc < 7) return {kCsf, kPoolCount, 0};
+  if (dc < 11) return {kCortical, kPoolCount, 0};
+  const double dd = std::hypot(p.x - b.descending.x, p.y - b.descending.y);
+  if (dd < b.descending_radius) return {dd < b.descending_radius - 1.5 ? kBlood : kWall, dd < b.descending_radius - 1.5 ? static_cast<uint8_t>(kDescending) : static_cast<uint8_t>(kPoolCount), 0};
+
+  // Lungs: two ellipses in every slice, minus the mediastinum and the heart's surroundings.
+  if (heart_sd > h.fat + 3 && dd > b.descending_radius + 4 && ds > b.spine_radius + 6) {
+    for (int side = -1; side <= 1; side += 2) {
+      const double lx = (p.x - side * b.lung_cx) / b.lung_semi_x, ly = (p.y - b.lung_y) / b.lung_semi_y;
+      if (lx * lx + ly * ly < 1.0 && std::fabs(p.x) > 18) return {kLung, kPoolCount, 0};
+    }
+  }
+  return {kSoft, kPoolCount, 0};
+}
+
+// Separable Gaussian blur of a (nx, ny, nz) float volume, sd in voxels per axis.
+void gaussian_blur(std::vector<float>& data, const std::array<int64_t, 3>& dims, const std::array<double, 3>& sd,
+                   int threads) {
+  const int64_t nx = dims[0], ny = dims[1], nz = dims[2];
+  const int64_t stride[3] = {1, nx, nx * ny};
+  for (int axis = 0; axis < 3; ++axis) {
+    if (sd[static_cast<size_t>(axis)] < 0.25 || dims[static_cast<size_t>(axis)] < 2) continue;
+    const int radius = static_cast<int>(std::ceil(3.0 * sd[static_cast<size_t>(axis)]));
+    std::vector<float> kernel(static_cast<size_t>(2 * radius + 1));
+    double sum = 0;
+    for (int t = -radius; t <= radius; ++t)
+      sum += kernel[static_cast<size_t>(t + radius)] = static_cast<float>(std::exp(-0.5 * t * t / (sd[static_cast<size_t>(axis)] * sd[static_cast<size_t>(axis)])));
+    for (auto& k : kernel) k = static_cast<float>(k / sum);
+    const int64_t n = dims[static_cast<size_t>(axis)];
+    const int64_t lines = nx * ny * nz / n;
+    parallel_for(lines, threads, [&](int64_t begin, int64_t end) {
+      std::vector<float> line(static_cast<size_t>(n)), out(static_cast<size_t>(n));
+      for (int64_t l = begin; l < end; ++l) {
+        // The first voxel of line l: index l enumerates the other two axes.
+        int64_t start;
+        if (axis == 0) start = l * nx;
+        else if (axis == 1) start = (l / nx) * nx * ny + (l % nx);
+        else start = l;
+        for (int64_t s = 0; s < n; ++s) line[static_cast<size_t>(s)] = data[static_cast<size_t>(start + s * stride[axis])];
+        for (int64_t s = 0; s < n; ++s) {
+          float acc = 0;
+          for (int t = -radius; t <= radius; ++t) {
+            const int64_t at = std::clamp<int64_t>(s + t, 0, n - 1);
+            acc += kernel[static_cast<size_t>(t + radius)] * line[static_cast<size_t>(at)];
+          }
+          out[static_cast<size_t>(s)] = acc;
+        }
+        for (int64_t s = 0; s < n; ++s) data[static_cast<size_t>(start + s * stride[axis])] = out[static_cast<size_t>(s)];
+      }
+    });
+  }
+}
+
+}  // namespace
+
+std::string phantom_case_id(Modality modality, int index) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s_train_%d", modality == Modality::kCT ? "ct" : "mr", 1001 + index);
+  return buf;
+}
+
+PhantomPreset parse_preset(const std::string& name, const std::string& option) {
+  if (name == "quick") return PhantomPreset::kQuick;
+  if (name == "full") return PhantomPreset::kFull;
+  throw usage_error(option, "unknown preset '" + name + "' (expected quick or full)");
+}
+
+Modality parse_modality(const std::string& name, const std::string& option) {
+  if (name == "ct" || name == "CT") return Modality::kCT;
+  if (name == "mr" || name == "MR") return Modality::kMR;
+  throw usage_error(option, "unknown modality '" + name + "' (expected ct or mr)");
+}
+
+Grid phantom_grid(const PhantomOptions& options, int index) { return sample_case(options, index).grid; }
+
+PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
+  const CaseSpec c = sample_case(options, index);
+  const Grid& g = c.grid;
+  PhantomCase out;
+  out.facts = c.facts;
+  out.image = Volume::filled(g, 0.0f);
+  out.labels = LabelVolume::filled(g, 0, &out.image.header);
+  const int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
+  const Vec3 col0{g.affine.m[0][0], g.affine.m[1][0], g.affine.m[2][0]};
+  const Vec3 col1{g.affine.m[0][1], g.affine.m[1][1], g.affine.m[2][1]};
+  const Vec3 col2{g.affine.m[0][2], g.affine.m[1][2], g.affine.m[2][2]};
+  const Vec3 origin{g.affine.m[0][3], g.affine.m[1][3], g.affine.m[2][3]};
+
+  // 1. Tissue and labels at voxel centres; noiseless intensities.
+  parallel_for(nz, options.threads, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t j = 0; j < ny; ++j) {
+        const Vec3 row = origin + col1 * static_cast<double>(j) + col2 * static_cast<double>(k);
+        for (int64_t i = 0; i < nx; ++i) {
+          const Voxel v = classify(c, row + col0 * static_cast<double>(i));
+          const size_t at = static_cast<size_t>(i + nx * (j + ny * k));
+          out.labels.voxels[at] = v.label;
+          out.image.voxels[at] = static_cast<float>(c.look.value[v.tissue] + (v.pool < kPoolCount ? c.look.pool_offset[v.pool] : 0.0));
+        }
+      }
+  });
+  // 2. The scanner's point spread.
+  gaussian_blur(out.image.voxels, g.dims,
+                {c.look.blur_mm / g.spacing[0], c.look.blur_mm / g.spacing[1], c.look.blur_mm / g.spacing[2]},
+                options.threads);
+  // 3. Noise (and for MR the bias field), rounded to integers as a scanner stores them.
+  const bool mr = c.modality == Modality::kMR;
+  parallel_for(nz, options.threads, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t j = 0; j < ny; ++j)
+        for (int64_t i = 0; i < nx; ++i) {
+          const uint64_t at = static_cast<uint64_t>(i + nx * (j + ny * k));
+          double value = out.image.voxels[at];
+          if (mr) {
+            const Vec3 p = origin + col0 * static_cast<double>(i) + col1 * static_cast<double>(j) + col2 * static_cast<double>(k);
+            const double field = 0.5 * (std::sin(c.look.bias_freq[0].dot(p) + c.look.bias_phase[0]) +
+                                        std::sin(c.look.bias_freq[1].dot(p) + c.look.bias_phase[1]));
+            value *= std::exp(c.look.bias * field);
+            const double re = value + c.look.noise * hashed_normal(c.noise_key, 2 * at);
+            const double im = c.look.noise * hashed_normal(c.noise_key, 2 * at + 1);
+            value = std::sqrt(re * re + im * im);  // Rician: magnitude of complex Gaussian noise
+          } else {
+            value += c.look.noise * hashed_normal(c.noise_key, at);
+          }
+          out.image.voxels[at] = static_cast<float>(std::clamp(std::nearbyint(value), -1024.0, 3071.0));
+        }
+  });
+  out.image.header = make_header(g);
+  out.image.header.descrip = "coordseg phantom " + c.facts.id;
+  out.labels.header = out.image.header;
+  return out;
+}
+
+void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& options, bool force,
+                           const std::function<void(const PhantomFacts&, const Grid&, double)>& progress) {
+  if (options.cases < 1) throw usage_error("--cases", "must be at least 1 (got " + std::to_string(options.cases) + ")");
+  if (options.threads < 0) throw usage_error("--threads", "must be 0 (all cores) or more");
+  std::error_code ec;
+  if (fs::exists(out_dir, ec)) {
+    if (!fs::is_directory(out_dir, ec)) throw usage_error(out_dir, "exists and is not a folder");
+    if (!fs::is_empty(out_dir, ec) && !force)
+      throw usage_error(out_dir, "folder already holds files; choose an empty one or pass --force to overwrite");
+  }
+  const std::string sub = options.modality == Modality::kCT ? "ct_train" : "mr_train";
+  const fs::path dir = fs::path(out_dir) / sub;
+  fs::create_directories(dir, ec);
+  if (ec) throw data_error(dir.string(), "cannot create folder: " + ec.message());
+
+  nlohmann::json training = nlohmann::json::array();
+  for (int i = 0; i < options.cases; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    PhantomCase pc = make_phantom_case(options, i);
+    const std::string image = (dir / (pc.facts.id + "_image.nii.gz")).string();
+    const std::string label = (dir / (pc.facts.id + "_label.nii.gz")).string();
+    // Image and labels compress in parallel: gzip is the slowest part of a full case.
+    auto labels_done = std::async(std::launch::async, [&] { write_labels(label, pc.labels, LabelType::kInt16); });
+    write_image(image, pc.image, ImageType::kInt16);
+    labels_done.get();
+    training.push_back({{"image", "./" + sub + "/" + pc.facts.id + "_image.nii.gz"},
+                        {"label", "./" + sub + "/" + pc.facts.id + "_label.nii.gz"}});
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (progress) progress(pc.facts, pc.image.grid, seconds);
+  }
+
+  const LabelMap map = LabelMap::mmwhs();
+  nlohmann::ordered_json labels;
+  for (int c = 0; c < map.num_classes(); ++c) labels[map.names[static_cast<size_t>(c)]] = map.values[static_cast<size_t>(c)];
+  nlohmann::ordered_json ds;
+  ds["name"] = "coordseg-phantom";
+  ds["description"] = "Synthetic whole-heart " + std::string(options.modality == Modality::kCT ? "CT" : "MR") +
+                      " phantom in the MM-WHS layout and label values";
+  ds["channel_names"] = {{"0", options.modality == Modality::kCT ? "CT" : "MR"}};
+  ds["labels"] = labels;
+  ds["numTraining"] = options.cases;
+  ds["file_ending"] = ".nii.gz";
+  ds["training"] = training;
+  ds["phantom"] = {{"seed", options.seed},
+                   {"preset", options.preset == PhantomPreset::kQuick ? "quick" : "full"},
+                   {"modality", options.modality == Modality::kCT ? "ct" : "mr"}};
+  const std::string json_path = (fs::path(out_dir) / "dataset.json").string();
+  const std::string tmp = json_path + ".tmp";
+  {
+    std::ofstream f(tmp);
+    f << ds.dump(2) << "\n";
+    if (!f) throw data_error(json_path, "cannot write");
+  }
+  fs::rename(tmp, json_path, ec);
+  if (ec) throw data_error(json_path, "cannot write: " + ec.message());
+}
+
+}  // namespace coordseg
