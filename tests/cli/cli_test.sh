@@ -83,5 +83,37 @@ expect 1 "^coordseg: error: $TMP/short.nii: truncated file" '' -- "$COORDSEG" in
 expect 1 "^coordseg: error: $TMP/text.nii: not a NIfTI file" 'dims         4 x 3 x 2 voxels' -- \
   "$COORDSEG" info "$TMP/text.nii" "$TMP/lbl.nii"
 
+# phantom: a tiny dataset, then bad options.
+expect 0 '' '^ct_train_1002: [0-9]+ x [0-9]+ x [0-9]+ voxels' -- "$COORDSEG" phantom --out "$TMP/ph" --cases 2 --seed 3
+expect 0 '' 'labels       8 values' -- "$COORDSEG" info "$TMP/ph/ct_train/ct_train_1001_label.nii.gz"
+expect 0 '' '"numTraining": 2' -- cat "$TMP/ph/dataset.json"
+expect 2 "^coordseg: error: $TMP/ph: folder already holds files" '' -- "$COORDSEG" phantom --out "$TMP/ph" --cases 1
+expect 2 '^coordseg: error: --cases: must be at least 1 \(got 0\)$' '' -- "$COORDSEG" phantom --out "$TMP/ph0" --cases 0
+expect 2 "^coordseg: error: --preset: unknown preset 'huge' \(expected quick or full\)$" '' -- \
+  "$COORDSEG" phantom --out "$TMP/ph1" --preset huge
+expect 2 "^coordseg: error: --modality: unknown modality 'pet'" '' -- "$COORDSEG" phantom --out "$TMP/ph1" --modality pet
+expect 2 '^coordseg: error: .*--out.*required' '' -- "$COORDSEG" phantom
+[[ ! -e "$TMP/ph0" && ! -e "$TMP/ph1" ]] || { echo "FAIL: a refused phantom run created its folder"; failed=$((failed + 1)); }
+
+# render: PNG and GIF, then bad input.
+IMG=$TMP/ph/ct_train/ct_train_1001_image.nii.gz
+LBL=$TMP/ph/ct_train/ct_train_1001_label.nii.gz
+expect 0 '' "^wrote $TMP/a.png$" -- "$COORDSEG" render --image "$IMG" --label "$LBL" --out "$TMP/a.png"
+expect 0 '' "^wrote $TMP/c.gif$" -- "$COORDSEG" render --image "$IMG" --label "$LBL" --pred "$LBL" \
+  --titles mask "U-Net 3D" --axis coronal --slices 5 --out "$TMP/c.gif"
+expect 0 '' 'PNG' -- head -c 4 "$TMP/a.png"
+expect 0 '' '^GIF89a' -- head -c 6 "$TMP/c.gif"
+expect 1 "^coordseg: error: $TMP/ph/ct_train/ct_train_1002_label.nii.gz: grid differs from $IMG" '' -- \
+  "$COORDSEG" render --image "$IMG" --label "$TMP/ph/ct_train/ct_train_1002_label.nii.gz" --out "$TMP/bad.png"
+expect 2 "^coordseg: error: --axis: unknown slice axis 'oblique'" '' -- \
+  "$COORDSEG" render --image "$IMG" --axis oblique --out "$TMP/bad.png"
+expect 2 "^coordseg: error: --titles: gives 1 titles for 2 panels$" '' -- \
+  "$COORDSEG" render --image "$IMG" --label "$LBL" --pred "$LBL" --titles one --out "$TMP/bad.png"
+expect 2 "^coordseg: error: --window: expected CENTRE,WIDTH" '' -- \
+  "$COORDSEG" render --image "$IMG" --window 40 --out "$TMP/bad.png"
+expect 2 "^coordseg: error: $TMP/bad.jpg: output must end in .png or .gif$" '' -- \
+  "$COORDSEG" render --image "$IMG" --out "$TMP/bad.jpg"
+[[ ! -e "$TMP/bad.png" ]] || { echo "FAIL: a refused render wrote its output"; failed=$((failed + 1)); }
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
