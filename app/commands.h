@@ -13,5 +13,6 @@ using Runner = std::function<int()>;
 Runner add_info_command(CLI::App& app);
 Runner add_phantom_command(CLI::App& app);
 Runner add_render_command(CLI::App& app);
+Runner add_train_command(CLI::App& app);
 
 }  // namespace coordseg::app

@@ -1,0 +1,79 @@
+// Training parameters: the reference project's JSON parameter files, read unchanged, plus
+// coordseg's own keys. Every key, its type and default is documented in docs/params.md.
+// Unknown keys and wrong types are usage errors naming the file and the key. The resolved
+// configuration (every key, after command-line overrides) is what a run saves as
+// RUN/config.json, and reading that file back gives the same configuration.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coordseg {
+
+struct TrainConfig {
+  // --- the reference's keys
+  std::string name = "UNET_3D";
+  std::string data = "CT";             // modality of the cases to use: CT, MR or ALL
+  std::array<int64_t, 3> patch{96, 96, 96};  // PATCH_DIM: one number or [D, H, W]
+  double resize = 1.0;                 // RESIZE_R: voxel grid scale factor (0.6: 60% of the voxels per axis)
+  int64_t train_patches = 20;          // TRAIN_PATCH_NUM: batches per training case per epoch
+  int64_t valid_patches = 100;         // VALID_PATCH_NUM: patches per validation case per epoch
+  int64_t image_num = 1;               // IMAGE_NUM: accepted; coordseg keeps all cases in memory
+  int64_t batch = 2;                   // BATCH_SIZE
+  int64_t epochs = 100;                // EPOCHS
+  int64_t in_channels = 1;             // INPUT_CHANNEL (must be 1)
+  int64_t classes = 8;                 // OUTPUT_CHANNEL
+  std::string optimizer = "adam";      // OPTIMIZER: adam, adamw, sgd
+  double lr = 1e-4;                    // LEARNINGRATE
+  std::string norm = "none";           // NORMALIZATION: 0/none, batch, group, instance
+  std::string coord = "none";          // from COORD_NET (local) / IMAGE_COORD (global) or COORD
+  double overlap = 0.75;               // from OVERLAP_FACTOR f as 1 - 1/f, or OVERLAP
+  std::vector<std::string> gpus;       // MULTI_GPU
+
+  // --- coordseg's keys
+  int64_t base = 32;                   // BASE_FILTERS
+  int64_t depth = 4;                   // DEPTH
+  std::string activation = "relu";     // ACTIVATION: relu, leakyrelu
+  std::string upsampling = "transposed";  // UPSAMPLING: transposed, trilinear
+  std::string loss = "dice";           // LOSS: dice, ce, dice_ce
+  std::string schedule = "constant";   // SCHEDULE: constant, poly, cosine
+  double weight_decay = 0.0;           // WEIGHT_DECAY
+  double momentum = 0.99;              // MOMENTUM (sgd, Nesterov)
+  double grad_clip = 0.0;              // GRAD_CLIP: max gradient norm, 0 = off
+  int64_t steps = 0;                   // STEPS: total steps instead of EPOCHS when > 0
+  int64_t valid_cases = 2;             // VALID_CASES: the last N cases (by id) validate
+  uint64_t seed = 1;                   // SEED
+  std::string intensity;               // INTENSITY: ct, zscore, scale255 ("" = ct for CT, zscore for MR)
+  std::array<double, 3> spacing{0, 0, 0};  // TARGET_SPACING (mm, x y z); overrides RESIZE_R when set
+  double foreground = 0.33;            // FOREGROUND_FRACTION of patches centred on a labelled voxel
+  double aug_mirror = 0.0;             // AUG_MIRROR (off: mirroring swaps left and right hearts)
+  double aug_rotate = 0.2;             // AUG_ROTATE (up to +-15 degrees about each axis)
+  double aug_scale = 0.2;              // AUG_SCALE (0.85..1.15)
+  double aug_elastic = 0.0;            // AUG_ELASTIC
+  double aug_gamma = 0.3;              // AUG_GAMMA
+  double aug_noise = 0.15;             // AUG_NOISE
+  double aug_brightness = 0.15;        // AUG_BRIGHTNESS (brightness and contrast)
+  int64_t full_valid_every = 0;        // FULL_VALID_EVERY: sliding-window Dice every K epochs (0 = off)
+  int64_t loader_threads = 1;          // LOADER_THREADS
+  std::string device = "auto";         // DEVICE: auto, cpu, cuda, cuda:N
+  int64_t threads = 0;                 // THREADS: intra-op threads (0 = all cores)
+  std::string amp = "none";            // AMP: none, bf16, fp16
+  std::vector<int32_t> label_values{0, 205, 420, 500, 550, 600, 820, 850};  // LABELS.values
+  std::vector<std::string> label_names;  // LABELS.names (empty: MM-WHS names or "class N")
+
+  // Reads a parameter file (reference or coordseg keys). Throws usage errors naming `path`.
+  static TrainConfig from_file(const std::string& path);
+  static TrainConfig from_json(const nlohmann::json& j, const std::string& source);
+  nlohmann::ordered_json to_json() const;
+
+  // Checks values (ranges, names) and throws a usage error naming the key.
+  void validate() const;
+  // The intensity scheme in effect ("ct" for CT data unless set).
+  std::string intensity_scheme() const;
+};
+
+}  // namespace coordseg

@@ -1,0 +1,36 @@
+// Segmentation losses on logits (N, C, D, H, W) and integer targets (N, D, H, W) of classes.
+//
+// Dice (the reference's): 1 - mean over samples n and classes c of
+//     (2 * sum(y * p) + s / 2) / (sum(y) + sum(p) + s),  s = 1e-5,
+// with p = softmax(logits) and y the one-hot target, sums over voxels. Cross-entropy is the
+// mean over voxels. "dice_ce" is their sum.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace coordseg {
+
+enum class LossKind { kDice, kCrossEntropy, kDiceCrossEntropy };
+LossKind parse_loss(const std::string& s, const std::string& option = "LOSS");
+std::string to_string(LossKind k);
+
+constexpr double kDiceSmooth = 1e-5;
+
+torch::Tensor dice_loss(const torch::Tensor& logits, const torch::Tensor& target);
+torch::Tensor ce_loss(const torch::Tensor& logits, const torch::Tensor& target);
+torch::Tensor segmentation_loss(LossKind kind, const torch::Tensor& logits, const torch::Tensor& target);
+
+// Per-class counts of a hard prediction against the target, accumulated over batches to
+// give Dice = 2 TP / (2 TP + FP + FN) per class (NaN when a class is absent from both).
+struct DiceCounts {
+  std::vector<double> tp, fp, fn;
+  explicit DiceCounts(int64_t classes = 0) : tp(classes, 0), fp(classes, 0), fn(classes, 0) {}
+  void add(const torch::Tensor& prediction, const torch::Tensor& target);  // both (N, D, H, W) classes
+  std::vector<double> dice() const;
+  double mean_foreground() const;  // mean over classes 1.. that are defined
+};
+
+}  // namespace coordseg

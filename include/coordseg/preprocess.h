@@ -1,0 +1,60 @@
+// Preprocessing shared by training and inference: canonical voxel order (no interpolation),
+// resampling (RESIZE_R or a target spacing in mm; linear for images, nearest for labels,
+// voxel centres aligned so the affine stays exact), and intensity normalisation:
+//   ct       - clip to the 0.5/99.5 percentiles of the training set's foreground voxels,
+//              then z-score with that foreground's mean and sd (nnU-Net's CT scheme);
+//   zscore   - per volume (MR);
+//   scale255 - x / 255 (the reference).
+// Tensors are (D, H, W) = (Z, Y, X) of the canonical grid.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "coordseg/config.h"
+#include "coordseg/dataset.h"
+#include "coordseg/orientation.h"
+
+namespace coordseg {
+
+struct IntensityStats {
+  double lo = 0, hi = 0, mean = 0, sd = 1;
+};
+
+struct Preprocessing {
+  std::string scheme = "ct";                // ct, zscore, scale255
+  IntensityStats stats;                     // for "ct"
+  double resize = 1.0;                      // RESIZE_R
+  std::array<double, 3> spacing{0, 0, 0};   // target mm (x, y, z); all 0 = use resize
+
+  static Preprocessing from_config(const TrainConfig& c);
+};
+
+// Foreground (class > 0) intensity statistics over cases (images and class maps on one grid).
+IntensityStats ct_statistics(const std::vector<const Volume*>& images, const std::vector<const LabelVolume*>& classes);
+
+// The canonical grid resampled as `p` says: dims (x, y, z) and the matching affine.
+Grid resampled_grid(const Grid& canonical, const Preprocessing& p);
+
+// Trilinear resampling of a (D, H, W) float tensor to `dims_zyx`, and nearest for labels.
+torch::Tensor resample_image(const torch::Tensor& image, const std::array<int64_t, 3>& dims_zyx);
+torch::Tensor resample_labels(const torch::Tensor& labels, const std::array<int64_t, 3>& dims_zyx);
+
+// Intensity normalisation of a (D, H, W) image.
+torch::Tensor normalise(const torch::Tensor& image, const Preprocessing& p);
+
+struct PreparedCase {
+  std::string id;
+  Reorientation reorientation;   // file order -> canonical
+  Grid grid;                     // canonical, resampled
+  torch::Tensor image;           // (1, D, H, W) float32, normalised
+  torch::Tensor labels;          // (D, H, W) int64 classes; undefined without labels
+  std::vector<torch::Tensor> class_voxels;  // per class: int64 linear indices (for sampling)
+};
+
+PreparedCase prepare_case(const LoadedCase& c, const Preprocessing& p);
+
+}  // namespace coordseg

@@ -1,0 +1,45 @@
+// Training a UNet3d on a dataset folder, into a run folder:
+//   RUN/config.json  the resolved parameters;   RUN/history.csv  one row per epoch;
+//   RUN/best.pt      lowest validation loss;     RUN/last.pt      the latest epoch;
+//   RUN/train.log    what was printed;           RUN/info.json    times, sizes, versions.
+// An epoch is TRAIN_PATCH_NUM batches per training case (the reference's count), then
+// VALID_PATCH_NUM patches per validation case, the same patches every epoch. Each batch is a
+// pure function of (SEED, epoch, step), so a run resumed from last.pt continues exactly as
+// an uninterrupted run would (CPU, same thread count).
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "coordseg/config.h"
+
+namespace coordseg {
+
+struct TrainRequest {
+  TrainConfig config;
+  std::string data_dir;
+  std::string run_dir;
+  bool resume = false;      // continue RUN/last.pt (config from RUN/config.json, EPOCHS may grow)
+  bool force = false;       // write into a run folder that already holds files
+  int64_t stop_after_epochs = 0;  // stop (as if interrupted) after this many epochs of this call; 0 = off
+  std::ostream* out = nullptr;    // progress; nullptr = quiet
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double train_loss = 0, val_loss = 0, lr = 0, seconds = 0, wait_seconds = 0;
+  std::vector<double> val_dice;  // per class, validation patches
+};
+
+struct TrainSummary {
+  std::vector<EpochRecord> history;  // epochs run by this call
+  int64_t epochs_done = 0;           // in the run, all calls together
+  double best_val_loss = 0;
+  int64_t best_epoch = 0;
+  int64_t parameters = 0;
+};
+
+TrainSummary train(const TrainRequest& request);
+
+}  // namespace coordseg

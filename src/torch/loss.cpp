@@ -1,0 +1,84 @@
+#include "coordseg/loss.h"
+
+#include <cmath>
+#include <limits>
+
+#include "coordseg/error.h"
+
+namespace coordseg {
+
+LossKind parse_loss(const std::string& s, const std::string& option) {
+  if (s == "dice") return LossKind::kDice;
+  if (s == "ce") return LossKind::kCrossEntropy;
+  if (s == "dice_ce") return LossKind::kDiceCrossEntropy;
+  throw usage_error(option, "unknown loss '" + s + "' (expected dice, ce or dice_ce)");
+}
+
+std::string to_string(LossKind k) {
+  switch (k) {
+    case LossKind::kCrossEntropy: return "ce";
+    case LossKind::kDiceCrossEntropy: return "dice_ce";
+    default: return "dice";
+  }
+}
+
+torch::Tensor dice_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  const int64_t classes = logits.size(1);
+  const auto p = torch::softmax(logits.to(torch::kFloat32), 1);
+  const auto y = torch::one_hot(target, classes).permute({0, 4, 1, 2, 3}).to(p.dtype());
+  const std::vector<int64_t> voxels = {2, 3, 4};
+  const auto intersection = (p * y).sum(voxels);
+  const auto denominator = y.sum(voxels) + p.sum(voxels);
+  return 1.0 - ((2.0 * intersection + kDiceSmooth / 2) / (denominator + kDiceSmooth)).mean();
+}
+
+torch::Tensor ce_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  return torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), target);
+}
+
+torch::Tensor segmentation_loss(LossKind kind, const torch::Tensor& logits, const torch::Tensor& target) {
+  switch (kind) {
+    case LossKind::kCrossEntropy: return ce_loss(logits, target);
+    case LossKind::kDiceCrossEntropy: return dice_loss(logits, target) + ce_loss(logits, target);
+    default: return dice_loss(logits, target);
+  }
+}
+
+void DiceCounts::add(const torch::Tensor& prediction, const torch::Tensor& target) {
+  const auto pred = prediction.to(torch::kCPU, torch::kInt64).flatten();
+  const auto truth = target.to(torch::kCPU, torch::kInt64).flatten();
+  const int64_t c = static_cast<int64_t>(tp.size());
+  // A joint histogram of (truth, prediction) pairs gives all counts in one pass.
+  const auto joint = torch::bincount(truth * c + pred, {}, c * c).view({c, c});
+  const auto j = joint.accessor<int64_t, 2>();
+  for (int64_t k = 0; k < c; ++k) {
+    int64_t row = 0, col = 0;
+    for (int64_t m = 0; m < c; ++m) {
+      row += j[k][m];
+      col += j[m][k];
+    }
+    tp[static_cast<size_t>(k)] += static_cast<double>(j[k][k]);
+    fn[static_cast<size_t>(k)] += static_cast<double>(row - j[k][k]);
+    fp[static_cast<size_t>(k)] += static_cast<double>(col - j[k][k]);
+  }
+}
+
+std::vector<double> DiceCounts::dice() const {
+  std::vector<double> d(tp.size());
+  for (size_t k = 0; k < tp.size(); ++k) {
+    const double denom = 2 * tp[k] + fp[k] + fn[k];
+    d[k] = denom > 0 ? 2 * tp[k] / denom : std::numeric_limits<double>::quiet_NaN();
+  }
+  return d;
+}
+
+double DiceCounts::mean_foreground() const {
+  const auto d = dice();
+  double sum = 0;
+  int n = 0;
+  for (size_t k = 1; k < d.size(); ++k)
+    if (!std::isnan(d[k])) sum += d[k], ++n;
+  return n ? sum / n : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace coordseg

@@ -1,0 +1,180 @@
+#include "coordseg/unet3d.h"
+
+#include "coordseg/error.h"
+
+namespace coordseg {
+
+namespace nn = torch::nn;
+
+CoordMode parse_coord_mode(const std::string& s, const std::string& option) {
+  if (s == "none") return CoordMode::kNone;
+  if (s == "local") return CoordMode::kLocal;
+  if (s == "global") return CoordMode::kGlobal;
+  if (s == "all") return CoordMode::kAll;
+  throw usage_error(option, "unknown CoordConv mode '" + s + "' (expected none, local, global or all)");
+}
+
+Norm parse_norm(const std::string& s, const std::string& option) {
+  if (s == "none" || s == "0") return Norm::kNone;
+  if (s == "batch" || s == "BatchNormalization") return Norm::kBatch;
+  if (s == "group" || s == "GroupNormalization") return Norm::kGroup;
+  if (s == "instance" || s == "InstanceNormalization") return Norm::kInstance;
+  throw usage_error(option, "unknown normalization '" + s + "' (expected none, batch, group or instance)");
+}
+
+Upsampling parse_upsampling(const std::string& s, const std::string& option) {
+  if (s == "transposed") return Upsampling::kTransposed;
+  if (s == "trilinear") return Upsampling::kTrilinear;
+  throw usage_error(option, "unknown upsampling '" + s + "' (expected transposed or trilinear)");
+}
+
+Activation parse_activation(const std::string& s, const std::string& option) {
+  if (s == "relu") return Activation::kReLU;
+  if (s == "leakyrelu") return Activation::kLeakyReLU;
+  throw usage_error(option, "unknown activation '" + s + "' (expected relu or leakyrelu)");
+}
+
+std::string to_string(CoordMode m) {
+  switch (m) {
+    case CoordMode::kLocal: return "local";
+    case CoordMode::kGlobal: return "global";
+    case CoordMode::kAll: return "all";
+    default: return "none";
+  }
+}
+std::string to_string(Norm n) {
+  switch (n) {
+    case Norm::kBatch: return "batch";
+    case Norm::kGroup: return "group";
+    case Norm::kInstance: return "instance";
+    default: return "none";
+  }
+}
+std::string to_string(Upsampling u) { return u == Upsampling::kTrilinear ? "trilinear" : "transposed"; }
+std::string to_string(Activation a) { return a == Activation::kLeakyReLU ? "leakyrelu" : "relu"; }
+
+torch::Tensor coordinate_channels(int64_t n, int64_t d, int64_t h, int64_t w, const torch::TensorOptions& options) {
+  auto axis = [&](int64_t len) {
+    return len > 1 ? torch::linspace(-1.0, 1.0, len, options) : torch::zeros({len}, options);
+  };
+  const auto z = axis(d).view({1, 1, d, 1, 1}).expand({n, 1, d, h, w});
+  const auto y = axis(h).view({1, 1, 1, h, 1}).expand({n, 1, d, h, w});
+  const auto x = axis(w).view({1, 1, 1, 1, w}).expand({n, 1, d, h, w});
+  return torch::cat({z, y, x}, 1);
+}
+
+nn::Sequential UNet3dImpl::conv_block(int64_t in, int64_t out, const std::string& name) {
+  const int64_t extra = options_.coord() == CoordMode::kAll ? 3 : 0;
+  nn::Sequential block(nn::Conv3d(nn::Conv3dOptions(in + extra, out, /*kernel_size=*/3).padding(1)));
+  switch (options_.norm()) {
+    case Norm::kBatch: block->push_back(nn::BatchNorm3d(out)); break;
+    case Norm::kGroup: block->push_back(nn::GroupNorm(nn::GroupNormOptions(/*num_groups=*/8, out))); break;
+    case Norm::kInstance: block->push_back(nn::InstanceNorm3d(nn::InstanceNorm3dOptions(out).affine(true))); break;
+    case Norm::kNone: break;
+  }
+  if (options_.activation() == Activation::kLeakyReLU)
+    block->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.01)));
+  else
+    block->push_back(nn::ReLU());
+  return register_module(name, block);
+}
+
+UNet3dImpl::UNet3dImpl(const UNet3dOptions& options) : options_(options) {
+  const int64_t depth = options_.depth(), b = options_.base();
+  if (depth < 1 || depth > 6) throw usage_error("DEPTH", "must be 1..6, got " + std::to_string(depth));
+  if (b < 1) throw usage_error("BASE_FILTERS", "must be positive");
+  if (options_.norm() == Norm::kGroup && b % 8 != 0)
+    throw usage_error("BASE_FILTERS", "group normalization (8 groups) needs a multiple of 8, got " + std::to_string(b));
+  const bool coords_at_input = options_.coord() == CoordMode::kLocal || options_.coord() == CoordMode::kGlobal;
+  int64_t in = options_.in_channels() + (coords_at_input ? 3 : 0);
+  std::vector<int64_t> filters;
+  for (int64_t l = 0; l < depth; ++l) filters.push_back(2 * b << l);
+  for (int64_t l = 0; l < depth; ++l) {
+    enc_a_.push_back(conv_block(in, filters[l], "enc" + std::to_string(l) + "a"));
+    enc_b_.push_back(conv_block(filters[l], filters[l], "enc" + std::to_string(l) + "b"));
+    in = filters[l];
+  }
+  // Decoder level l (0 = top) takes the level below up to filters[l].
+  dec_a_.resize(static_cast<size_t>(depth > 1 ? depth - 1 : 0));
+  dec_b_.resize(dec_a_.size());
+  up_.resize(dec_a_.size());
+  for (int64_t l = depth - 2; l >= 0; --l) {
+    const int64_t below = filters[static_cast<size_t>(l + 1)], c = filters[static_cast<size_t>(l)];
+    const std::string name = "up" + std::to_string(l);
+    if (options_.upsampling() == Upsampling::kTransposed) {
+      up_[static_cast<size_t>(l)] = register_module(
+          name, nn::Sequential(nn::ConvTranspose3d(nn::ConvTranspose3dOptions(below, c, /*kernel_size=*/2).stride(2))));
+    } else {
+      up_[static_cast<size_t>(l)] = register_module(
+          name, nn::Sequential(nn::Upsample(nn::UpsampleOptions()
+                                                .scale_factor(std::vector<double>{2, 2, 2})
+                                                .mode(torch::kTrilinear)
+                                                .align_corners(false)),
+                               nn::Conv3d(nn::Conv3dOptions(below, c, /*kernel_size=*/1))));
+    }
+    dec_a_[static_cast<size_t>(l)] = conv_block(2 * c, c, "dec" + std::to_string(l) + "a");
+    dec_b_[static_cast<size_t>(l)] = conv_block(c, c, "dec" + std::to_string(l) + "b");
+  }
+  head_ = conv_block(filters[0], b, "head");
+  out_ = register_module("out", nn::Conv3d(nn::Conv3dOptions(b, options_.classes(), /*kernel_size=*/1)));
+}
+
+torch::Tensor UNet3dImpl::run(nn::Sequential& block, const torch::Tensor& x, const torch::Tensor& coords) {
+  if (options_.coord() == CoordMode::kAll) return block->forward(torch::cat({x, coords.to(x.dtype())}, 1));
+  return block->forward(x);
+}
+
+torch::Tensor UNet3dImpl::forward(const torch::Tensor& x, const torch::Tensor& coords) {
+  const int64_t depth = options_.depth();
+  if (x.dim() != 5) throw usage_error("UNet3d", "input must be (N, C, D, H, W)");
+  const int64_t m = size_multiple();
+  for (int a = 2; a < 5; ++a)
+    if (x.size(a) % m != 0)
+      throw usage_error("PATCH_DIM", "patch side " + std::to_string(x.size(a)) + " is not a multiple of " +
+                                         std::to_string(m) + " (2^(depth-1))");
+  const CoordMode mode = options_.coord();
+  const bool needs_coords = mode == CoordMode::kGlobal || mode == CoordMode::kAll;
+  if (needs_coords && (!coords.defined() || coords.size(1) != 3 || coords.sizes().slice(2) != x.sizes().slice(2)))
+    throw usage_error("COORD", to_string(mode) + " CoordConv needs (N, 3, D, H, W) coordinates matching the input");
+
+  // Coordinates at each level's resolution (mode "all").
+  std::vector<torch::Tensor> level_coords(static_cast<size_t>(depth));
+  if (mode == CoordMode::kAll) {
+    level_coords[0] = coords;
+    for (int64_t l = 1; l < depth; ++l)
+      level_coords[static_cast<size_t>(l)] = torch::avg_pool3d(level_coords[static_cast<size_t>(l - 1)], 2);
+  }
+  torch::Tensor h = x;
+  if (mode == CoordMode::kLocal)
+    h = torch::cat({h, coordinate_channels(x.size(0), x.size(2), x.size(3), x.size(4), x.options())}, 1);
+  else if (mode == CoordMode::kGlobal)
+    h = torch::cat({h, coords.to(x.dtype())}, 1);
+
+  std::vector<torch::Tensor> skips;
+  for (int64_t l = 0; l < depth; ++l) {
+    const auto& c = level_coords[static_cast<size_t>(l)];
+    h = run(enc_a_[static_cast<size_t>(l)], h, c);
+    h = run(enc_b_[static_cast<size_t>(l)], h, c);
+    if (l < depth - 1) {
+      skips.push_back(h);
+      h = torch::max_pool3d(h, 2);
+    }
+  }
+  for (int64_t l = depth - 2; l >= 0; --l) {
+    const auto& c = level_coords[static_cast<size_t>(l)];
+    h = up_[static_cast<size_t>(l)]->forward(h);
+    h = torch::cat({h, skips[static_cast<size_t>(l)]}, 1);
+    h = run(dec_a_[static_cast<size_t>(l)], h, c);
+    h = run(dec_b_[static_cast<size_t>(l)], h, c);
+  }
+  h = run(head_, h, level_coords[0]);
+  return out_->forward(h);
+}
+
+int64_t UNet3dImpl::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace coordseg

@@ -1,0 +1,150 @@
+#include "coordseg/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "coordseg/checkpoint.h"
+#include "coordseg/error.h"
+#include "coordseg/phantom.h"
+#include "test_util.h"
+
+namespace coordseg {
+namespace {
+
+// Four quick phantom cases, shared by the tests.
+const std::string& tiny_dataset() {
+  static testing::TempDir dir;
+  static const std::string path = [] {
+    PhantomOptions o;
+    o.cases = 4;
+    o.seed = 21;
+    write_phantom_dataset(dir.file("data"), o, false);
+    return dir.file("data");
+  }();
+  return path;
+}
+
+TrainConfig tiny_config() {
+  TrainConfig c;
+  c.base = 4;
+  c.depth = 2;
+  c.patch = {16, 16, 16};
+  c.spacing = {6, 6, 6};
+  c.batch = 2;
+  c.train_patches = 3;
+  c.valid_patches = 4;
+  c.valid_cases = 1;
+  c.epochs = 3;
+  c.lr = 1e-2;
+  c.norm = "instance";
+  c.loss = "dice_ce";
+  c.threads = 1;
+  c.loader_threads = 2;
+  c.coord = "global";
+  return c;
+}
+
+std::vector<std::string> files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(Trainer, ATinyRunLowersTheLossAndWritesARunFolder) {
+  testing::TempDir dir;
+  TrainRequest r;
+  r.config = tiny_config();
+  r.config.epochs = 4;
+  r.data_dir = tiny_dataset();
+  r.run_dir = dir.file("run");
+  const TrainSummary s = train(r);
+  ASSERT_EQ(s.history.size(), 4u);
+  EXPECT_LT(s.history.back().train_loss, s.history.front().train_loss);
+  EXPECT_EQ(s.epochs_done, 4);
+  EXPECT_EQ(files(r.run_dir), (std::vector<std::string>{"best.pt", "config.json", "history.csv", "info.json", "last.pt",
+                                                         "train.log"}));
+  std::ifstream h(dir.file("run/history.csv"));
+  std::string header, line;
+  std::getline(h, header);
+  EXPECT_EQ(header,
+            "epoch,train_loss,val_loss,dice_MLV,dice_LABC,dice_LVBC,dice_RABC,dice_RVBC,dice_ASA,dice_PUA,mean_dice,lr,seconds,"
+            "wait_seconds");
+  int rows = 0;
+  while (std::getline(h, line)) ++rows;
+  EXPECT_EQ(rows, 4);
+  const TrainConfig saved = TrainConfig::from_file(dir.file("run/config.json"));
+  EXPECT_EQ(saved.to_json().dump(), r.config.to_json().dump());
+  const CheckpointState best = load_checkpoint(dir.file("run/best.pt"), nullptr, nullptr);
+  EXPECT_EQ(best.epoch, best.best_epoch);
+  EXPECT_EQ(best.config.coord, "global");
+  EXPECT_GT(best.stats.sd, 0);
+  // A second run into the same folder is refused.
+  EXPECT_THROW(train(r), Error);
+}
+
+TEST(Trainer, AResumedRunEqualsAnUninterruptedOne) {
+  testing::TempDir dir;
+  TrainRequest whole;
+  whole.config = tiny_config();
+  whole.data_dir = tiny_dataset();
+  whole.run_dir = dir.file("whole");
+  train(whole);
+
+  TrainRequest part = whole;
+  part.run_dir = dir.file("part");
+  part.stop_after_epochs = 1;  // "interrupted" after epoch 1
+  train(part);
+  TrainRequest rest = part;
+  rest.stop_after_epochs = 0;
+  rest.resume = true;
+  const TrainSummary s = train(rest);
+  EXPECT_EQ(s.history.size(), 2u);
+
+  UNet3d a = make_unet(whole.config), b = make_unet(whole.config);
+  load_checkpoint(dir.file("whole/last.pt"), &a, nullptr);
+  load_checkpoint(dir.file("part/last.pt"), &b, nullptr);
+  const auto pa = a->parameters(), pb = b->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+  // And the histories agree row for row (times aside).
+  auto rows = [](const std::string& path) {
+    std::ifstream f(path);
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(f, line)) out.push_back(line.substr(0, line.find(",", line.find(",", line.find(",") + 1) + 1)));
+    return out;
+  };
+  EXPECT_EQ(rows(dir.file("whole/history.csv")), rows(dir.file("part/history.csv")));
+}
+
+TEST(Trainer, BadRequests) {
+  testing::TempDir dir;
+  TrainRequest r;
+  r.config = tiny_config();
+  r.data_dir = tiny_dataset();
+  r.run_dir = dir.file("run");
+  r.resume = true;
+  EXPECT_THROW(train(r), Error);  // nothing to resume
+  r.resume = false;
+  r.config.valid_cases = 4;  // leaves no training case
+  EXPECT_THROW(train(r), Error);
+  r.config = tiny_config();
+  r.config.patch = {12, 12, 12};  // not a multiple of 2^(4-1)
+  r.config.depth = 4;
+  try {
+    train(r);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("PATCH_DIM: 12 is not a multiple of 8"), std::string::npos) << e.what();
+  }
+  r.config = tiny_config();
+  r.data_dir = dir.file("nowhere");
+  EXPECT_THROW(train(r), Error);
+  // None of the refused starts left a run folder behind.
+  EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
+}
+
+}  // namespace
+}  // namespace coordseg

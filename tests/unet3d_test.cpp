@@ -1,0 +1,80 @@
+#include "coordseg/unet3d.h"
+
+#include <gtest/gtest.h>
+
+#include "coordseg/error.h"
+
+namespace coordseg {
+namespace {
+
+TEST(UNet3d, ReferenceParameterCounts) {
+  EXPECT_EQ(UNet3d(UNet3dOptions())->parameter_count(), 22449320);
+  EXPECT_EQ(UNet3d(UNet3dOptions().coord(CoordMode::kLocal))->parameter_count(), 22454504);
+  EXPECT_EQ(UNet3d(UNet3dOptions().coord(CoordMode::kGlobal))->parameter_count(), 22454504);
+  // "all": three more input channels at every 3x3x3 convolution (15 of them, 27 weights each
+  // per output filter): 3 * 27 * (64+64+128+128+256+256+512+512+256+256+128+128+64+64+32).
+  EXPECT_EQ(UNet3d(UNet3dOptions().coord(CoordMode::kAll))->parameter_count(), 22449320 + 3 * 27 * 2848);
+}
+
+TEST(UNet3d, OutputShapesAcrossDepthsAndBases) {
+  torch::NoGradGuard no_grad;
+  for (const int64_t depth : {1, 2, 3, 4})
+    for (const int64_t base : {2, 4}) {
+      UNet3d net(UNet3dOptions().base(base).depth(depth).classes(5));
+      const int64_t m = net->size_multiple();
+      const auto x = torch::randn({2, 1, 2 * m, 3 * m, m});  // odd multiples, anisotropic
+      EXPECT_EQ(net->forward(x).sizes(), (std::vector<int64_t>{2, 5, 2 * m, 3 * m, m})) << depth << " " << base;
+    }
+}
+
+TEST(UNet3d, VariantsRun) {
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({1, 1, 8, 16, 8});
+  const auto coords = coordinate_channels(1, 8, 16, 8, x.options());
+  for (const auto norm : {Norm::kNone, Norm::kBatch, Norm::kGroup, Norm::kInstance})
+    for (const auto coord : {CoordMode::kNone, CoordMode::kLocal, CoordMode::kGlobal, CoordMode::kAll}) {
+      UNet3d net(UNet3dOptions().base(8).depth(3).norm(norm).coord(coord).upsampling(Upsampling::kTrilinear)
+                     .activation(Activation::kLeakyReLU));
+      net->eval();
+      const auto y = net->forward(x, coords);
+      EXPECT_EQ(y.sizes(), (std::vector<int64_t>{1, 8, 8, 16, 8}));
+      EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+    }
+}
+
+TEST(UNet3d, BadInputsAreClearErrors) {
+  UNet3d net(UNet3dOptions().base(2).depth(3));
+  EXPECT_THROW(net->forward(torch::randn({1, 1, 8, 8, 6})), Error);  // 6 is not a multiple of 4
+  UNet3d global(UNet3dOptions().base(2).depth(2).coord(CoordMode::kGlobal));
+  EXPECT_THROW(global->forward(torch::randn({1, 1, 4, 4, 4})), Error);  // coordinates missing
+  EXPECT_THROW(UNet3d(UNet3dOptions().base(4).norm(Norm::kGroup)), Error);  // 4 filters, 8 groups
+  EXPECT_THROW(parse_coord_mode("polar"), Error);
+  EXPECT_EQ(parse_norm("GroupNormalization"), Norm::kGroup);
+  EXPECT_EQ(parse_norm("0"), Norm::kNone);
+}
+
+TEST(UNet3d, CoordinateChannels) {
+  const auto c = coordinate_channels(2, 3, 5, 1, torch::TensorOptions());
+  EXPECT_EQ(c.sizes(), (std::vector<int64_t>{2, 3, 3, 5, 1}));
+  EXPECT_FLOAT_EQ(c[1][0][0][2][0].item<float>(), -1.0f);  // z at d = 0
+  EXPECT_FLOAT_EQ(c[1][0][2][2][0].item<float>(), 1.0f);   // z at d = 2
+  EXPECT_FLOAT_EQ(c[0][1][1][3][0].item<float>(), 0.5f);   // y at h = 3 of 5
+  EXPECT_FLOAT_EQ(c[0][2][1][3][0].item<float>(), 0.0f);   // x axis of length 1
+}
+
+TEST(UNet3d, LocalCoordinatesMatchPassingThemExplicitly) {
+  // "local" = concatenating patch coordinates at the input: the same as "global" given the
+  // patch's own coordinates, with the same weights.
+  torch::manual_seed(3);
+  UNet3d local(UNet3dOptions().base(2).depth(2).coord(CoordMode::kLocal));
+  UNet3d global(UNet3dOptions().base(2).depth(2).coord(CoordMode::kGlobal));
+  torch::NoGradGuard no_grad;
+  auto lp = local->parameters(), gp = global->parameters();
+  for (size_t i = 0; i < lp.size(); ++i) gp[i].copy_(lp[i]);
+  const auto x = torch::randn({1, 1, 4, 6, 8});
+  const auto coords = coordinate_channels(1, 4, 6, 8, x.options());
+  EXPECT_TRUE(torch::allclose(local->forward(x), global->forward(x, coords)));
+}
+
+}  // namespace
+}  // namespace coordseg
