@@ -115,5 +115,32 @@ expect 2 "^coordseg: error: $TMP/bad.jpg: output must end in .png or .gif$" '' -
   "$COORDSEG" render --image "$IMG" --out "$TMP/bad.jpg"
 [[ ! -e "$TMP/bad.png" ]] || { echo "FAIL: a refused render wrote its output"; failed=$((failed + 1)); }
 
+# train: a tiny run on the two phantom cases, resumed for a second epoch; bad parameters.
+cat >"$TMP/tiny.json" <<'JSON'
+{"PATCH_DIM": 16, "TARGET_SPACING": 6, "BASE_FILTERS": 4, "DEPTH": 2, "BATCH_SIZE": 2, "TRAIN_PATCH_NUM": 2,
+ "VALID_PATCH_NUM": 2, "VALID_CASES": 1, "EPOCHS": 1, "NORMALIZATION": "instance", "LEARNINGRATE": 0.01, "THREADS": 1}
+JSON
+expect 0 '' '^epoch 1/1  loss [0-9.]+  val_loss [0-9.]+  val_dice MLV' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run"
+for f in config.json history.csv best.pt last.pt train.log info.json; do
+  [[ -s "$TMP/run/$f" ]] || { echo "FAIL: run folder lacks $f"; failed=$((failed + 1)); }
+done
+expect 0 '' '^epoch 2/2 ' -- "$COORDSEG" train --resume "$TMP/run" --data "$TMP/ph" --epochs 2
+expect 0 '' '^3$' -- bash -c "wc -l < '$TMP/run/history.csv'"
+expect 2 "^coordseg: error: $TMP/run: run folder already holds files" '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run"
+echo '{"EPOCS": 3}' >"$TMP/typo.json"
+expect 2 "^coordseg: error: $TMP/typo.json: unknown key EPOCS" '' -- \
+  "$COORDSEG" train --params "$TMP/typo.json" --data "$TMP/ph" --out "$TMP/run2"
+echo '{"EPOCHS": "many"}' >"$TMP/type.json"
+expect 2 "^coordseg: error: $TMP/type.json: key EPOCHS must be an integer, got a string" '' -- \
+  "$COORDSEG" train --params "$TMP/type.json" --data "$TMP/ph" --out "$TMP/run2"
+expect 2 '^coordseg: error: --out: give either --out RUN' '' -- "$COORDSEG" train --data "$TMP/ph"
+expect 2 '^coordseg: error: --amp: fp16 needs CUDA' '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --amp fp16 --device cpu
+expect 1 "^coordseg: error: $TMP/nowhere: no such dataset folder" '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/nowhere" --out "$TMP/run2"
+[[ ! -e "$TMP/run2" ]] || { echo "FAIL: a refused training run left a folder"; failed=$((failed + 1)); }
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
