@@ -14,5 +14,7 @@ Runner add_info_command(CLI::App& app);
 Runner add_phantom_command(CLI::App& app);
 Runner add_render_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
+Runner add_predict_command(CLI::App& app);
+Runner add_evaluate_command(CLI::App& app);
 
 }  // namespace coordseg::app

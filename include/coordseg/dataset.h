@@ -37,6 +37,10 @@ struct Dataset {
 // without its image, or mixes layouts in a way that leaves cases ambiguous.
 Dataset discover_dataset(const std::string& root);
 
+// The case name of a file: its name without .nii/.nii.gz and without a trailing _image,
+// _0000, _label or _pred ("ct_train_1001_image.nii.gz" -> "ct_train_1001").
+std::string case_name(const std::string& path);
+
 // One case in memory: the image, and its labels as classes 0..n-1 on the same grid.
 struct LoadedCase {
   Case source;

@@ -164,6 +164,16 @@ Dataset discover_dataset(const std::string& root) {
   return ds;
 }
 
+std::string case_name(const std::string& path) {
+  std::string name = fs::path(path).filename().string();
+  const std::string stem = nifti_stem(name);
+  if (!stem.empty()) name = stem;
+  for (const std::string suffix : {"_image", "_0000", "_label", "_pred"})
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      name = name.substr(0, name.size() - suffix.size());
+  return name;
+}
+
 LoadedCase load_case(const Case& c, const LabelMap& map) {
   LoadedCase out;
   out.source = c;

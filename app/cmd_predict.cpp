@@ -1,0 +1,47 @@
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "coordseg/error.h"
+#include "coordseg/predictor.h"
+
+namespace coordseg::app {
+
+Runner add_predict_command(CLI::App& app) {
+  struct Args {
+    std::string model, out;
+    std::vector<std::string> inputs;
+    PredictOptions o;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* cmd = app.add_subcommand("predict", "Segment whole volumes with a trained run; write NIfTI label maps");
+  cmd->add_option("--model", a->model, "Run folder (uses best.pt) or a checkpoint file")->required();
+  cmd->add_option("--input", a->inputs, "Image files or folders of images (repeatable)")->required();
+  cmd->add_option("--out", a->out, "Output folder for <case>_label.nii.gz")->required();
+  cmd->add_option("--overlap", a->o.overlap, "Sliding-window overlap in [0, 1) (default: the run's OVERLAP)");
+  cmd->add_option("--batch", a->o.batch, "Windows per forward pass")->capture_default_str();
+  cmd->add_flag("--tta", a->o.tta, "Mirroring test-time augmentation over the three axes");
+  cmd->add_flag("--keep-largest", a->o.keep_largest, "Keep the largest connected component of each structure");
+  cmd->add_flag("--probabilities", a->o.probabilities, "Also write <case>_prob<k>.nii.gz per class");
+  cmd->add_flag("--force", a->o.force, "Overwrite existing outputs");
+  cmd->add_option("--device", a->o.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
+  cmd->add_option("--amp", a->o.amp, "none, bf16, fp16 (CUDA)")->capture_default_str();
+  cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores)")->capture_default_str();
+  return [a, cmd]() {
+    if (!*cmd) return -1;
+    const Predictor predictor(a->model, a->o);
+    predict_files(predictor, a->inputs, a->out, [](const PredictedFile& f) {
+      const auto& g = f.prediction.labels.grid;
+      std::printf("%s -> %s: %lld windows, %.1f s, %.2f M voxels/s\n", f.input.c_str(), f.output.c_str(),
+                  static_cast<long long>(f.prediction.windows), f.prediction.seconds,
+                  static_cast<double>(g.voxel_count()) / std::max(f.prediction.seconds, 1e-9) / 1e6);
+      std::fflush(stdout);
+    });
+    return 0;
+  };
+}
+
+}  // namespace coordseg::app

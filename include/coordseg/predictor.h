@@ -1,0 +1,67 @@
+// Whole-volume prediction with a trained run: the training preprocessing (canonical voxel
+// order, resampling, intensity normalisation with the run's statistics), sliding windows
+// with the run's patch size, coordinates as trained, optional mirroring test-time
+// augmentation; then the logits are resampled back to the input's own grid (in slabs, so
+// memory stays bounded) before the argmax, and classes become label values on the input's
+// grid, qform and sform.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "coordseg/checkpoint.h"
+#include "coordseg/dataset.h"
+#include "coordseg/labels.h"
+#include "coordseg/volume.h"
+
+namespace coordseg {
+
+struct PredictOptions {
+  double overlap = -1;       // < 0: the run's OVERLAP
+  int64_t batch = 2;         // windows per forward pass
+  bool tta = false;          // mirror over the three axes and average
+  bool keep_largest = false; // largest connected component per structure
+  bool probabilities = false;
+  bool force = false;        // overwrite existing outputs
+  std::string device = "auto";
+  std::string amp = "none";  // none, bf16, fp16
+  int64_t threads = 0;
+};
+
+struct Prediction {
+  LabelVolume labels;                // label values on the input's grid
+  std::vector<Volume> probabilities; // per class, when asked for
+  int64_t windows = 0;
+  double seconds = 0;
+};
+
+class Predictor {
+ public:
+  // `model`: a run folder (its best.pt) or a checkpoint file.
+  Predictor(const std::string& model, const PredictOptions& options);
+  Prediction predict(const Volume& image) const;
+  const TrainConfig& config() const { return state_.config; }
+  const LabelMap& label_map() const { return map_; }
+  const PredictOptions& options() const { return options_; }
+
+ private:
+  PredictOptions options_;
+  CheckpointState state_;
+  LabelMap map_;
+  mutable UNet3d model_{nullptr};
+  torch::Device device_{torch::kCPU};
+};
+
+// Predicts every input (files, or folders of NIfTI images) into out_dir as
+// <case>_label.nii.gz (<case>: the file name without _image/_0000 and extension).
+// Refuses to overwrite an input, and existing outputs unless options.force.
+struct PredictedFile {
+  std::string input, output;
+  Prediction prediction;
+};
+std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs);
+void predict_files(const Predictor& predictor, const std::vector<std::string>& inputs, const std::string& out_dir,
+                   const std::function<void(const PredictedFile&)>& done);
+
+}  // namespace coordseg

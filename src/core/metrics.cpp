@@ -1,0 +1,170 @@
+#include "coordseg/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "coordseg/error.h"
+
+namespace coordseg {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// 1D squared distance transform of f (lower envelope of parabolas), sample spacing h.
+void dt1d(const double* f, double* d, int64_t n, double h, std::vector<int64_t>& v, std::vector<double>& z) {
+  int64_t k = 0;
+  int64_t first = -1;
+  for (int64_t q = 0; q < n; ++q)
+    if (f[q] < kInf) {
+      first = q;
+      break;
+    }
+  if (first < 0) {
+    for (int64_t q = 0; q < n; ++q) d[q] = kInf;
+    return;
+  }
+  v[0] = first;
+  z[0] = -kInf;
+  z[1] = kInf;
+  for (int64_t q = first + 1; q < n; ++q) {
+    if (!(f[q] < kInf)) continue;
+    double s;
+    for (;;) {
+      const int64_t p = v[static_cast<size_t>(k)];
+      const double qh = q * h, ph = p * h;
+      s = ((f[q] + qh * qh) - (f[p] + ph * ph)) / (2 * (qh - ph));
+      if (s <= z[static_cast<size_t>(k)] && k > 0) {
+        --k;
+        continue;
+      }
+      break;
+    }
+    ++k;
+    v[static_cast<size_t>(k)] = q;
+    z[static_cast<size_t>(k)] = s;
+    z[static_cast<size_t>(k) + 1] = kInf;
+  }
+  k = 0;
+  for (int64_t q = 0; q < n; ++q) {
+    while (z[static_cast<size_t>(k) + 1] < q * h) ++k;
+    const double diff = (q - v[static_cast<size_t>(k)]) * h;
+    d[q] = diff * diff + f[v[static_cast<size_t>(k)]];
+  }
+}
+
+// Surface voxels of `inside` within a box.
+std::vector<uint8_t> surface(const std::vector<uint8_t>& inside, const std::array<int64_t, 3>& d) {
+  std::vector<uint8_t> s(inside.size(), 0);
+  for (int64_t k = 0; k < d[2]; ++k)
+    for (int64_t j = 0; j < d[1]; ++j)
+      for (int64_t i = 0; i < d[0]; ++i) {
+        const size_t at = static_cast<size_t>(i + d[0] * (j + d[1] * k));
+        if (!inside[at]) continue;
+        const bool edge = i == 0 || j == 0 || k == 0 || i == d[0] - 1 || j == d[1] - 1 || k == d[2] - 1;
+        s[at] = edge || !inside[at - 1] || !inside[at + 1] || !inside[at - static_cast<size_t>(d[0])] ||
+                !inside[at + static_cast<size_t>(d[0])] || !inside[at - static_cast<size_t>(d[0] * d[1])] ||
+                !inside[at + static_cast<size_t>(d[0] * d[1])];
+      }
+  return s;
+}
+
+}  // namespace
+
+std::vector<double> squared_distance_transform(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims,
+                                               const std::array<double, 3>& spacing) {
+  std::vector<double> g(mask.size());
+  for (size_t i = 0; i < mask.size(); ++i) g[i] = mask[i] ? 0.0 : kInf;
+  const int64_t n_max = std::max({dims[0], dims[1], dims[2]});
+  std::vector<double> f(static_cast<size_t>(n_max)), d(static_cast<size_t>(n_max)), z(static_cast<size_t>(n_max) + 1);
+  std::vector<int64_t> v(static_cast<size_t>(n_max));
+  const int64_t stride[3] = {1, dims[0], dims[0] * dims[1]};
+  for (int axis = 0; axis < 3; ++axis) {
+    const int64_t n = dims[static_cast<size_t>(axis)];
+    const int64_t lines = dims[0] * dims[1] * dims[2] / n;
+    for (int64_t l = 0; l < lines; ++l) {
+      int64_t start;
+      if (axis == 0) start = l * dims[0];
+      else if (axis == 1) start = (l / dims[0]) * dims[0] * dims[1] + (l % dims[0]);
+      else start = l;
+      for (int64_t s = 0; s < n; ++s) f[static_cast<size_t>(s)] = g[static_cast<size_t>(start + s * stride[axis])];
+      dt1d(f.data(), d.data(), n, spacing[static_cast<size_t>(axis)], v, z);
+      for (int64_t s = 0; s < n; ++s) g[static_cast<size_t>(start + s * stride[axis])] = d[static_cast<size_t>(s)];
+    }
+  }
+  return g;
+}
+
+std::vector<ClassMetrics> class_metrics(const LabelVolume& pred, const LabelVolume& truth, int num_classes) {
+  check_same_grid(truth.grid, truth.name("truth"), pred.grid, pred.name("prediction"));
+  const auto& dims = truth.grid.dims;
+  std::vector<ClassMetrics> out(static_cast<size_t>(num_classes));
+  for (int c = 0; c < num_classes; ++c) {
+    ClassMetrics& m = out[static_cast<size_t>(c)];
+    // Counts, and the bounding box of both structures (distances need no more).
+    int64_t both = 0;
+    std::array<int64_t, 3> lo{dims[0], dims[1], dims[2]}, hi{-1, -1, -1};
+    for (int64_t k = 0; k < dims[2]; ++k)
+      for (int64_t j = 0; j < dims[1]; ++j)
+        for (int64_t i = 0; i < dims[0]; ++i) {
+          const size_t at = static_cast<size_t>(i + dims[0] * (j + dims[1] * k));
+          const bool p = pred.voxels[at] == c, t = truth.voxels[at] == c;
+          m.pred_voxels += p;
+          m.truth_voxels += t;
+          both += p && t;
+          if (p || t) {
+            lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
+            hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
+          }
+        }
+    if (m.pred_voxels == 0 && m.truth_voxels == 0) {
+      m.dice = m.jaccard = m.hd95 = m.assd = kNaN;
+      continue;
+    }
+    m.dice = 2.0 * both / static_cast<double>(m.pred_voxels + m.truth_voxels);
+    m.jaccard = both / static_cast<double>(m.pred_voxels + m.truth_voxels - both);
+    if (m.pred_voxels == 0 || m.truth_voxels == 0) {
+      m.hd95 = m.assd = kNaN;
+      continue;
+    }
+    // The box, one voxel larger on each side where the volume allows.
+    std::array<int64_t, 3> b0{}, bd{};
+    for (size_t a = 0; a < 3; ++a) {
+      b0[a] = std::max<int64_t>(0, lo[a] - 1);
+      bd[a] = std::min<int64_t>(dims[a] - 1, hi[a] + 1) - b0[a] + 1;
+    }
+    std::vector<uint8_t> in_p(static_cast<size_t>(bd[0] * bd[1] * bd[2])), in_t(in_p.size());
+    for (int64_t k = 0; k < bd[2]; ++k)
+      for (int64_t j = 0; j < bd[1]; ++j)
+        for (int64_t i = 0; i < bd[0]; ++i) {
+          const size_t src = static_cast<size_t>((b0[0] + i) + dims[0] * ((b0[1] + j) + dims[1] * (b0[2] + k)));
+          const size_t dst = static_cast<size_t>(i + bd[0] * (j + bd[1] * k));
+          in_p[dst] = pred.voxels[src] == c;
+          in_t[dst] = truth.voxels[src] == c;
+        }
+    // A surface on the box edge is a real surface only if the volume ends there; cropping
+    // keeps a one-voxel margin, so box-edge voxels are outside both structures anyway.
+    const auto sp = surface(in_p, bd), st = surface(in_t, bd);
+    const auto dt_p = squared_distance_transform(sp, bd, truth.grid.spacing);
+    const auto dt_t = squared_distance_transform(st, bd, truth.grid.spacing);
+    std::vector<double> distances;
+    for (size_t i = 0; i < sp.size(); ++i) {
+      if (sp[i]) distances.push_back(std::sqrt(dt_t[i]));
+      if (st[i]) distances.push_back(std::sqrt(dt_p[i]));
+    }
+    std::sort(distances.begin(), distances.end());
+    double sum = 0;
+    for (const double d : distances) sum += d;
+    m.assd = sum / static_cast<double>(distances.size());
+    // 95th percentile, linear between order statistics (numpy's default).
+    const double rank = 0.95 * static_cast<double>(distances.size() - 1);
+    const size_t r0 = static_cast<size_t>(std::floor(rank));
+    const size_t r1 = std::min(r0 + 1, distances.size() - 1);
+    m.hd95 = distances[r0] + (rank - static_cast<double>(r0)) * (distances[r1] - distances[r0]);
+  }
+  return out;
+}
+
+}  // namespace coordseg

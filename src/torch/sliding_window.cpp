@@ -1,0 +1,91 @@
+#include "coordseg/sliding_window.h"
+
+#include <cmath>
+
+#include "coordseg/error.h"
+
+namespace coordseg {
+
+std::vector<int64_t> window_starts(int64_t n, int64_t patch, double overlap) {
+  if (n <= patch) return {0};
+  const int64_t step = std::max<int64_t>(1, static_cast<int64_t>(std::floor(patch * (1.0 - overlap))));
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s + patch < n; s += step) starts.push_back(s);
+  starts.push_back(n - patch);
+  return starts;
+}
+
+torch::Tensor gaussian_importance(const std::array<int64_t, 3>& patch) {
+  torch::Tensor map;
+  for (int a = 0; a < 3; ++a) {
+    const double sigma = patch[a] / 8.0, centre = (patch[a] - 1) / 2.0;
+    const auto x = torch::arange(patch[a], torch::kFloat64);
+    auto g = torch::exp(-0.5 * ((x - centre) / sigma).pow(2));
+    std::vector<int64_t> shape = {1, 1, 1};
+    shape[static_cast<size_t>(a)] = patch[a];
+    g = g.view(shape);
+    map = map.defined() ? map * g : g;
+  }
+  map = map / map.max();
+  // No zero weights at the window edges: every voxel must be counted.
+  return map.clamp_min(1e-3).to(torch::kFloat32);
+}
+
+torch::Tensor sliding_window(const torch::Tensor& volume, int64_t out_channels, const WindowFn& fn,
+                             const SlidingWindowOptions& o) {
+  if (volume.dim() != 4) throw usage_error("sliding_window", "volume must be (C, D, H, W)");
+  if (!(o.overlap >= 0 && o.overlap < 1)) throw usage_error("--overlap", "must be in [0, 1)");
+  if (o.batch < 1) throw usage_error("--batch", "must be at least 1");
+  const int64_t dims[3] = {volume.size(1), volume.size(2), volume.size(3)};
+  // Pad (at the far end) up to a patch where the volume is smaller.
+  int64_t padded[3];
+  for (int a = 0; a < 3; ++a) padded[a] = std::max(dims[a], o.patch[static_cast<size_t>(a)]);
+  torch::Tensor input = volume;
+  if (padded[0] != dims[0] || padded[1] != dims[1] || padded[2] != dims[2])
+    input = torch::constant_pad_nd(volume, {0, padded[2] - dims[2], 0, padded[1] - dims[1], 0, padded[0] - dims[0]}, 0);
+  const auto fopts = volume.options().dtype(torch::kFloat32);
+  // Global coordinates of every (padded) voxel: 2 i / (n - 1) - 1 over the real volume.
+  std::array<torch::Tensor, 3> axis;
+  for (int a = 0; a < 3; ++a) {
+    const auto i = torch::arange(padded[a], fopts);
+    axis[a] = dims[a] > 1 ? i * (2.0 / (dims[a] - 1)) - 1.0 : torch::zeros_like(i);
+  }
+  const auto weights = o.gaussian ? gaussian_importance(o.patch).to(volume.device())
+                                  : torch::ones({o.patch[0], o.patch[1], o.patch[2]}, fopts);
+  auto sum = torch::zeros({out_channels, padded[0], padded[1], padded[2]}, fopts);
+  auto norm = torch::zeros({padded[0], padded[1], padded[2]}, fopts);
+
+  std::vector<std::array<int64_t, 3>> windows;
+  for (const int64_t z : window_starts(padded[0], o.patch[0], o.overlap))
+    for (const int64_t y : window_starts(padded[1], o.patch[1], o.overlap))
+      for (const int64_t x : window_starts(padded[2], o.patch[2], o.overlap)) windows.push_back({z, y, x});
+
+  for (size_t first = 0; first < windows.size(); first += static_cast<size_t>(o.batch)) {
+    const size_t last = std::min(windows.size(), first + static_cast<size_t>(o.batch));
+    std::vector<torch::Tensor> xs, cs;
+    for (size_t w = first; w < last; ++w) {
+      const auto& s = windows[w];
+      xs.push_back(input.slice(1, s[0], s[0] + o.patch[0]).slice(2, s[1], s[1] + o.patch[1]).slice(3, s[2], s[2] + o.patch[2]));
+      const auto z = axis[0].slice(0, s[0], s[0] + o.patch[0]).view({-1, 1, 1}).expand({o.patch[0], o.patch[1], o.patch[2]});
+      const auto y = axis[1].slice(0, s[1], s[1] + o.patch[1]).view({1, -1, 1}).expand({o.patch[0], o.patch[1], o.patch[2]});
+      const auto x = axis[2].slice(0, s[2], s[2] + o.patch[2]).view({1, 1, -1}).expand({o.patch[0], o.patch[1], o.patch[2]});
+      cs.push_back(torch::stack({z, y, x}));
+    }
+    const torch::Tensor out = fn(torch::stack(xs), torch::stack(cs)).to(torch::kFloat32);
+    if (out.dim() != 5 || out.size(1) != out_channels)
+      throw usage_error("sliding_window", "the network returned an unexpected shape");
+    for (size_t w = first; w < last; ++w) {
+      const auto& s = windows[w];
+      auto region = [&](torch::Tensor t, int64_t offset) {
+        return t.slice(offset, s[0], s[0] + o.patch[0])
+            .slice(offset + 1, s[1], s[1] + o.patch[1])
+            .slice(offset + 2, s[2], s[2] + o.patch[2]);
+      };
+      region(sum, 1) += out[static_cast<int64_t>(w - first)] * weights;
+      region(norm, 0) += weights;
+    }
+  }
+  return (sum / norm).slice(1, 0, dims[0]).slice(2, 0, dims[1]).slice(3, 0, dims[2]).contiguous();
+}
+
+}  // namespace coordseg

@@ -1,0 +1,134 @@
+#include "coordseg/predictor.h"
+
+#include <gtest/gtest.h>
+
+#include "coordseg/error.h"
+#include "coordseg/nifti.h"
+#include "coordseg/sliding_window.h"
+#include "test_util.h"
+
+namespace coordseg {
+namespace {
+
+// A checkpoint of an untrained tiny network: predictions are arbitrary but deterministic,
+// which is all the geometry checks need.
+std::string tiny_checkpoint(const testing::TempDir& dir) {
+  TrainConfig c;
+  c.base = 2;
+  c.depth = 2;
+  c.patch = {8, 8, 8};
+  c.spacing = {2, 2, 2};  // the inputs are 1.5 mm: resampling there and back
+  c.coord = "global";
+  c.intensity = "zscore";
+  torch::manual_seed(5);
+  UNet3d net = make_unet(c);
+  CheckpointState s;
+  s.config = c;
+  const std::string path = dir.file("tiny.pt");
+  save_checkpoint(path, net, nullptr, s);
+  return path;
+}
+
+PredictOptions one_thread() {
+  PredictOptions o;
+  o.threads = 1;
+  return o;
+}
+
+// A smooth image on an LPS or RAS grid: the same world content either way.
+Volume scene(bool lps) {
+  Grid g;
+  g.dims = {21, 17, 13};
+  g.spacing = {1.5, 1.5, 1.5};
+  g.affine = Affine::identity();
+  for (int a = 0; a < 3; ++a) g.affine.m[a][a] = 1.5;
+  if (lps) {
+    g.affine.m[0][0] = g.affine.m[1][1] = -1.5;
+    g.affine.m[0][3] = 20 * 1.5;
+    g.affine.m[1][3] = 16 * 1.5;
+  }
+  Volume v = Volume::filled(g, 0.0f);
+  for (int64_t k = 0; k < 13; ++k)
+    for (int64_t j = 0; j < 17; ++j)
+      for (int64_t i = 0; i < 21; ++i) {
+        const auto w = g.affine.apply(i, j, k);
+        v.at(i, j, k) = static_cast<float>(std::sin(w[0] / 5.0) * 100 + w[1] * 3 + std::cos(w[2] / 4.0) * 50);
+      }
+  v.header = make_header(g, 1, 2);
+  return v;
+}
+
+TEST(Predictor, OutputsHaveTheInputsGridAndHeader) {
+  testing::TempDir dir;
+  const Predictor p(tiny_checkpoint(dir), one_thread());
+  const Volume lps = scene(true);
+  const Prediction out = p.predict(lps);
+  EXPECT_EQ(out.labels.grid.dims, lps.grid.dims);
+  EXPECT_EQ(out.labels.grid.affine.max_abs_diff(lps.grid.affine), 0.0);
+  EXPECT_EQ(out.labels.header.sform_code, 2);
+  EXPECT_EQ(out.labels.header.qform_code, 1);
+  EXPECT_GT(out.windows, 0);
+  for (const int32_t v : out.labels.voxels) EXPECT_EQ(LabelMap::mmwhs().class_of(v) >= 0, true);
+}
+
+TEST(Predictor, RasAndLpsCopiesGetTheSameLabelsAtTheSameWorldPositions) {
+  testing::TempDir dir;
+  const Predictor p(tiny_checkpoint(dir), one_thread());
+  const Volume ras = scene(false), lps = scene(true);
+  const LabelVolume a = p.predict(ras).labels, b = p.predict(lps).labels;
+  int64_t differ = 0, distinct = 0;
+  for (int64_t k = 0; k < 13; ++k)
+    for (int64_t j = 0; j < 17; ++j)
+      for (int64_t i = 0; i < 21; ++i) {
+        differ += a.at(i, j, k) != b.at(20 - i, 16 - j, k);  // the same world voxel
+        distinct += a.at(i, j, k) != a.at(0, 0, 0);
+      }
+  EXPECT_EQ(differ, 0);
+  EXPECT_GT(distinct, 0);  // not a constant map, so the comparison means something
+}
+
+TEST(Predictor, ProbabilitiesSumToOneAndTtaRuns) {
+  testing::TempDir dir;
+  PredictOptions o;
+  o.probabilities = true;
+  o.tta = true;
+  o.keep_largest = true;
+  o.overlap = 0.0;
+  o.threads = 1;
+  const Predictor p(tiny_checkpoint(dir), o);
+  const Prediction out = p.predict(scene(false));
+  ASSERT_EQ(out.probabilities.size(), 8u);
+  for (size_t i = 0; i < out.labels.voxels.size(); i += 97) {
+    double sum = 0;
+    for (const auto& pr : out.probabilities) sum += pr.voxels[i];
+    EXPECT_NEAR(sum, 1.0, 1e-4);
+  }
+  // Eight mirrorings of the windows over the resampled (z, y, x) = (10, 13, 16) grid.
+  const auto n = [](int64_t len) { return static_cast<int64_t>(window_starts(len, 8, 0.0).size()); };
+  EXPECT_EQ(out.windows, 8 * n(10) * n(13) * n(16));
+}
+
+TEST(Predictor, FilesAreNeverOverwrittenWithoutForce) {
+  testing::TempDir dir;
+  const std::string ckpt = tiny_checkpoint(dir);
+  std::filesystem::create_directories(dir.file("in"));
+  write_image(dir.file("in/case_7_image.nii.gz"), scene(true), ImageType::kFloat32);
+  const Predictor p(ckpt, one_thread());
+  std::vector<std::string> written;
+  predict_files(p, {dir.file("in")}, dir.file("out"), [&](const PredictedFile& f) { written.push_back(f.output); });
+  ASSERT_EQ(written, std::vector<std::string>{dir.file("out/case_7_label.nii.gz")});
+  const NiftiInfo info = read_nifti_info(written[0]);
+  EXPECT_EQ(orientation_code(info.grid.affine), "LPS");
+  EXPECT_EQ(info.header.sform_code, 2);
+  EXPECT_THROW(predict_files(p, {dir.file("in")}, dir.file("out"), {}), Error);  // exists
+  PredictOptions force = one_thread();
+  force.force = true;
+  EXPECT_NO_THROW(predict_files(Predictor(ckpt, force), {dir.file("in")}, dir.file("out"), {}));
+  // Writing next to the input under the input's own name is refused even with --force.
+  std::filesystem::copy_file(dir.file("in/case_7_image.nii.gz"), dir.file("in/case_8_label.nii.gz"));
+  EXPECT_THROW(predict_files(Predictor(ckpt, force), {dir.file("in/case_8_label.nii.gz")}, dir.file("in"), {}), Error);
+  EXPECT_THROW(Predictor(dir.file("missing.pt"), one_thread()), Error);
+}
+
+}  // namespace
+}  // namespace coordseg
