@@ -23,7 +23,9 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-demo: build
+demo: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS) --target coordseg
 	@bash scripts/demo.sh $(BUILD)
 
 # libFuzzer on the NIfTI reader (clang-14), seeded from fuzz/corpus; new inputs go to a

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "coordseg/error.h"
@@ -19,29 +20,41 @@ void write_file(const std::string& path, const std::string& text) {
 
 Runner add_evaluate_command(CLI::App& app) {
   struct Args {
-    std::string pred, truth, csv, json, markdown, name;
+    std::vector<std::string> preds, names;
+    std::string truth, csv, json, markdown;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("evaluate", "Dice, Jaccard, HD95 and ASSD of predicted label maps against references");
-  cmd->add_option("--pred", a->pred, "Folder of predicted label maps")->required();
+  cmd->add_option("--pred", a->preds, "Folder of predicted label maps (repeat to compare models)")->required();
   cmd->add_option("--truth", a->truth, "Folder (or dataset folder) of reference label maps")->required();
-  cmd->add_option("--name", a->name, "Model name in the table (default: the --pred folder's name)");
-  cmd->add_option("--csv", a->csv, "Write per-case and mean metrics as CSV");
-  cmd->add_option("--json", a->json, "Write them as JSON");
+  cmd->add_option("--name", a->names, "Model name per --pred, in the table (default: the folder's name)");
+  cmd->add_option("--csv", a->csv, "Write per-case and mean metrics as CSV (one model)");
+  cmd->add_option("--json", a->json, "Write them as JSON (one model)");
   cmd->add_option("--markdown", a->markdown, "Write the table and per-structure means as Markdown");
   return [a, cmd]() {
     if (!*cmd) return -1;
-    std::string name = a->name;
-    if (name.empty()) {
-      std::string p = a->pred;
-      while (p.size() > 1 && p.back() == '/') p.pop_back();
-      name = p.substr(p.find_last_of('/') + 1);
+    if (!a->names.empty() && a->names.size() != a->preds.size())
+      throw usage_error("--name", "give one name per --pred (" + std::to_string(a->preds.size()) + ")");
+    if (a->preds.size() > 1 && (!a->csv.empty() || !a->json.empty()))
+      throw usage_error("--csv", "CSV and JSON reports take one --pred at a time");
+    std::vector<Evaluation> models;
+    for (size_t i = 0; i < a->preds.size(); ++i) {
+      std::string name = a->names.empty() ? "" : a->names[i];
+      if (name.empty()) {
+        std::string p = a->preds[i];
+        while (p.size() > 1 && p.back() == '/') p.pop_back();
+        name = p.substr(p.find_last_of('/') + 1);
+      }
+      models.push_back(evaluate_folders(a->preds[i], a->truth, LabelMap::mmwhs(), name));
     }
-    const Evaluation e = evaluate_folders(a->pred, a->truth, LabelMap::mmwhs(), name);
-    std::cout << e.cases.size() << " cases\n\n" << reference_table({e});
-    if (!a->csv.empty()) write_file(a->csv, evaluation_csv(e));
-    if (!a->json.empty()) write_file(a->json, evaluation_json(e));
-    if (!a->markdown.empty()) write_file(a->markdown, evaluation_markdown(e));
+    std::cout << models.front().cases.size() << " cases\n\n" << reference_table(models);
+    if (!a->csv.empty()) write_file(a->csv, evaluation_csv(models.front()));
+    if (!a->json.empty()) write_file(a->json, evaluation_json(models.front()));
+    if (!a->markdown.empty()) {
+      std::string md = reference_table(models) + "\n";
+      for (const auto& e : models) md += evaluation_markdown(e) + "\n";
+      write_file(a->markdown, md);
+    }
     return 0;
   };
 }

@@ -16,5 +16,6 @@ Runner add_render_command(CLI::App& app);
 Runner add_train_command(CLI::App& app);
 Runner add_predict_command(CLI::App& app);
 Runner add_evaluate_command(CLI::App& app);
+Runner add_plot_command(CLI::App& app);
 
 }  // namespace coordseg::app

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   cli.require_subcommand(0, 1);  // "none" is reported below, after unknown options
   std::vector<app::Runner> runners = {app::add_info_command(cli), app::add_phantom_command(cli),
                                       app::add_render_command(cli), app::add_train_command(cli),
-                                      app::add_predict_command(cli), app::add_evaluate_command(cli)};
+                                      app::add_predict_command(cli), app::add_evaluate_command(cli),
+                                      app::add_plot_command(cli)};
 
   try {
     cli.parse(argc, argv);

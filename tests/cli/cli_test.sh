@@ -142,5 +142,32 @@ expect 1 "^coordseg: error: $TMP/nowhere: no such dataset folder" '' -- \
   "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/nowhere" --out "$TMP/run2"
 [[ ! -e "$TMP/run2" ]] || { echo "FAIL: a refused training run left a folder"; failed=$((failed + 1)); }
 
+# predict, evaluate, plot with the tiny run.
+expect 0 '' "ct_train_1001_label.nii.gz: [0-9]+ windows" -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train" --out "$TMP/pred" --threads 1
+# The prediction sits on its image's grid: same dims, affine and transform codes.
+"$PROBE" dump "$TMP/pred/ct_train_1002_label.nii.gz" "$TMP/pred2" --labels
+"$PROBE" dump "$TMP/ph/ct_train/ct_train_1002_image.nii.gz" "$TMP/img2"
+expect 0 '' '^same grid$' -- /usr/bin/python3 -c "
+import json
+a, b = json.load(open('$TMP/pred2.json')), json.load(open('$TMP/img2.json'))
+keys = ('dims', 'affine', 'qform_code', 'sform_code')
+print('same grid' if all(a[k] == b[k] for k in keys) else 'differ: %s %s' % (a, b))"
+expect 0 '' '^Model \| Background \| MLV \| LABC \| LVBC \| RABC \| RVBC \| ASA \| PUA \| Average DSC$' -- \
+  "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --name tiny --csv "$TMP/e.csv" --json "$TMP/e.json"
+expect 0 '' '^tiny \| [0-9.]+ \| ' -- "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --name tiny
+expect 0 '' '^mean,' -- cat "$TMP/e.csv"
+expect 0 '' '"average_dsc"' -- cat "$TMP/e.json"
+expect 2 "^coordseg: error: $TMP/pred/ct_train_1001_label.nii.gz: already exists; pass --force to overwrite$" '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train" --out "$TMP/pred" --threads 1
+expect 1 "^coordseg: error: $TMP/nomodel/best.pt: no such checkpoint|^coordseg: error: $TMP/nomodel: " '' -- \
+  "$COORDSEG" predict --model "$TMP/nomodel" --input "$IMG" --out "$TMP/pred3"
+mkdir -p "$TMP/lonely" && cp "$TMP/pred/ct_train_1001_label.nii.gz" "$TMP/lonely/other_case_label.nii.gz"
+expect 1 "no reference label map for case other_case" '' -- "$COORDSEG" evaluate --pred "$TMP/lonely" --truth "$TMP/ph"
+expect 0 '' "^wrote $TMP/curves.png$" -- "$COORDSEG" plot --run "$TMP/run" --out "$TMP/curves.png"
+expect 0 '' 'PNG' -- head -c 4 "$TMP/curves.png"
+expect 2 '^coordseg: error: --names: give one name per --run$' '' -- \
+  "$COORDSEG" plot --run "$TMP/run" --names a b --out "$TMP/c2.png"
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
