@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "coordseg/labels.h"
+
 namespace coordseg {
 
 struct TrainConfig {
@@ -74,6 +76,8 @@ struct TrainConfig {
   void validate() const;
   // The intensity scheme in effect ("ct" for CT data unless set).
   std::string intensity_scheme() const;
+  // The label map of LABELS (the MM-WHS one, with its 421 -> 420 alias, by default).
+  LabelMap label_map() const;
 };
 
 }  // namespace coordseg

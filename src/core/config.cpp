@@ -269,6 +269,14 @@ std::string TrainConfig::intensity_scheme() const {
   return data == "MR" ? "zscore" : "ct";
 }
 
+LabelMap TrainConfig::label_map() const {
+  const LabelMap mmwhs = LabelMap::mmwhs();
+  if (label_values == mmwhs.values && label_names.empty()) return mmwhs;
+  LabelMap m = LabelMap::custom(label_values, label_names, "LABELS");
+  if (m.values == mmwhs.values) m.aliases = mmwhs.aliases;
+  return m;
+}
+
 void TrainConfig::validate() const {
   auto positive = [](int64_t v, const char* key) {
     if (v < 1) throw usage_error(key, "must be at least 1, got " + std::to_string(v));

@@ -14,6 +14,7 @@
 #include "coordseg/labels.h"
 #include "coordseg/nifti.h"
 #include "coordseg/parallel.h"
+#include "coordseg/random.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;
@@ -33,34 +34,10 @@ struct Vec3 {
   Vec3 unit() const { return *this * (1.0 / norm()); }
 };
 
-// SplitMix64: small, fast, and the same on every platform (unlike std:: distributions).
-uint64_t mix64(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
+Vec3 unit_vector(Random& rng) {
+  Vec3 v{rng.normal(), rng.normal(), rng.normal()};
+  return v.unit();
 }
-
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(mix64(seed)) {}
-  uint64_t next() { return mix64(state_++); }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int integer(int lo, int hi) { return lo + static_cast<int>(uniform() * (hi - lo + 1)); }  // [lo, hi]
-  bool chance(double p) { return uniform() < p; }
-  double normal() {
-    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-  }
-  Vec3 unit_vector() {
-    Vec3 v{normal(), normal(), normal()};
-    return v.unit();
-  }
-
- private:
-  uint64_t state_;
-};
 
 // A standard normal value that depends only on (key, index): noise independent of threading.
 double hashed_normal(uint64_t key, uint64_t index) {
@@ -196,7 +173,7 @@ Vec3 world_dir(double x, double y, double z) { return Vec3{x, y, z}.unit(); }
 
 // Rotates `dir` by a random angle up to `max_deg` about a random axis perpendicular to it.
 Vec3 perturb(const Vec3& dir, double max_deg, Random& rng) {
-  Vec3 axis = dir.cross(rng.unit_vector());
+  Vec3 axis = dir.cross(unit_vector(rng));
   axis = axis.unit();
   const double a = rng.uniform(0, max_deg) * M_PI / 180.0;
   return (dir * std::cos(a) + axis.cross(dir) * std::sin(a)).unit();
@@ -304,8 +281,8 @@ Heart sample_heart(Random& rng) {
 
   h.fat = rng.uniform(2.5, 5.5);
   for (int i = 0; i < 3; ++i) {
-    h.warp_dir[static_cast<size_t>(i)] = rng.unit_vector();
-    h.warp_freq[static_cast<size_t>(i)] = rng.unit_vector() * (2 * M_PI / rng.uniform(60, 120));
+    h.warp_dir[static_cast<size_t>(i)] = unit_vector(rng);
+    h.warp_freq[static_cast<size_t>(i)] = unit_vector(rng) * (2 * M_PI / rng.uniform(60, 120));
     h.warp_amp[static_cast<size_t>(i)] = rng.uniform(1.0, 3.0);
     h.warp_phase[static_cast<size_t>(i)] = rng.uniform(0, 2 * M_PI);
   }
@@ -367,7 +344,7 @@ Appearance sample_look(Modality m, PhantomPreset preset, Random& rng) {
     a.blur_mm = rng.uniform(1.0, 1.6);
     a.bias = rng.uniform(0.15, 0.35);
     for (int i = 0; i < 2; ++i) {
-      a.bias_freq[static_cast<size_t>(i)] = rng.unit_vector() * (2 * M_PI / rng.uniform(250, 450));
+      a.bias_freq[static_cast<size_t>(i)] = unit_vector(rng) * (2 * M_PI / rng.uniform(250, 450));
       a.bias_phase[static_cast<size_t>(i)] = rng.uniform(0, 2 * M_PI);
     }
   }
@@ -413,7 +390,7 @@ CaseSpec sample_case(const PhantomOptions& o, int index) {
   if (o.preset == PhantomPreset::kQuick) {
     sxy = ct ? rng.uniform(1.6, 2.0) : rng.uniform(2.0, 2.4);
     sz = ct ? rng.uniform(1.6, 2.0) : rng.uniform(2.0, 2.4);
-    nxy = ct ? rng.integer(112, 128) : rng.integer(100, 112);
+    nxy = ct ? static_cast<int>(rng.integer(112, 128)) : static_cast<int>(rng.integer(100, 112));
     nz = static_cast<int>(std::clamp(std::ceil(rng.uniform(165, 190) / sz), 80.0, 120.0));
   } else if (ct) {
     sxy = rng.uniform(0.32, 0.48);

@@ -22,13 +22,6 @@ bool ends_with(const std::string& s, const std::string& t) {
   return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
 }
 
-LabelMap map_of(const TrainConfig& c) {
-  const LabelMap mmwhs = LabelMap::mmwhs();
-  if (c.label_values == mmwhs.values && c.label_names.empty()) return mmwhs;
-  LabelMap m = LabelMap::custom(c.label_values, c.label_names, "LABELS");
-  if (m.values == mmwhs.values) m.aliases = mmwhs.aliases;
-  return m;
-}
 }  // namespace
 
 Predictor::Predictor(const std::string& model, const PredictOptions& options) : options_(options) {
@@ -36,7 +29,7 @@ Predictor::Predictor(const std::string& model, const PredictOptions& options) : 
   state_ = load_checkpoint(path, nullptr, nullptr);
   model_ = make_unet(state_.config);
   load_checkpoint(path, &model_, nullptr);
-  map_ = map_of(state_.config);
+  map_ = state_.config.label_map();
   std::string d = options_.device == "auto" ? (torch::cuda::is_available() ? "cuda" : "cpu") : options_.device;
   if (d.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) throw usage_error("--device", "CUDA is not available");
   try {

@@ -1,5 +1,7 @@
 #include "coordseg/sampler.h"
 
+#include "coordseg/random.h"
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
@@ -11,27 +13,7 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-uint64_t mix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(mix(seed)) {}
-  uint64_t next() { return mix(state_++); }
-  double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-  int64_t integer(int64_t lo, int64_t hi) {  // [lo, hi]
-    return lo + static_cast<int64_t>(uniform() * static_cast<double>(hi - lo + 1));
-  }
-  bool chance(double p) { return p > 0 && uniform() < p; }
-
- private:
-  uint64_t state_;
-};
+using Rng = Random;
 
 using Mat3 = std::array<std::array<double, 3>, 3>;
 
@@ -57,7 +39,7 @@ Mat3 rotation(int axis, double rad) {
 }  // namespace
 
 uint64_t derive_seed(uint64_t base, uint64_t a, uint64_t b, uint64_t c) {
-  return mix(mix(mix(mix(base) ^ a) ^ b) ^ c);
+  return mix64(mix64(mix64(mix64(base) ^ a) ^ b) ^ c);
 }
 
 Augmentation Augmentation::from_config(const TrainConfig& c) {

@@ -37,13 +37,6 @@ std::string format_duration(double s) {
   return buf;
 }
 
-LabelMap label_map_of(const TrainConfig& c) {
-  const LabelMap mmwhs = LabelMap::mmwhs();
-  if (c.label_values == mmwhs.values && c.label_names.empty()) return mmwhs;
-  LabelMap m = LabelMap::custom(c.label_values, c.label_names, "LABELS");
-  if (m.values == mmwhs.values) m.aliases = mmwhs.aliases;
-  return m;
-}
 
 torch::Device resolve_device(const TrainConfig& c) {
   std::string d = c.device;
@@ -214,7 +207,7 @@ TrainSummary train(const TrainRequest& req) {
   if (cfg.amp == "fp16" && !device.is_cuda()) throw usage_error("--amp", "fp16 needs CUDA; use bf16 on CPU");
   if (!device.is_cuda() && cfg.gpus.size() > 1)
     log.line("note: MULTI_GPU lists " + std::to_string(cfg.gpus.size()) + " GPUs; ignored on CPU");
-  const LabelMap map = label_map_of(cfg);
+  const LabelMap map = cfg.label_map();
 
   torch::manual_seed(cfg.seed);
   UNet3d model = make_unet(cfg);
