@@ -57,14 +57,22 @@ TEST(Trainer, ATinyRunLowersTheLossAndWritesARunFolder) {
   TrainRequest r;
   r.config = tiny_config();
   r.config.epochs = 4;
+  r.config.full_valid_every = 2;
   r.data_dir = tiny_dataset();
   r.run_dir = dir.file("run");
   const TrainSummary s = train(r);
   ASSERT_EQ(s.history.size(), 4u);
   EXPECT_LT(s.history.back().train_loss, s.history.front().train_loss);
   EXPECT_EQ(s.epochs_done, 4);
-  EXPECT_EQ(files(r.run_dir), (std::vector<std::string>{"best.pt", "config.json", "history.csv", "info.json", "last.pt",
-                                                         "train.log"}));
+  EXPECT_EQ(files(r.run_dir), (std::vector<std::string>{"best.pt", "config.json", "full_validation.csv", "history.csv",
+                                                         "info.json", "last.pt", "train.log"}));
+  {
+    std::ifstream f(dir.file("run/full_validation.csv"));
+    std::string line;
+    int n = 0;
+    while (std::getline(f, line)) ++n;
+    EXPECT_EQ(n, 3);  // header, epochs 2 and 4
+  }
   std::ifstream h(dir.file("run/history.csv"));
   std::string header, line;
   std::getline(h, header);

@@ -59,7 +59,7 @@ struct TrainConfig {
   double aug_gamma = 0.3;              // AUG_GAMMA
   double aug_noise = 0.15;             // AUG_NOISE
   double aug_brightness = 0.15;        // AUG_BRIGHTNESS (brightness and contrast)
-  int64_t full_valid_every = 0;        // FULL_VALID_EVERY: sliding-window Dice every K epochs (0 = off)
+  int64_t full_valid_every = 0;        // FULL_VALID_EVERY: sliding-window Dice of the validation cases every K epochs (0 = off)
   int64_t loader_threads = 1;          // LOADER_THREADS
   std::string device = "auto";         // DEVICE: auto, cpu, cuda, cuda:N
   int64_t threads = 0;                 // THREADS: intra-op threads (0 = all cores)

@@ -329,8 +329,7 @@ void TrainConfig::validate() const {
   probability(aug_gamma, "AUG_GAMMA");
   probability(aug_noise, "AUG_NOISE");
   probability(aug_brightness, "AUG_BRIGHTNESS");
-  if (full_valid_every != 0)
-    throw usage_error("FULL_VALID_EVERY", "full-volume validation needs sliding-window inference, which is not built yet; use 0");
+  if (full_valid_every < 0) throw usage_error("FULL_VALID_EVERY", "must not be negative");
   positive(loader_threads, "LOADER_THREADS");
   if (!(device == "auto" || device == "cpu" || device.rfind("cuda", 0) == 0))
     throw usage_error("DEVICE", "unknown device '" + device + "' (expected auto, cpu, cuda or cuda:N)");

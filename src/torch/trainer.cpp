@@ -19,6 +19,7 @@
 #include "coordseg/loss.h"
 #include "coordseg/nifti.h"
 #include "coordseg/sampler.h"
+#include "coordseg/sliding_window.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;
@@ -355,6 +356,43 @@ TrainSummary train(const TrainRequest& req) {
     }
     {
       std::ofstream(run / "history.csv", std::ios::app) << csv_row(rec);
+    }
+    if (cfg.full_valid_every > 0 && epoch % cfg.full_valid_every == 0 && !data.valid.empty()) {
+      // Whole validation volumes by sliding windows, in the preprocessed grid.
+      torch::NoGradGuard no_grad;
+      SlidingWindowOptions sw;
+      sw.patch = patch;
+      sw.overlap = cfg.overlap;
+      sw.batch = cfg.batch;
+      DiceCounts full(cfg.classes);
+      for (const auto& vc : data.valid) {
+        const auto logits = sliding_window(vc.image.to(device), cfg.classes,
+                                           [&](const torch::Tensor& w, const torch::Tensor& co) {
+                                             compat::AutocastGuard autocast(device.is_cuda(), amp, amp_dtype);
+                                             return model->forward(w, needs_coords ? co : torch::Tensor());
+                                           },
+                                           sw);
+        full.add(logits.argmax(0), vc.labels);
+      }
+      const auto d = full.dice();
+      std::ostringstream fl, row;
+      fl << "full-volume validation Dice:";
+      row << epoch;
+      for (int c = 1; c < map.num_classes(); ++c) {
+        fl << " " << map.names[static_cast<size_t>(c)] << " " << std::fixed << std::setprecision(3) << d[static_cast<size_t>(c)];
+        row << "," << d[static_cast<size_t>(c)];
+      }
+      fl << "  mean " << full.mean_foreground();
+      row << "," << full.mean_foreground() << "\n";
+      log.line(fl.str());
+      const bool fresh = !fs::exists(run / "full_validation.csv");
+      std::ofstream f(run / "full_validation.csv", std::ios::app);
+      if (fresh) {
+        f << "epoch";
+        for (int c = 1; c < map.num_classes(); ++c) f << ",dice_" << map.names[static_cast<size_t>(c)];
+        f << ",mean_dice\n";
+      }
+      f << row.str();
     }
     save_checkpoint((run / "last.pt").string(), model, optimizer.get(), state);
     if (best) save_checkpoint((run / "best.pt").string(), model, optimizer.get(), state);
