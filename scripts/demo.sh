@@ -25,9 +25,9 @@ for model in unet3d unet3d_coord; do
   params=configs/phantom_quick.json
   [[ $model == unet3d_coord ]] && params=configs/phantom_quick_coord.json
   stamp "training $model ($params ${AMP[*]})"
-  "$C" train --params "$params" --data "$OUT/data" --out "$OUT/$model" "${AMP[@]}" | tee "$OUT/$model.log" | grep -E '^(model|epoch|trained)'
+  "$C" train --params "$params" --data "$OUT/data" --out "$OUT/$model" "${AMP[@]}" | tee "$OUT/$model.log" | grep --line-buffered -E '^(model|epoch|trained)'
   stamp "predicting the held-out cases with $model"
-  "$C" predict --model "$OUT/$model" --input "$OUT/heldout/ct_train" --out "$OUT/pred_$model" "${AMP[@]}"
+  "$C" predict --model "$OUT/$model" --input "$OUT/heldout/ct_train" --out "$OUT/pred_$model" --keep-largest "${AMP[@]}"
 done
 
 stamp "evaluating"

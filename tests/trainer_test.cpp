@@ -127,6 +127,29 @@ TEST(Trainer, AResumedRunEqualsAnUninterruptedOne) {
   EXPECT_EQ(rows(dir.file("whole/history.csv")), rows(dir.file("part/history.csv")));
 }
 
+TEST(Trainer, ANonFiniteLossStopsTheRunAndKeepsTheCheckpoints) {
+  testing::TempDir dir;
+  TrainRequest r;
+  r.config = tiny_config();
+  r.config.epochs = 1;
+  r.data_dir = tiny_dataset();
+  r.run_dir = dir.file("run");
+  train(r);
+  const auto last = testing::read_all(dir.file("run/last.pt")), best = testing::read_all(dir.file("run/best.pt"));
+  r.resume = true;
+  r.config.epochs = 3;
+  r.config.lr = 1e30;  // Adam steps of ~1e30 overflow the activations at once
+  try {
+    train(r);
+    FAIL() << "expected the run to stop";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("loss is not finite at epoch 2, step "), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("last.pt and best.pt are kept from epoch 1"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(testing::read_all(dir.file("run/last.pt")), last);
+  EXPECT_EQ(testing::read_all(dir.file("run/best.pt")), best);
+}
+
 TEST(Trainer, BadRequests) {
   testing::TempDir dir;
   TrainRequest r;
