@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -33,13 +35,20 @@ Runner add_predict_command(CLI::App& app) {
   return [a, cmd]() {
     if (!*cmd) return -1;
     const Predictor predictor(a->model, a->o);
-    predict_files(predictor, a->inputs, a->out, [](const PredictedFile& f) {
+    const bool tty = ::isatty(STDOUT_FILENO);
+    const auto progress = [tty](const std::string& file, int64_t done, int64_t total) {
+      if (!tty) return;
+      std::printf("\r%s: window %lld/%lld   ", file.c_str(), static_cast<long long>(done), static_cast<long long>(total));
+      std::fflush(stdout);
+    };
+    predict_files(predictor, a->inputs, a->out, [tty](const PredictedFile& f) {
+      if (tty) std::printf("\r%120s\r", "");
       const auto& g = f.prediction.labels.grid;
       std::printf("%s -> %s: %lld windows, %.1f s, %.2f M voxels/s\n", f.input.c_str(), f.output.c_str(),
                   static_cast<long long>(f.prediction.windows), f.prediction.seconds,
                   static_cast<double>(g.voxel_count()) / std::max(f.prediction.seconds, 1e-9) / 1e6);
       std::fflush(stdout);
-    });
+    }, progress);
     return 0;
   };
 }

@@ -25,11 +25,14 @@ TEST(SlidingWindow, AnIdentityModelReproducesTheVolume) {
         o.patch = {8, 8, 8};
         o.overlap = overlap;
         o.batch = batch;
-        int64_t calls = 0;
+        int64_t calls = 0, reported = 0, total = 0;
+        o.progress = [&](int64_t d, int64_t t) { reported = d, total = t; };
         const auto out = sliding_window(v, 2, [&](const torch::Tensor& w, const torch::Tensor&) { ++calls; return w; }, o);
         EXPECT_EQ(out.sizes(), v.sizes());
         EXPECT_TRUE(torch::allclose(out, v, 1e-5, 1e-6)) << dims[0] << " " << overlap << " " << batch;
         EXPECT_GT(calls, 0);
+        EXPECT_EQ(reported, total);  // the last report says all windows are done
+        EXPECT_EQ(calls, (total + batch - 1) / batch);
       }
 }
 

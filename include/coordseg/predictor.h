@@ -40,7 +40,8 @@ class Predictor {
  public:
   // `model`: a run folder (its best.pt) or a checkpoint file.
   Predictor(const std::string& model, const PredictOptions& options);
-  Prediction predict(const Volume& image) const;
+  // `progress(done, total)` is called as windows finish (TTA passes each count in full).
+  Prediction predict(const Volume& image, const std::function<void(int64_t, int64_t)>& progress = {}) const;
   const TrainConfig& config() const { return state_.config; }
   const LabelMap& label_map() const { return map_; }
   const PredictOptions& options() const { return options_; }
@@ -62,6 +63,7 @@ struct PredictedFile {
 };
 std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs);
 void predict_files(const Predictor& predictor, const std::vector<std::string>& inputs, const std::string& out_dir,
-                   const std::function<void(const PredictedFile&)>& done);
+                   const std::function<void(const PredictedFile&)>& done,
+                   const std::function<void(const std::string&, int64_t, int64_t)>& progress = {});
 
 }  // namespace coordseg

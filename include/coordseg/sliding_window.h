@@ -20,6 +20,7 @@ struct SlidingWindowOptions {
   double overlap = 0.5;                      // fraction of a patch shared by neighbours
   int64_t batch = 1;                         // windows per call
   bool gaussian = true;                      // false: plain averaging
+  std::function<void(int64_t done, int64_t total)> progress;  // after each call of the network
 };
 
 // fn(windows (n, C, d, h, w), coords (n, 3, d, h, w)) -> (n, K, d, h, w).

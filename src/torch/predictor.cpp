@@ -49,7 +49,7 @@ Predictor::Predictor(const std::string& model, const PredictOptions& options) : 
   model_->eval();
 }
 
-Prediction Predictor::predict(const Volume& image) const {
+Prediction Predictor::predict(const Volume& image, const std::function<void(int64_t, int64_t)>& progress) const {
   const auto t0 = std::chrono::steady_clock::now();
   const TrainConfig& c = state_.config;
   Preprocessing p = Preprocessing::from_config(c);
@@ -64,6 +64,7 @@ Prediction Predictor::predict(const Volume& image) const {
   sw.patch = c.patch;
   sw.overlap = options_.overlap >= 0 ? options_.overlap : c.overlap;
   sw.batch = options_.batch;
+  sw.progress = progress;
   const bool coords = c.coord == "global" || c.coord == "all";
   const bool amp = options_.amp != "none";
   const auto amp_dtype = options_.amp == "fp16" ? at::kHalf : at::kBFloat16;
@@ -162,7 +163,8 @@ std::vector<std::string> prediction_inputs(const std::vector<std::string>& input
 }
 
 void predict_files(const Predictor& predictor, const std::vector<std::string>& inputs, const std::string& out_dir,
-                   const std::function<void(const PredictedFile&)>& done) {
+                   const std::function<void(const PredictedFile&)>& done,
+                   const std::function<void(const std::string&, int64_t, int64_t)>& progress) {
   const auto files = prediction_inputs(inputs);
   // Check every output before writing any: never an input, never an existing file unless forced.
   std::error_code ec;
@@ -183,7 +185,9 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
     PredictedFile pf;
     pf.input = files[i];
     pf.output = outputs[i];
-    pf.prediction = predictor.predict(read_image(files[i]));
+    pf.prediction = predictor.predict(read_image(files[i]), [&](int64_t d, int64_t t) {
+      if (progress) progress(files[i], d, t);
+    });
     write_labels(pf.output, pf.prediction.labels, LabelType::kAuto);
     for (size_t k = 0; k < pf.prediction.probabilities.size(); ++k)
       write_image((fs::path(out_dir) / (case_name(files[i]) + "_prob" + std::to_string(k) + ".nii.gz")).string(),

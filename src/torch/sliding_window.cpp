@@ -84,6 +84,7 @@ torch::Tensor sliding_window(const torch::Tensor& volume, int64_t out_channels, 
       region(sum, 1) += out[static_cast<int64_t>(w - first)] * weights;
       region(norm, 0) += weights;
     }
+    if (o.progress) o.progress(static_cast<int64_t>(last), static_cast<int64_t>(windows.size()));
   }
   return (sum / norm).slice(1, 0, dims[0]).slice(2, 0, dims[1]).slice(3, 0, dims[2]).contiguous();
 }
