@@ -153,6 +153,28 @@ import json
 a, b = json.load(open('$TMP/pred2.json')), json.load(open('$TMP/img2.json'))
 keys = ('dims', 'affine', 'qform_code', 'sform_code')
 print('same grid' if all(a[k] == b[k] for k in keys) else 'differ: %s %s' % (a, b))"
+# An oblique copy (written by nibabel) predicts onto exactly its own grid, read back by nibabel.
+/usr/bin/python3 - "$TMP" <<'PY'
+import sys, math, numpy as np, nibabel as nib
+d = sys.argv[1]
+img = nib.load(f"{d}/ph/ct_train/ct_train_1001_image.nii.gz")
+c, s = math.cos(0.3), math.sin(0.3)
+rot = np.array([[c, -s, 0, 0], [s, c, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
+out = nib.Nifti1Image(np.asarray(img.dataobj), rot @ img.affine)
+out.set_qform(rot @ img.affine, code=1)
+out.set_sform(rot @ img.affine, code=2)
+import os; os.makedirs(f"{d}/oblique", exist_ok=True)
+nib.save(out, f"{d}/oblique/obl_image.nii.gz")
+PY
+expect 0 '' 'obl_label.nii.gz' -- "$COORDSEG" predict --model "$TMP/run" --input "$TMP/oblique" --out "$TMP/pred_obl" --threads 1
+expect 0 '' '^same geometry$' -- /usr/bin/python3 -c "
+import nibabel as nib, numpy as np
+a, b = nib.load('$TMP/oblique/obl_image.nii.gz'), nib.load('$TMP/pred_obl/obl_label.nii.gz')
+ok = a.shape == b.shape and np.allclose(a.affine, b.affine, atol=1e-5) and np.allclose(a.get_qform(), b.get_qform(), atol=1e-5)
+ok = ok and int(a.header['sform_code']) == int(b.header['sform_code']) == 2 and int(b.header['qform_code']) == 1
+print('same geometry' if ok else 'differ')"
+expect 0 '' "^wrote $TMP/pred.gif$" -- "$COORDSEG" render --image "$IMG" --label "$LBL" \
+  --pred "$TMP/pred/ct_train_1001_label.nii.gz" --titles Mask Tiny --out "$TMP/pred.gif"
 expect 0 '' '^Model \| Background \| MLV \| LABC \| LVBC \| RABC \| RVBC \| ASA \| PUA \| Average DSC$' -- \
   "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --name tiny --csv "$TMP/e.csv" --json "$TMP/e.json"
 expect 0 '' '^tiny \| [0-9.]+ \| ' -- "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --name tiny
