@@ -32,4 +32,8 @@ CheckpointState load_checkpoint(const std::string& path, UNet3d* model, torch::o
 // The network a configuration describes.
 UNet3d make_unet(const TrainConfig& c);
 
+// Reads a checkpoint once: its state, and the network its configuration describes with the
+// saved weights.
+UNet3d load_unet(const std::string& path, CheckpointState& state);
+
 }  // namespace coordseg

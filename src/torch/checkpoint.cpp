@@ -60,7 +60,10 @@ void save_checkpoint(const std::string& path, UNet3d& model, torch::optim::Optim
   }
 }
 
-CheckpointState load_checkpoint(const std::string& path, UNet3d* model, torch::optim::Optimizer* optimizer) {
+namespace {
+// Reads the state; when `make_model`, builds the network from the stored configuration into
+// *model before loading the weights.
+CheckpointState load(const std::string& path, UNet3d* model, bool make_model, torch::optim::Optimizer* optimizer) {
   if (!std::filesystem::is_regular_file(path)) throw data_error(path, "no such checkpoint");
   torch::serialize::InputArchive archive;
   CheckpointState s;
@@ -77,6 +80,7 @@ CheckpointState load_checkpoint(const std::string& path, UNet3d* model, torch::o
     s.step = progress[1].item<int64_t>();
     s.best_epoch = progress[2].item<int64_t>();
     s.best_val_loss = best[0].item<double>();
+    if (model && make_model) *model = make_unet(s.config);
     if (model) {
       torch::serialize::InputArchive model_archive;
       archive.read("model", model_archive);
@@ -93,6 +97,17 @@ CheckpointState load_checkpoint(const std::string& path, UNet3d* model, torch::o
     throw data_error(path, std::string("damaged configuration inside the checkpoint: ") + e.what());
   }
   return s;
+}
+}  // namespace
+
+CheckpointState load_checkpoint(const std::string& path, UNet3d* model, torch::optim::Optimizer* optimizer) {
+  return load(path, model, false, optimizer);
+}
+
+UNet3d load_unet(const std::string& path, CheckpointState& state) {
+  UNet3d model{nullptr};
+  state = load(path, &model, true, nullptr);
+  return model;
 }
 
 }  // namespace coordseg

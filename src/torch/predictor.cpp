@@ -26,9 +26,7 @@ bool ends_with(const std::string& s, const std::string& t) {
 
 Predictor::Predictor(const std::string& model, const PredictOptions& options) : options_(options) {
   const std::string path = fs::is_directory(model) ? (fs::path(model) / "best.pt").string() : model;
-  state_ = load_checkpoint(path, nullptr, nullptr);
-  model_ = make_unet(state_.config);
-  load_checkpoint(path, &model_, nullptr);
+  model_ = load_unet(path, state_);
   map_ = state_.config.label_map();
   std::string d = options_.device == "auto" ? (torch::cuda::is_available() ? "cuda" : "cpu") : options_.device;
   if (d.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) throw usage_error("--device", "CUDA is not available");
