@@ -11,15 +11,13 @@
 
 #include "coordseg/dataset.h"
 #include "coordseg/error.h"
+#include "coordseg/names.h"
 #include "coordseg/nifti.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;
 
 namespace {
-bool ends_with(const std::string& s, const std::string& t) {
-  return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
-}
 
 std::string fixed(double v, int digits = 3) {
   if (std::isnan(v)) return "-";
@@ -46,7 +44,7 @@ std::vector<std::pair<std::string, std::string>> label_files(const std::string& 
   }
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string n = e.path().filename().string();
-    if (!(ends_with(n, ".nii") || ends_with(n, ".nii.gz")) || n.find("_image") != std::string::npos ||
+    if (!is_nifti_name(n) || n.find("_image") != std::string::npos ||
         n.find("_prob") != std::string::npos)
       continue;
     out.emplace_back(case_name(n), resolve_nifti_path(e.path().string()));

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "coordseg/error.h"
+#include "coordseg/names.h"
 #include "nifti2_io.h"
 
 namespace coordseg {
@@ -31,9 +32,6 @@ constexpr int kNifti2HeaderSize = 540;
 // not with what a (possibly corrupt) header claims.
 constexpr size_t kReadChunk = size_t{16} << 20;
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 int32_t bswap32(int32_t v) {
   const uint32_t u = static_cast<uint32_t>(v);
@@ -660,12 +658,12 @@ std::string datatype_name(int datatype) {
 
 std::string resolve_nifti_path(const std::string& path) {
   std::error_code ec;
-  if (!(ends_with(path, ".nii") || ends_with(path, ".nii.gz")) || !fs::is_directory(path, ec)) return path;
+  if (!is_nifti_name(path) || !fs::is_directory(path, ec)) return path;
   std::string found;
   int count = 0;
   for (const auto& entry : fs::directory_iterator(path, ec)) {
     const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file(ec) && (ends_with(name, ".nii") || ends_with(name, ".nii.gz"))) {
+    if (entry.is_regular_file(ec) && is_nifti_name(name)) {
       found = entry.path().string();
       ++count;
     }

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "coordseg/error.h"
+#include "coordseg/names.h"
 #include "font.h"
 
 namespace coordseg {
@@ -384,9 +385,6 @@ void write_gif(const std::string& path, const std::vector<Canvas>& frames, const
   commit(tmp, path);
 }
 
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 }  // namespace
 
@@ -419,7 +417,7 @@ std::vector<RgbImage> render_frames(const Volume& image, const std::vector<Rende
 
 void render_volume(const std::string& path, const Volume& image, const std::vector<RenderPanel>& panels,
                    const RenderOptions& options) {
-  const bool png = has_suffix(path, ".png"), gif = has_suffix(path, ".gif");
+  const bool png = ends_with(path, ".png"), gif = ends_with(path, ".gif");
   if (!png && !gif) throw usage_error(path, "output must end in .png or .gif");
   if (options.slices < 0) throw usage_error("--slices", "must be positive");
   const View v = make_view(image.grid, options.axis);

@@ -7,6 +7,7 @@
 #include "coordseg/compat.h"
 #include "coordseg/components.h"
 #include "coordseg/error.h"
+#include "coordseg/names.h"
 #include "coordseg/nifti.h"
 #include "coordseg/orientation.h"
 #include "coordseg/preprocess.h"
@@ -17,12 +18,6 @@ namespace coordseg {
 namespace fs = std::filesystem;
 namespace F = torch::nn::functional;
 
-namespace {
-bool ends_with(const std::string& s, const std::string& t) {
-  return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
-}
-
-}  // namespace
 
 Predictor::Predictor(const std::string& model, const PredictOptions& options) : options_(options) {
   const std::string path = fs::is_directory(model) ? (fs::path(model) / "best.pt").string() : model;
@@ -144,7 +139,7 @@ std::vector<std::string> prediction_inputs(const std::vector<std::string>& input
       std::vector<std::string> found;
       for (const auto& e : fs::directory_iterator(resolved)) {
         const std::string n = e.path().filename().string();
-        const bool nifti = ends_with(n, ".nii") || ends_with(n, ".nii.gz");
+        const bool nifti = is_nifti_name(n);
         const bool label = n.find("_label") != std::string::npos;
         if (nifti && !label) found.push_back(resolve_nifti_path(e.path().string()));
       }
