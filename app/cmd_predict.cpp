@@ -34,6 +34,8 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores)")->capture_default_str();
   return [a, cmd]() {
     if (!*cmd) return -1;
+    if (cmd->count("--overlap") && !(a->o.overlap >= 0 && a->o.overlap < 1))
+      throw usage_error("--overlap", "must be in [0, 1), got " + std::to_string(a->o.overlap));
     const Predictor predictor(a->model, a->o);
     const bool tty = ::isatty(STDOUT_FILENO);
     const auto progress = [tty](const std::string& file, int64_t done, int64_t total) {

@@ -184,6 +184,8 @@ expect 2 "^coordseg: error: $TMP/pred/ct_train_1001_label.nii.gz: already exists
   "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train" --out "$TMP/pred" --threads 1
 expect 1 "^coordseg: error: $TMP/nomodel/best.pt: no such checkpoint|^coordseg: error: $TMP/nomodel: " '' -- \
   "$COORDSEG" predict --model "$TMP/nomodel" --input "$IMG" --out "$TMP/pred3"
+expect 2 '^coordseg: error: --overlap: must be in \[0, 1\), got -0.500000$' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred4" --overlap -0.5
 mkdir -p "$TMP/lonely" && cp "$TMP/pred/ct_train_1001_label.nii.gz" "$TMP/lonely/other_case_label.nii.gz"
 expect 1 "no reference label map for case other_case" '' -- "$COORDSEG" evaluate --pred "$TMP/lonely" --truth "$TMP/ph"
 expect 0 '' "^wrote $TMP/curves.png$" -- "$COORDSEG" plot --run "$TMP/run" --out "$TMP/curves.png"
