@@ -46,6 +46,23 @@ TEST(SlidingWindow, WindowsCarryGlobalCoordinates) {
   EXPECT_TRUE(torch::allclose(out, coordinate_channels(1, 11, 7, 20, v.options())[0], 1e-5, 1e-6));
 }
 
+TEST(SlidingWindow, MirroredWindowsStillSeeTrueCoordinatesAndUnmirror) {
+  torch::manual_seed(1);
+  const auto v = torch::randn({1, 9, 7, 12});
+  SlidingWindowOptions o;
+  o.patch = {4, 4, 8};
+  o.overlap = 0.5;
+  const auto truth = coordinate_channels(1, 9, 7, 12, v.options())[0];
+  for (const std::vector<int64_t>& dims : {std::vector<int64_t>{1}, std::vector<int64_t>{2, 3}, std::vector<int64_t>{1, 2, 3}}) {
+    // Stitched coordinates, mirrored back, are the volume's own.
+    const auto coords = mirrored_sliding_window(v, 3, [](const torch::Tensor&, const torch::Tensor& c) { return c; }, o, dims);
+    EXPECT_TRUE(torch::allclose(coords, truth, 1e-5, 1e-6)) << dims.size();
+    // And the image comes back in place.
+    const auto image = mirrored_sliding_window(v, 1, [](const torch::Tensor& w, const torch::Tensor&) { return w; }, o, dims);
+    EXPECT_TRUE(torch::allclose(image, v, 1e-5, 1e-6)) << dims.size();
+  }
+}
+
 TEST(SlidingWindow, GaussianMapIsCentredAndPositive) {
   const auto g = gaussian_importance({8, 6, 5});
   EXPECT_FLOAT_EQ(g.max().item<float>(), 1.0f);

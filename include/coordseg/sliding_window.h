@@ -30,6 +30,12 @@ using WindowFn = std::function<torch::Tensor(const torch::Tensor&, const torch::
 torch::Tensor sliding_window(const torch::Tensor& volume, int64_t out_channels, const WindowFn& fn,
                              const SlidingWindowOptions& options);
 
+// sliding_window on the volume mirrored over `dims` (1 = D, 2 = H, 3 = W), the result
+// mirrored back (test-time augmentation). Each window is told the true global coordinates
+// of its voxels: index i of a mirrored axis is index n-1-i of the volume.
+torch::Tensor mirrored_sliding_window(const torch::Tensor& volume, int64_t out_channels, const WindowFn& fn,
+                                      const SlidingWindowOptions& options, const std::vector<int64_t>& dims);
+
 // Window start positions along an axis of length n (n >= patch), for tests and progress.
 std::vector<int64_t> window_starts(int64_t n, int64_t patch, double overlap);
 

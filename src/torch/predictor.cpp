@@ -70,18 +70,13 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   };
   torch::Tensor logits = sliding_window(x, c.classes, net, sw);
   if (options_.tta) {
-    // Mirror the volume (and with it the coordinates each window sees) over every
-    // combination of axes, predict, mirror back, and average.
+    // Mirror the volume over every combination of axes, predict, mirror back, average.
     int n = 1;
     for (int mask = 1; mask < 8; ++mask) {
       std::vector<int64_t> dims;
       for (int a = 0; a < 3; ++a)
         if (mask & (1 << a)) dims.push_back(a + 1);
-      const WindowFn flipped = [&](const torch::Tensor& w, const torch::Tensor& co) {
-        return net(w, co.flip(std::vector<int64_t>(dims.begin(), dims.end())).contiguous());
-      };
-      // Coordinates of a flipped volume's windows, flipped back, are the true ones.
-      logits += sliding_window(x.flip(dims), c.classes, flipped, sw).flip(dims);
+      logits += mirrored_sliding_window(x, c.classes, net, sw, dims);
       ++n;
     }
     logits /= n;

@@ -89,4 +89,14 @@ torch::Tensor sliding_window(const torch::Tensor& volume, int64_t out_channels, 
   return (sum / norm).slice(1, 0, dims[0]).slice(2, 0, dims[1]).slice(3, 0, dims[2]).contiguous();
 }
 
+torch::Tensor mirrored_sliding_window(const torch::Tensor& volume, int64_t out_channels, const WindowFn& fn,
+                                      const SlidingWindowOptions& options, const std::vector<int64_t>& dims) {
+  auto sign = torch::ones({1, 3, 1, 1, 1});
+  for (const int64_t d : dims) sign[0][d - 1] = -1.0;
+  const WindowFn mirrored = [&](const torch::Tensor& w, const torch::Tensor& co) {
+    return fn(w, co * sign.to(co.device(), co.scalar_type()));
+  };
+  return sliding_window(volume.flip(dims), out_channels, mirrored, options).flip(dims);
+}
+
 }  // namespace coordseg
