@@ -1,22 +1,15 @@
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "coordseg/atomic_file.h"
 #include "coordseg/error.h"
 #include "coordseg/evaluation.h"
 
 namespace coordseg::app {
 
-namespace {
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream f(path);
-  f << text;
-  if (!f) throw data_error(path, "cannot write");
-}
-}  // namespace
 
 Runner add_evaluate_command(CLI::App& app) {
   struct Args {
@@ -48,12 +41,12 @@ Runner add_evaluate_command(CLI::App& app) {
       models.push_back(evaluate_folders(a->preds[i], a->truth, LabelMap::mmwhs(), name));
     }
     std::cout << models.front().cases.size() << " cases\n\n" << reference_table(models);
-    if (!a->csv.empty()) write_file(a->csv, evaluation_csv(models.front()));
-    if (!a->json.empty()) write_file(a->json, evaluation_json(models.front()));
+    if (!a->csv.empty()) write_text_file(a->csv, evaluation_csv(models.front()));
+    if (!a->json.empty()) write_text_file(a->json, evaluation_json(models.front()));
     if (!a->markdown.empty()) {
       std::string md = reference_table(models) + "\n";
       for (const auto& e : models) md += evaluation_markdown(e) + "\n";
-      write_file(a->markdown, md);
+      write_text_file(a->markdown, md);
     }
     return 0;
   };

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "coordseg/atomic_file.h"
 #include "coordseg/error.h"
 #include "font.h"
 
@@ -133,9 +134,7 @@ void render_curves(const std::string& png_path, const std::vector<History>& runs
     img.line(50, y + 3, 70, y + 3, kRunColours[r % 4]);
     img.text(76, y, runs[r].name, kBlack);
   }
-  const fs::path target(png_path);
-  const std::string tmp = (target.has_parent_path() ? target.parent_path() : fs::path(".")).string() + "/." +
-                          target.filename().string() + ".tmp";
+  const std::string tmp = temporary_path(png_path);
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw data_error(png_path, "cannot create the file");
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
@@ -143,7 +142,7 @@ void render_curves(const std::string& png_path, const std::vector<History>& runs
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     std::fclose(f);
-    std::remove(tmp.c_str());
+    discard_file(tmp);
     throw data_error(png_path, "cannot write PNG");
   }
   png_init_io(png, f);
@@ -153,10 +152,11 @@ void render_curves(const std::string& png_path, const std::vector<History>& runs
   for (int y = 0; y < img.h; ++y) png_write_row(png, &img.rgb[static_cast<size_t>(y) * img.w * 3]);
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
-  if (std::fclose(f) != 0 || std::rename(tmp.c_str(), png_path.c_str()) != 0) {
-    std::remove(tmp.c_str());
+  if (std::fclose(f) != 0) {
+    discard_file(tmp);
     throw data_error(png_path, "cannot write the file");
   }
+  commit_file(tmp, png_path);
 }
 
 }  // namespace coordseg

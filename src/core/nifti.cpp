@@ -1,7 +1,6 @@
 #include "coordseg/nifti.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "coordseg/atomic_file.h"
 #include "coordseg/error.h"
 #include "coordseg/names.h"
 #include "nifti2_io.h"
@@ -546,18 +546,13 @@ void write_nifti(const std::string& path, const NiftiHeader& source, const Grid&
     std::memcpy(header_bytes.data(), hdr, sizeof *hdr);
   }
 
-  const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw data_error(path, "output folder " + dir.string() + " does not exist");
-  const fs::path tmp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(::getpid()));
-  const std::string tmp_name = tmp.string();
+  const std::string tmp_name = temporary_path(path);
 
   gzFile out = gzopen(tmp_name.c_str(), gz ? "wb3" : "wbT");
   if (!out) throw data_error(path, system_reason("cannot create " + tmp_name, errno ? errno : EIO));
   auto fail = [&](const std::string& why) {
     if (out) gzclose_w(out);
-    ::unlink(tmp_name.c_str());
+    discard_file(tmp_name);
     throw data_error(path, why);
   };
   auto put = [&](const void* p, size_t n) {
@@ -578,11 +573,7 @@ void write_nifti(const std::string& path, const NiftiHeader& source, const Grid&
   const int rc = gzclose_w(out);
   out = nullptr;
   if (rc != Z_OK) fail(system_reason("closing the file failed", errno ? errno : EIO));
-  if (::rename(tmp_name.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp_name.c_str());
-    throw data_error(path, system_reason("cannot rename the finished file into place", err));
-  }
+  commit_file(tmp_name, path);
 }
 
 template <class Out, class In>

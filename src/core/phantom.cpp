@@ -6,10 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
 
+#include "coordseg/atomic_file.h"
 #include "coordseg/error.h"
 #include "coordseg/labels.h"
 #include "coordseg/nifti.h"
@@ -640,15 +640,7 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
   ds["phantom"] = {{"seed", options.seed},
                    {"preset", options.preset == PhantomPreset::kQuick ? "quick" : "full"},
                    {"modality", options.modality == Modality::kCT ? "ct" : "mr"}};
-  const std::string json_path = (fs::path(out_dir) / "dataset.json").string();
-  const std::string tmp = json_path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << ds.dump(2) << "\n";
-    if (!f) throw data_error(json_path, "cannot write");
-  }
-  fs::rename(tmp, json_path, ec);
-  if (ec) throw data_error(json_path, "cannot write: " + ec.message());
+  write_text_file((fs::path(out_dir) / "dataset.json").string(), ds.dump(2) + "\n");
 }
 
 }  // namespace coordseg

@@ -2,8 +2,6 @@
 
 #include <gif_lib.h>
 #include <png.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "coordseg/atomic_file.h"
 #include "coordseg/error.h"
 #include "coordseg/names.h"
 #include "font.h"
@@ -294,26 +293,6 @@ std::vector<Canvas> draw(const Volume& image, const std::vector<RenderPanel>& pa
 
 // --- encoders --------------------------------------------------------------------------
 
-std::string temp_name(const std::string& path) {
-  const fs::path p(path);
-  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw data_error(path, "output folder " + dir.string() + " does not exist");
-  return (dir / ("." + p.filename().string() + ".tmp" + std::to_string(::getpid()))).string();
-}
-
-void commit(const std::string& tmp, const std::string& path) {
-  // giflib creates its file 0600; give every picture the usual umask-based permissions.
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::chmod(tmp.c_str(), 0666 & ~mask);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw data_error(path, system_reason("cannot rename the finished file into place", err));
-  }
-}
-
 // libpng reports errors by longjmp; keep only plain data in this frame.
 bool write_png_file(const char* path, const Canvas& c, const std::array<std::array<uint8_t, 3>, 256>& palette) {
   FILE* f = std::fopen(path, "wb");
@@ -339,7 +318,7 @@ bool write_png_file(const char* path, const Canvas& c, const std::array<std::arr
 }
 
 void write_gif(const std::string& path, const std::vector<Canvas>& frames, const std::array<std::array<uint8_t, 3>, 256>& palette) {
-  const std::string tmp = temp_name(path);
+  const std::string tmp = temporary_path(path);
   int err = 0;
   GifFileType* gif = EGifOpenFileName(tmp.c_str(), false, &err);
   if (!gif) throw data_error(path, std::string("cannot create GIF: ") + GifErrorString(err));
@@ -347,7 +326,7 @@ void write_gif(const std::string& path, const std::vector<Canvas>& frames, const
     int close_err = 0;
     const int code = gif->Error;
     EGifCloseFile(gif, &close_err);
-    ::unlink(tmp.c_str());
+    discard_file(tmp);
     throw data_error(path, std::string(what) + ": " + (GifErrorString(code) ? GifErrorString(code) : "giflib error"));
   };
   GifColorType colours[256];
@@ -379,10 +358,10 @@ void write_gif(const std::string& path, const std::vector<Canvas>& frames, const
         fail("cannot write GIF frame");
   }
   if (EGifCloseFile(gif, &err) != GIF_OK) {
-    ::unlink(tmp.c_str());
+    discard_file(tmp);
     throw data_error(path, std::string("cannot finish GIF: ") + GifErrorString(err));
   }
-  commit(tmp, path);
+  commit_file(tmp, path);
 }
 
 
@@ -425,12 +404,12 @@ void render_volume(const std::string& path, const Volume& image, const std::vect
   if (png) {
     const auto slices = choose_slices(image, v, panels, options.slices > 0 ? options.slices : 4);
     const auto frames = draw(image, panels, options, slices, static_cast<int>(slices.size()));
-    const std::string tmp = temp_name(path);
+    const std::string tmp = temporary_path(path);
     if (!write_png_file(tmp.c_str(), frames.front(), palette)) {
-      ::unlink(tmp.c_str());
+      discard_file(tmp);
       throw data_error(path, system_reason("cannot write PNG", errno ? errno : EIO));
     }
-    commit(tmp, path);
+    commit_file(tmp, path);
   } else {
     const auto slices = choose_slices(image, v, panels, options.slices);
     write_gif(path, draw(image, panels, options, slices, 1), palette);

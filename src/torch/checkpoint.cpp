@@ -1,10 +1,9 @@
 #include "coordseg/checkpoint.h"
 
-#include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 
+#include "coordseg/atomic_file.h"
 #include "coordseg/error.h"
 
 namespace coordseg {
@@ -46,18 +45,14 @@ void save_checkpoint(const std::string& path, UNet3d& model, torch::optim::Optim
   archive.write("stats", torch::tensor({s.stats.lo, s.stats.hi, s.stats.mean, s.stats.sd}, torch::kFloat64));
   archive.write("progress", torch::tensor({s.epoch, s.step, s.best_epoch}, torch::kInt64));
   archive.write("best_val_loss", torch::tensor({s.best_val_loss}, torch::kFloat64));
-  const std::filesystem::path p(path);
-  const std::string tmp = (p.parent_path() / ("." + p.filename().string() + ".tmp" + std::to_string(::getpid()))).string();
+  const std::string tmp = temporary_path(path);
   try {
     archive.save_to(tmp);
   } catch (const c10::Error& e) {
-    std::remove(tmp.c_str());
+    discard_file(tmp);
     throw data_error(path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw data_error(path, "cannot rename the finished checkpoint into place");
-  }
+  commit_file(tmp, path);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "coordseg/atomic_file.h"
 #include "coordseg/checkpoint.h"
 #include "coordseg/compat.h"
 #include "coordseg/dataset.h"
@@ -72,19 +73,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, UN
         torch::optim::SGDOptions(c.lr).momentum(c.momentum).nesterov(true).weight_decay(c.weight_decay));
   return std::make_unique<torch::optim::Adam>(model->parameters(),
                                               torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
-}
-
-// Writes `text` to `path` atomically.
-void write_text(const fs::path& path, const std::string& text) {
-  const fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
-  {
-    std::ofstream f(tmp);
-    f << text;
-    if (!f) throw data_error(path.string(), "cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw data_error(path.string(), "cannot write: " + ec.message());
 }
 
 // Logs to the console (if any) and RUN/train.log; lines before the run folder exists are
@@ -237,8 +225,8 @@ TrainSummary train(const TrainRequest& req) {
   fs::create_directories(run, ec);
   if (ec) throw data_error(req.run_dir, "cannot create the run folder: " + ec.message());
   log.open(run / "train.log");
-  write_text(run / "config.json", cfg.to_json().dump(2) + "\n");
-  if (!req.resume || !fs::exists(run / "history.csv")) write_text(run / "history.csv", csv_header(map));
+  write_text_file((run / "config.json").string(), cfg.to_json().dump(2) + "\n");
+  if (!req.resume || !fs::exists(run / "history.csv")) write_text_file((run / "history.csv").string(), csv_header(map));
   const PatchSampler train_sampler(data.train, patch, cfg.foreground, Augmentation::from_config(cfg));
   const PatchSampler valid_sampler(data.valid, patch, cfg.foreground, Augmentation::none());
   const int64_t steps_per_epoch = cfg.train_patches * data.train_cases;
@@ -429,7 +417,7 @@ TrainSummary train(const TrainRequest& req) {
   info["libtorch"] = compat::torch_version();
   info["intensity"] = {{"scheme", cfg.intensity_scheme()}, {"lo", state.stats.lo}, {"hi", state.stats.hi},
                        {"mean", state.stats.mean}, {"sd", state.stats.sd}};
-  write_text(run / "info.json", info.dump(2) + "\n");
+  write_text_file((run / "info.json").string(), info.dump(2) + "\n");
   return summary;
 }
 

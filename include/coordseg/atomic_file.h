@@ -1,0 +1,23 @@
+// Writing files so that a failure never leaves a half-written one: write to a temporary
+// name in the target's folder, then rename it over the target. Errors name the target.
+#pragma once
+
+#include <string>
+
+namespace coordseg {
+
+// ".<name>.tmp<pid>" beside `path`. Throws a data error naming `path` when its folder does
+// not exist.
+std::string temporary_path(const std::string& path);
+
+// Renames the finished temporary file over `path`, with the usual umask permissions (some
+// writers, giflib among them, create files 0600). On failure removes it and throws.
+void commit_file(const std::string& tmp, const std::string& path);
+
+// Removes a temporary file after a failed write (errors ignored).
+void discard_file(const std::string& tmp);
+
+// Writes `text` to `path` through a temporary file.
+void write_text_file(const std::string& path, const std::string& text);
+
+}  // namespace coordseg
