@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <filesystem>
-#include <thread>
 
 #include "coordseg/compat.h"
 #include "coordseg/components.h"
+#include "coordseg/device.h"
 #include "coordseg/error.h"
 #include "coordseg/names.h"
 #include "coordseg/nifti.h"
@@ -20,24 +20,15 @@ namespace F = torch::nn::functional;
 
 
 Predictor::Predictor(const std::string& model, const PredictOptions& options) : options_(options) {
+  // The options first: a bad one should not wait for the checkpoint to load.
+  device_ = resolve_device(options_.device);
+  check_amp(options_.amp, device_);
+  if (options_.overlap >= 1) throw usage_error("--overlap", "must be in [0, 1)");
+  if (options_.batch < 1) throw usage_error("--batch", "must be at least 1");
+  use_threads(options_.threads);
   const std::string path = fs::is_directory(model) ? (fs::path(model) / "best.pt").string() : model;
   model_ = load_unet(path, state_);
   map_ = state_.config.label_map();
-  std::string d = options_.device == "auto" ? (torch::cuda::is_available() ? "cuda" : "cpu") : options_.device;
-  if (d.rfind("cuda", 0) == 0 && !torch::cuda::is_available()) throw usage_error("--device", "CUDA is not available");
-  try {
-    device_ = torch::Device(d);
-  } catch (const c10::Error&) {
-    throw usage_error("--device", "cannot use device '" + d + "'");
-  }
-  if (options_.amp == "fp16" && !device_.is_cuda()) throw usage_error("--amp", "fp16 needs CUDA; use bf16 on CPU");
-  if (options_.amp != "none" && options_.amp != "bf16" && options_.amp != "fp16")
-    throw usage_error("--amp", "unknown value '" + options_.amp + "' (expected none, bf16 or fp16)");
-  if (options_.overlap >= 1) throw usage_error("--overlap", "must be in [0, 1)");
-  if (options_.batch < 1) throw usage_error("--batch", "must be at least 1");
-  const int threads = options_.threads > 0 ? static_cast<int>(options_.threads)
-                                           : static_cast<int>(std::thread::hardware_concurrency());
-  at::set_num_threads(std::max(1, threads));
   model_->to(device_);
   model_->eval();
 }
@@ -60,12 +51,12 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   sw.progress = progress;
   const bool coords = c.coord == "global" || c.coord == "all";
   const bool amp = options_.amp != "none";
-  const auto amp_dtype = options_.amp == "fp16" ? at::kHalf : at::kBFloat16;
+  const auto half = amp_dtype(options_.amp);
   int64_t windows = 0;
   const WindowFn net = [&](const torch::Tensor& w, const torch::Tensor& co) {
     windows += w.size(0);
     torch::NoGradGuard no_grad;
-    compat::AutocastGuard autocast(device_.is_cuda(), amp, amp_dtype);
+    compat::AutocastGuard autocast(device_.is_cuda(), amp, half);
     return model_->forward(w, coords ? co : torch::Tensor()).to(torch::kFloat32);
   };
   torch::Tensor logits = sliding_window(x, c.classes, net, sw);

@@ -15,6 +15,7 @@
 #include "coordseg/checkpoint.h"
 #include "coordseg/compat.h"
 #include "coordseg/dataset.h"
+#include "coordseg/device.h"
 #include "coordseg/error.h"
 #include "coordseg/labels.h"
 #include "coordseg/loss.h"
@@ -39,23 +40,6 @@ std::string format_duration(double s) {
   return buf;
 }
 
-
-torch::Device resolve_device(const TrainConfig& c) {
-  std::string d = c.device;
-  if (d == "auto") d = torch::cuda::is_available() ? "cuda" : "cpu";
-  if (d.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available()) throw usage_error("--device", "CUDA is not available in this build or machine");
-    if (c.gpus.size() > 1)
-      throw usage_error("MULTI_GPU", "lists " + std::to_string(c.gpus.size()) +
-                                         " GPUs; data-parallel training is not built yet: list one GPU");
-    if (d == "cuda" && c.gpus.size() == 1) d = "cuda:" + c.gpus[0];
-  }
-  try {
-    return torch::Device(d);
-  } catch (const c10::Error&) {
-    throw usage_error("--device", "cannot use device '" + d + "'");
-  }
-}
 
 double schedule_factor(const std::string& schedule, double t) {
   if (schedule == "poly") return std::pow(1.0 - std::min(t, 1.0), 0.9);
@@ -190,10 +174,9 @@ TrainSummary train(const TrainRequest& req) {
     throw usage_error(req.run_dir, "run folder already holds files; use --resume to continue it or --force");
   }
   Log log(req.out);
-  const int threads = cfg.threads > 0 ? static_cast<int>(cfg.threads) : static_cast<int>(std::thread::hardware_concurrency());
-  at::set_num_threads(std::max(1, threads));
-  const torch::Device device = resolve_device(cfg);
-  if (cfg.amp == "fp16" && !device.is_cuda()) throw usage_error("--amp", "fp16 needs CUDA; use bf16 on CPU");
+  use_threads(cfg.threads);
+  const torch::Device device = resolve_device(cfg.device, cfg.gpus);
+  check_amp(cfg.amp, device);
   if (!device.is_cuda() && cfg.gpus.size() > 1)
     log.line("note: MULTI_GPU lists " + std::to_string(cfg.gpus.size()) + " GPUs; ignored on CPU");
   const LabelMap map = cfg.label_map();
@@ -234,7 +217,7 @@ TrainSummary train(const TrainRequest& req) {
   const int64_t total_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
   const LossKind loss_kind = parse_loss(cfg.loss);
   const bool amp = cfg.amp != "none";
-  const auto amp_dtype = cfg.amp == "fp16" ? at::kHalf : at::kBFloat16;
+  const auto half = amp_dtype(cfg.amp);
   const bool needs_coords = cfg.coord == "global" || cfg.coord == "all";
   double loss_scale = cfg.amp == "fp16" ? 65536.0 : 1.0;
   int64_t good_steps = 0;
@@ -264,7 +247,7 @@ TrainSummary train(const TrainRequest& req) {
       optimizer->zero_grad();
       torch::Tensor logits;
       {
-        compat::AutocastGuard autocast(device.is_cuda(), amp, amp_dtype);
+        compat::AutocastGuard autocast(device.is_cuda(), amp, half);
         logits = model->forward(b.image.to(device), needs_coords ? b.coords.to(device) : torch::Tensor());
       }
       const torch::Tensor loss = segmentation_loss(loss_kind, logits, b.labels.to(device));
@@ -324,7 +307,7 @@ TrainSummary train(const TrainRequest& req) {
           const auto labels = torch::cat(lb).to(device);
           torch::Tensor logits;
           {
-            compat::AutocastGuard autocast(device.is_cuda(), amp, amp_dtype);
+            compat::AutocastGuard autocast(device.is_cuda(), amp, half);
             logits = model->forward(torch::cat(im).to(device), needs_coords ? torch::cat(co).to(device) : torch::Tensor());
           }
           val_sum += segmentation_loss(loss_kind, logits, labels).item<double>();
@@ -356,7 +339,7 @@ TrainSummary train(const TrainRequest& req) {
       for (const auto& vc : data.valid) {
         const auto logits = sliding_window(vc.image.to(device), cfg.classes,
                                            [&](const torch::Tensor& w, const torch::Tensor& co) {
-                                             compat::AutocastGuard autocast(device.is_cuda(), amp, amp_dtype);
+                                             compat::AutocastGuard autocast(device.is_cuda(), amp, half);
                                              return model->forward(w, needs_coords ? co : torch::Tensor());
                                            },
                                            sw);
