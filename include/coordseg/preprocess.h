@@ -43,7 +43,8 @@ Grid resampled_grid(const Grid& canonical, const Preprocessing& p);
 torch::Tensor resample_image(const torch::Tensor& image, const std::array<int64_t, 3>& dims_zyx);
 torch::Tensor resample_labels(const torch::Tensor& labels, const std::array<int64_t, 3>& dims_zyx);
 
-// Intensity normalisation of a (D, H, W) image.
+// Intensity normalisation of a (D, H, W) image; always a new tensor, so a view of a
+// volume's voxels may be passed.
 torch::Tensor normalise(const torch::Tensor& image, const Preprocessing& p);
 
 struct PreparedCase {

@@ -39,10 +39,10 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   Preprocessing p = Preprocessing::from_config(c);
   p.stats = state_.stats;
   const Reorientation r = canonical_reorientation(image.grid);
-  const Volume canonical = reorient(image, r);
+  Volume canonical = reorient(image, r);
   const Grid grid = resampled_grid(canonical.grid, p);
   const std::array<int64_t, 3> zyx = {grid.dims[2], grid.dims[1], grid.dims[0]};
-  const torch::Tensor x = normalise(resample_image(to_tensor(canonical), zyx), p).unsqueeze(0).to(device_);
+  const torch::Tensor x = normalise(resample_image(view_tensor(canonical), zyx), p).unsqueeze(0).to(device_);
 
   SlidingWindowOptions sw;
   sw.patch = c.patch;

@@ -98,10 +98,10 @@ PreparedCase prepare_case(const LoadedCase& c, const Preprocessing& p) {
   PreparedCase out;
   out.id = c.source.id;
   out.reorientation = canonical_reorientation(c.image.grid);
-  const Volume image = reorient(c.image, out.reorientation);
+  Volume image = reorient(c.image, out.reorientation);
   out.grid = resampled_grid(image.grid, p);
   const std::array<int64_t, 3> zyx = {out.grid.dims[2], out.grid.dims[1], out.grid.dims[0]};
-  out.image = normalise(resample_image(to_tensor(image), zyx), p).unsqueeze(0).contiguous();
+  out.image = normalise(resample_image(view_tensor(image), zyx), p).unsqueeze(0).contiguous();
   if (!c.classes.voxels.empty()) {
     const LabelVolume classes = reorient(c.classes, out.reorientation);
     out.labels = resample_labels(to_tensor(classes), zyx).contiguous();
