@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "coordseg/atomic_file.h"
-#include "coordseg/error.h"
-#include "coordseg/evaluation.h"
+#include "coordseg/core/atomic_file.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/evaluation.h"
 
 namespace coordseg::app {
 

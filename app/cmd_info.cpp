@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "coordseg/error.h"
-#include "coordseg/info.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/info.h"
 
 namespace coordseg::app {
 

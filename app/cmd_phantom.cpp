@@ -4,7 +4,7 @@
 #include <string>
 
 #include "commands.h"
-#include "coordseg/phantom.h"
+#include "coordseg/core/phantom.h"
 
 namespace coordseg::app {
 

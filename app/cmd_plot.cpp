@@ -4,8 +4,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "coordseg/curves.h"
-#include "coordseg/error.h"
+#include "coordseg/core/curves.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg::app {
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "coordseg/error.h"
-#include "coordseg/predictor.h"
+#include "coordseg/core/error.h"
+#include "coordseg/torch/predictor.h"
 
 namespace coordseg::app {
 

@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
-#include "coordseg/render.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
+#include "coordseg/core/render.h"
 
 namespace coordseg::app {
 

@@ -3,9 +3,9 @@
 #include <string>
 
 #include "commands.h"
-#include "coordseg/config.h"
-#include "coordseg/error.h"
-#include "coordseg/trainer.h"
+#include "coordseg/core/config.h"
+#include "coordseg/core/error.h"
+#include "coordseg/torch/trainer.h"
 
 namespace coordseg::app {
 

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "commands.h"
-#include "coordseg/compat.h"
-#include "coordseg/error.h"
+#include "coordseg/torch/compat.h"
+#include "coordseg/core/error.h"
 
 #ifndef COORDSEG_VERSION
 #define COORDSEG_VERSION "unknown"

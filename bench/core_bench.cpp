@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <random>
 
-#include "coordseg/nifti.h"
-#include "coordseg/phantom.h"
+#include "coordseg/core/nifti.h"
+#include "coordseg/core/phantom.h"
 
 namespace fs = std::filesystem;
 using namespace coordseg;

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "coordseg/checkpoint.h"
-#include "coordseg/predictor.h"
+#include "coordseg/torch/checkpoint.h"
+#include "coordseg/torch/predictor.h"
 
 using namespace coordseg;
 

@@ -6,9 +6,9 @@
 
 #include <thread>
 
-#include "coordseg/compat.h"
-#include "coordseg/loss.h"
-#include "coordseg/unet3d.h"
+#include "coordseg/torch/compat.h"
+#include "coordseg/torch/loss.h"
+#include "coordseg/torch/unet3d.h"
 
 using namespace coordseg;
 

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <string>
 
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
 
 namespace {
 std::string scratch_file() {

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
 #include "test_util.h"
 
 namespace coordseg {

@@ -1,10 +1,10 @@
-#include "coordseg/config.h"
+#include "coordseg/core/config.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 #include "test_util.h"
 
 #ifndef COORDSEG_REFERENCE_PARAMS

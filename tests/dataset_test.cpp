@@ -1,11 +1,11 @@
-#include "coordseg/dataset.h"
+#include "coordseg/core/dataset.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
 #include "test_util.h"
 
 namespace coordseg {

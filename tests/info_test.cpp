@@ -1,9 +1,9 @@
-#include "coordseg/info.h"
+#include "coordseg/core/info.h"
 
 #include <gtest/gtest.h>
 
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
 #include "test_util.h"
 
 namespace coordseg {

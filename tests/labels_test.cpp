@@ -1,8 +1,8 @@
-#include "coordseg/labels.h"
+#include "coordseg/core/labels.h"
 
 #include <gtest/gtest.h>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 namespace {

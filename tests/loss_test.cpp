@@ -1,4 +1,4 @@
-#include "coordseg/loss.h"
+#include "coordseg/torch/loss.h"
 
 #include <gtest/gtest.h>
 

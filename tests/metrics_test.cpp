@@ -1,10 +1,10 @@
-#include "coordseg/metrics.h"
+#include "coordseg/core/metrics.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 namespace {

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
 
 using namespace coordseg;
 

@@ -1,10 +1,10 @@
-#include "coordseg/nifti.h"
+#include "coordseg/core/nifti.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 #include "test_util.h"
 
 namespace coordseg {

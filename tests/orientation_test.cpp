@@ -1,4 +1,4 @@
-#include "coordseg/orientation.h"
+#include "coordseg/core/orientation.h"
 
 #include <gtest/gtest.h>
 

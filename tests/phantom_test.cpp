@@ -1,13 +1,13 @@
-#include "coordseg/phantom.h"
+#include "coordseg/core/phantom.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "coordseg/dataset.h"
-#include "coordseg/error.h"
-#include "coordseg/labels.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/dataset.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/labels.h"
+#include "coordseg/core/nifti.h"
 #include "test_util.h"
 
 namespace coordseg {

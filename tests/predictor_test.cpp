@@ -1,10 +1,10 @@
-#include "coordseg/predictor.h"
+#include "coordseg/torch/predictor.h"
 
 #include <gtest/gtest.h>
 
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
-#include "coordseg/sliding_window.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
+#include "coordseg/torch/sliding_window.h"
 #include "test_util.h"
 
 namespace coordseg {

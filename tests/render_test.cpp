@@ -1,10 +1,10 @@
-#include "coordseg/render.h"
+#include "coordseg/core/render.h"
 
 #include <gif_lib.h>
 #include <gtest/gtest.h>
 #include <png.h>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 #include "test_util.h"
 
 namespace coordseg {

@@ -1,8 +1,8 @@
-#include "coordseg/sampler.h"
+#include "coordseg/torch/sampler.h"
 
 #include <gtest/gtest.h>
 
-#include "coordseg/unet3d.h"
+#include "coordseg/torch/unet3d.h"
 
 namespace coordseg {
 namespace {

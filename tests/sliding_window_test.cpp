@@ -1,8 +1,8 @@
-#include "coordseg/sliding_window.h"
+#include "coordseg/torch/sliding_window.h"
 
 #include <gtest/gtest.h>
 
-#include "coordseg/unet3d.h"
+#include "coordseg/torch/unet3d.h"
 
 namespace coordseg {
 namespace {

@@ -1,8 +1,8 @@
-#include "coordseg/tensor.h"
+#include "coordseg/torch/tensor.h"
 
 #include <gtest/gtest.h>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 namespace {

@@ -1,12 +1,12 @@
-#include "coordseg/trainer.h"
+#include "coordseg/torch/trainer.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "coordseg/checkpoint.h"
-#include "coordseg/error.h"
-#include "coordseg/phantom.h"
+#include "coordseg/torch/checkpoint.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/phantom.h"
 #include "test_util.h"
 
 namespace coordseg {

@@ -1,8 +1,8 @@
-#include "coordseg/unet3d.h"
+#include "coordseg/torch/unet3d.h"
 
 #include <gtest/gtest.h>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 namespace {

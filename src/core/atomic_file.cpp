@@ -1,4 +1,4 @@
-#include "coordseg/atomic_file.h"
+#include "coordseg/core/atomic_file.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;

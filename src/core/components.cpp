@@ -1,4 +1,4 @@
-#include "coordseg/components.h"
+#include "coordseg/core/components.h"
 
 #include <numeric>
 #include <vector>

@@ -1,11 +1,11 @@
-#include "coordseg/config.h"
+#include "coordseg/core/config.h"
 
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

@@ -1,4 +1,4 @@
-#include "coordseg/curves.h"
+#include "coordseg/core/curves.h"
 
 #include <png.h>
 
@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "coordseg/atomic_file.h"
-#include "coordseg/error.h"
+#include "coordseg/core/atomic_file.h"
+#include "coordseg/core/error.h"
 #include "font.h"
 
 namespace coordseg {

@@ -1,4 +1,4 @@
-#include "coordseg/dataset.h"
+#include "coordseg/core/dataset.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "coordseg/error.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 #include <cstring>
 

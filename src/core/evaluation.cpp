@@ -1,4 +1,4 @@
-#include "coordseg/evaluation.h"
+#include "coordseg/core/evaluation.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "coordseg/dataset.h"
-#include "coordseg/error.h"
-#include "coordseg/names.h"
-#include "coordseg/nifti.h"
+#include "coordseg/core/dataset.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/names.h"
+#include "coordseg/core/nifti.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;

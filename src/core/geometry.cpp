@@ -1,10 +1,10 @@
-#include "coordseg/geometry.h"
+#include "coordseg/core/geometry.h"
 
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

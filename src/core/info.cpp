@@ -1,11 +1,11 @@
-#include "coordseg/info.h"
+#include "coordseg/core/info.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
-#include "coordseg/nifti.h"
+#include "coordseg/core/nifti.h"
 
 namespace coordseg {
 

@@ -1,11 +1,11 @@
-#include "coordseg/labels.h"
+#include "coordseg/core/labels.h"
 
 #include <algorithm>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

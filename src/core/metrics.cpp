@@ -1,10 +1,10 @@
-#include "coordseg/metrics.h"
+#include "coordseg/core/metrics.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

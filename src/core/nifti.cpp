@@ -1,4 +1,4 @@
-#include "coordseg/nifti.h"
+#include "coordseg/core/nifti.h"
 
 #include <sys/stat.h>
 #include <zlib.h>
@@ -16,9 +16,9 @@
 #include <type_traits>
 #include <vector>
 
-#include "coordseg/atomic_file.h"
-#include "coordseg/error.h"
-#include "coordseg/names.h"
+#include "coordseg/core/atomic_file.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/names.h"
 #include "nifti2_io.h"
 
 namespace coordseg {

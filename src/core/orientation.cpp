@@ -1,6 +1,6 @@
-#include "coordseg/orientation.h"
+#include "coordseg/core/orientation.h"
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

@@ -1,4 +1,4 @@
-#include "coordseg/phantom.h"
+#include "coordseg/core/phantom.h"
 
 #include <algorithm>
 #include <array>
@@ -9,12 +9,12 @@
 #include <future>
 #include <nlohmann/json.hpp>
 
-#include "coordseg/atomic_file.h"
-#include "coordseg/error.h"
-#include "coordseg/labels.h"
-#include "coordseg/nifti.h"
-#include "coordseg/parallel.h"
-#include "coordseg/random.h"
+#include "coordseg/core/atomic_file.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/labels.h"
+#include "coordseg/core/nifti.h"
+#include "coordseg/core/parallel.h"
+#include "coordseg/core/random.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;

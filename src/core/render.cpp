@@ -1,4 +1,4 @@
-#include "coordseg/render.h"
+#include "coordseg/core/render.h"
 
 #include <gif_lib.h>
 #include <png.h>
@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "coordseg/atomic_file.h"
-#include "coordseg/error.h"
-#include "coordseg/names.h"
+#include "coordseg/core/atomic_file.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/names.h"
 #include "font.h"
 
 namespace coordseg {

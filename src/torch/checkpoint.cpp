@@ -1,10 +1,10 @@
-#include "coordseg/checkpoint.h"
+#include "coordseg/torch/checkpoint.h"
 
 
 #include <filesystem>
 
-#include "coordseg/atomic_file.h"
-#include "coordseg/error.h"
+#include "coordseg/core/atomic_file.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

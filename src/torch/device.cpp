@@ -1,9 +1,9 @@
-#include "coordseg/device.h"
+#include "coordseg/torch/device.h"
 
 #include <algorithm>
 #include <thread>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

@@ -1,9 +1,9 @@
-#include "coordseg/loss.h"
+#include "coordseg/torch/loss.h"
 
 #include <cmath>
 #include <limits>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

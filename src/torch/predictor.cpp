@@ -1,18 +1,18 @@
-#include "coordseg/predictor.h"
+#include "coordseg/torch/predictor.h"
 
 #include <chrono>
 #include <filesystem>
 
-#include "coordseg/compat.h"
-#include "coordseg/components.h"
-#include "coordseg/device.h"
-#include "coordseg/error.h"
-#include "coordseg/names.h"
-#include "coordseg/nifti.h"
-#include "coordseg/orientation.h"
-#include "coordseg/preprocess.h"
-#include "coordseg/sliding_window.h"
-#include "coordseg/tensor.h"
+#include "coordseg/torch/compat.h"
+#include "coordseg/core/components.h"
+#include "coordseg/torch/device.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/names.h"
+#include "coordseg/core/nifti.h"
+#include "coordseg/core/orientation.h"
+#include "coordseg/torch/preprocess.h"
+#include "coordseg/torch/sliding_window.h"
+#include "coordseg/torch/tensor.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;

@@ -1,10 +1,10 @@
-#include "coordseg/preprocess.h"
+#include "coordseg/torch/preprocess.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "coordseg/error.h"
-#include "coordseg/tensor.h"
+#include "coordseg/core/error.h"
+#include "coordseg/torch/tensor.h"
 
 namespace coordseg {
 

@@ -1,6 +1,6 @@
-#include "coordseg/sampler.h"
+#include "coordseg/torch/sampler.h"
 
-#include "coordseg/random.h"
+#include "coordseg/core/random.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

@@ -1,8 +1,8 @@
-#include "coordseg/sliding_window.h"
+#include "coordseg/torch/sliding_window.h"
 
 #include <cmath>
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

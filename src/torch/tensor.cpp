@@ -1,6 +1,6 @@
-#include "coordseg/tensor.h"
+#include "coordseg/torch/tensor.h"
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

@@ -1,4 +1,4 @@
-#include "coordseg/trainer.h"
+#include "coordseg/torch/trainer.h"
 
 #include <unistd.h>
 
@@ -11,17 +11,17 @@
 #include <iostream>
 #include <sstream>
 
-#include "coordseg/atomic_file.h"
-#include "coordseg/checkpoint.h"
-#include "coordseg/compat.h"
-#include "coordseg/dataset.h"
-#include "coordseg/device.h"
-#include "coordseg/error.h"
-#include "coordseg/labels.h"
-#include "coordseg/loss.h"
-#include "coordseg/nifti.h"
-#include "coordseg/sampler.h"
-#include "coordseg/sliding_window.h"
+#include "coordseg/core/atomic_file.h"
+#include "coordseg/torch/checkpoint.h"
+#include "coordseg/torch/compat.h"
+#include "coordseg/core/dataset.h"
+#include "coordseg/torch/device.h"
+#include "coordseg/core/error.h"
+#include "coordseg/core/labels.h"
+#include "coordseg/torch/loss.h"
+#include "coordseg/core/nifti.h"
+#include "coordseg/torch/sampler.h"
+#include "coordseg/torch/sliding_window.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;

@@ -1,6 +1,6 @@
-#include "coordseg/unet3d.h"
+#include "coordseg/torch/unet3d.h"
 
-#include "coordseg/error.h"
+#include "coordseg/core/error.h"
 
 namespace coordseg {
 

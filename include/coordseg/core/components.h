@@ -1,7 +1,7 @@
 // Connected components of label maps (6-connectivity), torch-free.
 #pragma once
 
-#include "coordseg/volume.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

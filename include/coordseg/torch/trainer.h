@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/config.h"
+#include "coordseg/core/config.h"
 
 namespace coordseg {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/labels.h"
+#include "coordseg/core/labels.h"
 
 namespace coordseg {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/config.h"
-#include "coordseg/dataset.h"
-#include "coordseg/orientation.h"
+#include "coordseg/core/config.h"
+#include "coordseg/core/dataset.h"
+#include "coordseg/core/orientation.h"
 
 namespace coordseg {
 

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/checkpoint.h"
-#include "coordseg/dataset.h"
-#include "coordseg/labels.h"
-#include "coordseg/volume.h"
+#include "coordseg/torch/checkpoint.h"
+#include "coordseg/core/dataset.h"
+#include "coordseg/core/labels.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/labels.h"
-#include "coordseg/volume.h"
+#include "coordseg/core/labels.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/labels.h"
-#include "coordseg/metrics.h"
+#include "coordseg/core/labels.h"
+#include "coordseg/core/metrics.h"
 
 namespace coordseg {
 

@@ -13,8 +13,8 @@
 
 #include <string>
 
-#include "coordseg/nifti_header.h"
-#include "coordseg/volume.h"
+#include "coordseg/core/nifti_header.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/volume.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

@@ -6,7 +6,7 @@
 
 #include <array>
 
-#include "coordseg/volume.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

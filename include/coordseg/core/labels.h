@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "coordseg/volume.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

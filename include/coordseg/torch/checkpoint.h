@@ -8,9 +8,9 @@
 
 #include <string>
 
-#include "coordseg/config.h"
-#include "coordseg/preprocess.h"
-#include "coordseg/unet3d.h"
+#include "coordseg/core/config.h"
+#include "coordseg/torch/preprocess.h"
+#include "coordseg/torch/unet3d.h"
 
 namespace coordseg {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "coordseg/labels.h"
+#include "coordseg/core/labels.h"
 
 namespace coordseg {
 

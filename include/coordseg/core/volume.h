@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "coordseg/geometry.h"
-#include "coordseg/nifti_header.h"
+#include "coordseg/core/geometry.h"
+#include "coordseg/core/nifti_header.h"
 
 namespace coordseg {
 

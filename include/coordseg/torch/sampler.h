@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "coordseg/config.h"
-#include "coordseg/preprocess.h"
+#include "coordseg/core/config.h"
+#include "coordseg/torch/preprocess.h"
 
 namespace coordseg {
 

@@ -5,7 +5,7 @@
 
 #include <torch/torch.h>
 
-#include "coordseg/volume.h"
+#include "coordseg/core/volume.h"
 
 namespace coordseg {
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "coordseg/geometry.h"
+#include "coordseg/core/geometry.h"
 
 namespace coordseg {
 
