@@ -16,6 +16,7 @@ Runner add_predict_command(CLI::App& app) {
   struct Args {
     std::string model, out;
     std::vector<std::string> inputs;
+    std::string amp = "none";
     PredictOptions o;
   };
   auto a = std::make_shared<Args>();
@@ -30,12 +31,13 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_flag("--probabilities", a->o.probabilities, "Also write <case>_prob<k>.nii.gz per class");
   cmd->add_flag("--force", a->o.force, "Overwrite existing outputs");
   cmd->add_option("--device", a->o.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
-  cmd->add_option("--amp", a->o.amp, "none, bf16, fp16 (CUDA)")->capture_default_str();
+  cmd->add_option("--amp", a->amp, "none, bf16, fp16 (CUDA)")->capture_default_str();
   cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores)")->capture_default_str();
   return [a, cmd]() {
     if (!*cmd) return -1;
     if (cmd->count("--overlap") && !(a->o.overlap >= 0 && a->o.overlap < 1))
       throw usage_error("--overlap", "must be in [0, 1), got " + std::to_string(a->o.overlap));
+    a->o.amp = parse_setting<Amp>(a->amp, "--amp");
     const Predictor predictor(a->model, a->o);
     const bool tty = ::isatty(STDOUT_FILENO);
     const auto progress = [tty](const std::string& file, int64_t done, int64_t total) {

@@ -1,3 +1,7 @@
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -11,30 +15,47 @@ namespace coordseg::app {
 
 namespace {
 struct TrainArgs {
-  std::string params, data, out, resume, device, amp;
-  int64_t epochs = 0, steps = -1, batch = 0, patch = 0, threads = -1;
-  double lr = 0;
-  int64_t seed = -1;
+  std::string params, data, out, resume;
+  ConfigOverrides overrides;
   bool force = false;
 };
+
+std::string format_duration(double s) {
+  const int64_t t = static_cast<int64_t>(std::llround(s));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(t / 3600),
+                static_cast<long long>(t / 60 % 60), static_cast<long long>(t % 60));
+  return buf;
+}
+
+// A one-line progress bar on a terminal, cleared at the end of each epoch (before its log line).
+void draw_progress(const StepProgress& p) {
+  const double rate = p.step / std::max(p.seconds, 1e-9);
+  std::printf("\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f it/s  ETA %s   ", static_cast<long long>(p.epoch),
+              static_cast<long long>(p.epochs), static_cast<long long>(p.step), static_cast<long long>(p.steps),
+              p.mean_loss, rate, format_duration((p.steps - p.step) / rate).c_str());
+  if (p.step == p.steps) std::printf("\r%100s\r", "");
+  std::fflush(stdout);
+}
 }  // namespace
 
 Runner add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
+  ConfigOverrides& o = a->overrides;
   CLI::App* cmd = app.add_subcommand("train", "Train a 3D U-Net (+CoordConv) on an MM-WHS or nnU-Net style dataset");
   cmd->add_option("--params", a->params, "Parameter file (the reference's JSON keys; see docs/params.md)");
   cmd->add_option("--data", a->data, "Dataset folder")->required();
   cmd->add_option("--out", a->out, "Run folder to create");
   cmd->add_option("--resume", a->resume, "Run folder to continue from its last.pt");
-  cmd->add_option("--epochs", a->epochs, "Override EPOCHS");
-  cmd->add_option("--steps", a->steps, "Override STEPS (total optimiser steps; 0 = use EPOCHS)");
-  cmd->add_option("--batch-size", a->batch, "Override BATCH_SIZE");
-  cmd->add_option("--lr", a->lr, "Override LEARNINGRATE");
-  cmd->add_option("--patch", a->patch, "Override PATCH_DIM (cube side)");
-  cmd->add_option("--seed", a->seed, "Override SEED");
-  cmd->add_option("--device", a->device, "Override DEVICE: auto, cpu, cuda, cuda:N");
-  cmd->add_option("--threads", a->threads, "Override THREADS (0 = all cores)");
-  cmd->add_option("--amp", a->amp, "Override AMP: none, bf16 (CPU or CUDA), fp16 (CUDA)");
+  cmd->add_option("--epochs", o.epochs, "Override EPOCHS");
+  cmd->add_option("--steps", o.steps, "Override STEPS (total optimiser steps; 0 = use EPOCHS)");
+  cmd->add_option("--batch-size", o.batch, "Override BATCH_SIZE");
+  cmd->add_option("--lr", o.lr, "Override LEARNINGRATE");
+  cmd->add_option("--patch", o.patch, "Override PATCH_DIM (cube side)");
+  cmd->add_option("--seed", o.seed, "Override SEED");
+  cmd->add_option("--device", o.device, "Override DEVICE: auto, cpu, cuda, cuda:N");
+  cmd->add_option("--threads", o.threads, "Override THREADS (0 = all cores)");
+  cmd->add_option("--amp", o.amp, "Override AMP: none, bf16 (CPU or CUDA), fp16 (CUDA)");
   cmd->add_flag("--force", a->force, "Write into a run folder that already holds files");
   return [a, cmd]() {
     if (!*cmd) return -1;
@@ -45,16 +66,7 @@ Runner add_train_command(CLI::App& app) {
     TrainConfig c;
     if (!a->resume.empty()) c = TrainConfig::from_file(a->resume + "/config.json");
     else if (!a->params.empty()) c = TrainConfig::from_file(a->params);
-    if (a->epochs) c.epochs = a->epochs;
-    if (a->steps >= 0) c.steps = a->steps;
-    if (a->batch) c.batch = a->batch;
-    if (a->lr > 0) c.lr = a->lr;
-    if (a->patch) c.patch.fill(a->patch);
-    if (a->seed >= 0) c.seed = static_cast<uint64_t>(a->seed);
-    if (!a->device.empty()) c.device = a->device;
-    if (a->threads >= 0) c.threads = a->threads;
-    if (!a->amp.empty()) c.amp = a->amp;
-    c.validate();
+    apply_overrides(c, a->overrides);
     TrainRequest r;
     r.config = c;
     r.data_dir = a->data;
@@ -62,6 +74,7 @@ Runner add_train_command(CLI::App& app) {
     r.resume = !a->resume.empty();
     r.force = a->force;
     r.out = &std::cout;
+    if (::isatty(STDOUT_FILENO)) r.on_step = draw_progress;
     const TrainSummary s = train(r);
     std::cout << "trained " << s.epochs_done << " epochs; best validation loss " << s.best_val_loss << " at epoch "
               << s.best_epoch << "; run folder " << r.run_dir << "\n";

@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   PredictOptions o;
   o.overlap = 0.0;
   o.batch = 1;
-  o.amp = bf16 ? "bf16" : "none";
+  o.amp = bf16 ? Amp::kBf16 : Amp::kNone;
   const Predictor p(ckpt, o);
   const auto t0 = std::chrono::steady_clock::now();
   const Prediction out = p.predict(image);

@@ -18,8 +18,8 @@ std::string tiny_checkpoint(const testing::TempDir& dir) {
   c.depth = 2;
   c.patch = {8, 8, 8};
   c.spacing = {2, 2, 2};  // the inputs are 1.5 mm: resampling there and back
-  c.coord = "global";
-  c.intensity = "zscore";
+  c.coord = CoordMode::kGlobal;
+  c.intensity = IntensityScheme::kZScore;
   torch::manual_seed(5);
   UNet3d net = make_unet(c);
   CheckpointState s;

@@ -1,4 +1,5 @@
 #include "coordseg/torch/sampler.h"
+#include "coordseg/torch/batch_loader.h"
 
 #include <gtest/gtest.h>
 

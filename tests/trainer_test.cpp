@@ -37,11 +37,11 @@ TrainConfig tiny_config() {
   c.valid_cases = 1;
   c.epochs = 3;
   c.lr = 1e-2;
-  c.norm = "instance";
-  c.loss = "dice_ce";
+  c.norm = Norm::kInstance;
+  c.loss = LossKind::kDiceCrossEntropy;
   c.threads = 1;
   c.loader_threads = 2;
-  c.coord = "global";
+  c.coord = CoordMode::kGlobal;
   return c;
 }
 
@@ -86,7 +86,7 @@ TEST(Trainer, ATinyRunLowersTheLossAndWritesARunFolder) {
   EXPECT_EQ(saved.to_json().dump(), r.config.to_json().dump());
   const CheckpointState best = load_checkpoint(dir.file("run/best.pt"), nullptr, nullptr);
   EXPECT_EQ(best.epoch, best.best_epoch);
-  EXPECT_EQ(best.config.coord, "global");
+  EXPECT_EQ(best.config.coord, CoordMode::kGlobal);
   EXPECT_GT(best.stats.sd, 0);
   // A second run into the same folder is refused.
   EXPECT_THROW(train(r), Error);

@@ -48,9 +48,9 @@ TEST(UNet3d, BadInputsAreClearErrors) {
   UNet3d global(UNet3dOptions().base(2).depth(2).coord(CoordMode::kGlobal));
   EXPECT_THROW(global->forward(torch::randn({1, 1, 4, 4, 4})), Error);  // coordinates missing
   EXPECT_THROW(UNet3d(UNet3dOptions().base(4).norm(Norm::kGroup)), Error);  // 4 filters, 8 groups
-  EXPECT_THROW(parse_coord_mode("polar"), Error);
-  EXPECT_EQ(parse_norm("GroupNormalization"), Norm::kGroup);
-  EXPECT_EQ(parse_norm("0"), Norm::kNone);
+  EXPECT_THROW(parse_setting<CoordMode>("polar"), Error);
+  EXPECT_EQ(parse_setting<Norm>("GroupNormalization"), Norm::kGroup);
+  EXPECT_EQ(parse_setting<Norm>("0"), Norm::kNone);
 }
 
 TEST(UNet3d, CoordinateChannels) {

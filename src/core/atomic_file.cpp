@@ -46,4 +46,12 @@ void write_text_file(const std::string& path, const std::string& text) {
   commit_file(tmp, path);
 }
 
+void append_text_file(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "ab");
+  if (!f) throw data_error(path, system_reason("cannot open for appending", errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int err = errno;
+  if (std::fclose(f) != 0 || !written) throw data_error(path, system_reason("cannot append", written ? errno : err));
+}
+
 }  // namespace coordseg

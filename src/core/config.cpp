@@ -3,7 +3,8 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
-#include <map>
+#include <optional>
+#include <type_traits>
 
 #include "coordseg/core/error.h"
 
@@ -46,128 +47,249 @@ bool as_flag(const std::string& where, const std::string& key, const json& v) {
   bad_type(where, key, "0, 1, true or false", v);
 }
 
-using Setter = std::function<void(TrainConfig&, const json&, const std::string&, const std::string&)>;
+// A range check on one numeric value; throws a usage error naming the key.
+using Range = std::function<void(double, const std::string& key)>;
+
+Range at_least(int64_t lo) {
+  return [lo](double v, const std::string& key) {
+    if (v < static_cast<double>(lo))
+      throw usage_error(key, "must be at least " + std::to_string(lo) + ", got " + std::to_string(static_cast<int64_t>(v)));
+  };
+}
+Range not_negative() {
+  return [](double v, const std::string& key) {
+    if (!(v >= 0)) throw usage_error(key, "must not be negative");
+  };
+}
+Range positive() {
+  return [](double v, const std::string& key) {
+    if (!(v > 0)) throw usage_error(key, "must be positive");
+  };
+}
+Range probability() {
+  return [](double v, const std::string& key) {
+    if (!(v >= 0 && v <= 1)) throw usage_error(key, "must be a probability in [0, 1], got " + std::to_string(v));
+  };
+}
+// lo <= v < hi (open) or lo < v <= hi; `text` is the interval as the error prints it.
+Range interval(double lo, double hi, bool lo_open, bool hi_open, const std::string& text) {
+  return [=](double v, const std::string& key) {
+    const bool ok = (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+    if (!ok) throw usage_error(key, "must be in " + text + ", got " + std::to_string(v));
+  };
+}
+
+ConfigKey make_key(const char* name, bool reference) {
+  ConfigKey k;
+  k.name = name;
+  k.reference = reference;
+  return k;
+}
 
 template <class T>
-Setter int_key(T TrainConfig::*m) {
-  return [m](TrainConfig& c, const json& v, const std::string& w, const std::string& k) {
-    c.*m = static_cast<T>(as_int(w, k, v));
-  };
-}
-Setter number_key(double TrainConfig::*m) {
-  return [m](TrainConfig& c, const json& v, const std::string& w, const std::string& k) { c.*m = as_number(w, k, v); };
-}
-Setter string_key(std::string TrainConfig::*m) {
-  return [m](TrainConfig& c, const json& v, const std::string& w, const std::string& k) { c.*m = as_string(w, k, v); };
+ConfigKey integer_key(const char* name, bool reference, T TrainConfig::*m, Range range = {}) {
+  ConfigKey k = make_key(name, reference);
+  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) { c.*m = static_cast<T>(as_int(w, name, v)); };
+  k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
+  if (range) k.check = [m, range, name](const TrainConfig& c) { range(static_cast<double>(c.*m), name); };
+  return k;
 }
 
-// Keys set through these flags are resolved after all keys are read.
-struct Pending {
+ConfigKey number_key(const char* name, bool reference, double TrainConfig::*m, Range range = {}) {
+  ConfigKey k = make_key(name, reference);
+  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) { c.*m = as_number(w, name, v); };
+  k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
+  if (range) k.check = [m, range, name](const TrainConfig& c) { range(c.*m, name); };
+  return k;
+}
+
+ConfigKey string_key(const char* name, bool reference, std::string TrainConfig::*m) {
+  ConfigKey k = make_key(name, reference);
+  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) { c.*m = as_string(w, name, v); };
+  k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
+  return k;
+}
+
+template <class E>
+ConfigKey setting_key(const char* name, bool reference, E TrainConfig::*m) {
+  ConfigKey k = make_key(name, reference);
+  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) {
+    c.*m = parse_setting<E>(as_string(w, name, v), name);
+  };
+  k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(to_string(c.*m)); };
+  return k;
+}
+
+// A key that is read and resolved into another one, or written by a special writer.
+ConfigKey custom_key(const char* name, bool reference,
+                     std::function<void(TrainConfig&, const json&, const std::string&)> read) {
+  ConfigKey k = make_key(name, reference);
+  k.read = std::move(read);
+  return k;
+}
+
+// One number for all three axes, or three numbers.
+template <class T>
+ConfigKey triple_key(const char* name, bool reference, std::array<T, 3> TrainConfig::*m, const char* want, Range range) {
+  ConfigKey k = make_key(name, reference);
+  k.read = [m, name, want](TrainConfig& c, const json& v, const std::string& w) {
+    auto one = [&](const json& x) -> T {
+      if constexpr (std::is_integral_v<T>) return as_int(w, name, x);
+      else return as_number(w, name, x);
+    };
+    if (v.is_array()) {
+      if (v.size() != 3) bad_type(w, name, want, v);
+      for (size_t i = 0; i < 3; ++i) (c.*m)[i] = one(v[i]);
+    } else {
+      (c.*m).fill(one(v));
+    }
+  };
+  k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
+  k.check = [m, range, name](const TrainConfig& c) {
+    for (const T x : c.*m) range(static_cast<double>(x), name);
+  };
+  return k;
+}
+
+// COORD_NET, IMAGE_COORD and COORD are resolved together once every key is read.
+struct CoordFlags {
   std::optional<bool> coord_net, image_coord;
-  std::optional<std::string> coord;
+  std::optional<CoordMode> coord;
 };
+thread_local CoordFlags* pending_coord = nullptr;
 
-const std::map<std::string, Setter>& setters() {
-  static const std::map<std::string, Setter> table = {
-      {"NAME", string_key(&TrainConfig::name)},
-      {"DATA", string_key(&TrainConfig::data)},
-      {"PATCH_DIM",
-       [](TrainConfig& c, const json& v, const std::string& w, const std::string& k) {
-         if (v.is_array()) {
-           if (v.size() != 3) bad_type(w, k, "a number or [D, H, W]", v);
-           for (size_t i = 0; i < 3; ++i) c.patch[i] = as_int(w, k, v[i]);
-         } else {
-           c.patch.fill(as_int(w, k, v));
-         }
-       }},
-      {"RESIZE_R", number_key(&TrainConfig::resize)},
-      {"TRAIN_PATCH_NUM", int_key(&TrainConfig::train_patches)},
-      {"VALID_PATCH_NUM", int_key(&TrainConfig::valid_patches)},
-      {"IMAGE_NUM", int_key(&TrainConfig::image_num)},
-      {"BATCH_SIZE", int_key(&TrainConfig::batch)},
-      {"EPOCHS", int_key(&TrainConfig::epochs)},
-      {"INPUT_CHANNEL", int_key(&TrainConfig::in_channels)},
-      {"OUTPUT_CHANNEL", int_key(&TrainConfig::classes)},
-      {"OPTIMIZER", string_key(&TrainConfig::optimizer)},
-      {"LEARNINGRATE", number_key(&TrainConfig::lr)},
-      {"NORMALIZATION",
-       [](TrainConfig& c, const json& v, const std::string& w, const std::string& k) {
-         if (v.is_number_integer() && v.get<int64_t>() == 0) c.norm = "none";
-         else c.norm = as_string(w, k, v);
-       }},
-      {"OVERLAP_FACTOR",
-       [](TrainConfig& c, const json& v, const std::string& w, const std::string& k) {
-         const double f = as_number(w, k, v);
-         if (!(f >= 1)) throw usage_error(w, "key " + k + " must be at least 1 (windows per patch side)");
-         c.overlap = 1.0 - 1.0 / f;
-       }},
-      {"OVERLAP", number_key(&TrainConfig::overlap)},
-      {"MULTI_GPU",
-       [](TrainConfig& c, const json& v, const std::string& w, const std::string& k) {
-         if (!v.is_array()) bad_type(w, k, "an array of GPU ids", v);
-         c.gpus.clear();
-         for (const auto& g : v) {
-           if (g.is_string()) c.gpus.push_back(g.get<std::string>());
-           else c.gpus.push_back(std::to_string(as_int(w, k, g)));
-         }
-       }},
-      {"BASE_FILTERS", int_key(&TrainConfig::base)},
-      {"DEPTH", int_key(&TrainConfig::depth)},
-      {"ACTIVATION", string_key(&TrainConfig::activation)},
-      {"UPSAMPLING", string_key(&TrainConfig::upsampling)},
-      {"LOSS", string_key(&TrainConfig::loss)},
-      {"SCHEDULE", string_key(&TrainConfig::schedule)},
-      {"WEIGHT_DECAY", number_key(&TrainConfig::weight_decay)},
-      {"MOMENTUM", number_key(&TrainConfig::momentum)},
-      {"GRAD_CLIP", number_key(&TrainConfig::grad_clip)},
-      {"STEPS", int_key(&TrainConfig::steps)},
-      {"VALID_CASES", int_key(&TrainConfig::valid_cases)},
-      {"SEED", int_key(&TrainConfig::seed)},
-      {"INTENSITY", string_key(&TrainConfig::intensity)},
-      {"TARGET_SPACING",
-       [](TrainConfig& c, const json& v, const std::string& w, const std::string& k) {
-         if (v.is_array()) {
-           if (v.size() != 3) bad_type(w, k, "a number or [x, y, z] in mm", v);
-           for (size_t i = 0; i < 3; ++i) c.spacing[i] = as_number(w, k, v[i]);
-         } else {
-           c.spacing.fill(as_number(w, k, v));
-         }
-       }},
-      {"FOREGROUND_FRACTION", number_key(&TrainConfig::foreground)},
-      {"AUG_MIRROR", number_key(&TrainConfig::aug_mirror)},
-      {"AUG_ROTATE", number_key(&TrainConfig::aug_rotate)},
-      {"AUG_SCALE", number_key(&TrainConfig::aug_scale)},
-      {"AUG_ELASTIC", number_key(&TrainConfig::aug_elastic)},
-      {"AUG_GAMMA", number_key(&TrainConfig::aug_gamma)},
-      {"AUG_NOISE", number_key(&TrainConfig::aug_noise)},
-      {"AUG_BRIGHTNESS", number_key(&TrainConfig::aug_brightness)},
-      {"FULL_VALID_EVERY", int_key(&TrainConfig::full_valid_every)},
-      {"LOADER_THREADS", int_key(&TrainConfig::loader_threads)},
-      {"DEVICE", string_key(&TrainConfig::device)},
-      {"THREADS", int_key(&TrainConfig::threads)},
-      {"AMP", string_key(&TrainConfig::amp)},
-      {"LABELS",
-       [](TrainConfig& c, const json& v, const std::string& w, const std::string& k) {
-         if (!v.is_object() || !v.contains("values")) bad_type(w, k, "an object with \"values\" (and \"names\")", v);
-         for (const auto& [sub, val] : v.items())
-           if (sub != "values" && sub != "names") throw usage_error(w, "unknown key " + k + "." + sub);
-         if (!v["values"].is_array()) bad_type(w, k + ".values", "an array of integers", v["values"]);
-         c.label_values.clear();
-         for (const auto& x : v["values"]) c.label_values.push_back(static_cast<int32_t>(as_int(w, k + ".values", x)));
-         c.label_names.clear();
-         if (v.contains("names")) {
-           if (!v["names"].is_array()) bad_type(w, k + ".names", "an array of strings", v["names"]);
-           for (const auto& x : v["names"]) c.label_names.push_back(as_string(w, k + ".names", x));
-         }
-       }},
+std::vector<ConfigKey> make_keys() {
+  using C = TrainConfig;
+  const bool ref = true, own = false;
+  std::vector<ConfigKey> keys = {
+      string_key("NAME", ref, &C::name),
+      setting_key("DATA", ref, &C::data),
+      triple_key("PATCH_DIM", ref, &C::patch, "a number or [D, H, W]",
+                 [](double v, const std::string& key) {
+                   if (v < 1) throw usage_error(key, "must be positive");
+                 }),
+      number_key("RESIZE_R", ref, &C::resize, interval(0, 4, true, false, "(0, 4]")),
+      integer_key("TRAIN_PATCH_NUM", ref, &C::train_patches, at_least(1)),
+      integer_key("VALID_PATCH_NUM", ref, &C::valid_patches, at_least(1)),
+      integer_key("IMAGE_NUM", ref, &C::image_num),
+      integer_key("BATCH_SIZE", ref, &C::batch, at_least(1)),
+      integer_key("EPOCHS", ref, &C::epochs, at_least(1)),
+      integer_key("INPUT_CHANNEL", ref, &C::in_channels,
+                  [](double v, const std::string& key) {
+                    if (v != 1)
+                      throw usage_error(key, "only single-channel images are supported (got " +
+                                                 std::to_string(static_cast<int64_t>(v)) + ")");
+                  }),
+      integer_key("OUTPUT_CHANNEL", ref, &C::classes,
+                  [](double v, const std::string& key) {
+                    if (v < 2) throw usage_error(key, "needs at least 2 classes");
+                  }),
+      setting_key("OPTIMIZER", ref, &C::optimizer),
+      number_key("LEARNINGRATE", ref, &C::lr, positive()),
+      custom_key("NORMALIZATION", ref,
+                 [](TrainConfig& c, const json& v, const std::string& w) {
+                   // The reference writes 0 for no normalisation.
+                   c.norm = v.is_number_integer() && v.get<int64_t>() == 0
+                                ? Norm::kNone
+                                : parse_setting<Norm>(as_string(w, "NORMALIZATION", v));
+                 }),
+      custom_key("COORD_NET", ref,
+                 [](TrainConfig&, const json& v, const std::string& w) {
+                   pending_coord->coord_net = as_flag(w, "COORD_NET", v);
+                 }),
+      custom_key("IMAGE_COORD", ref,
+                 [](TrainConfig&, const json& v, const std::string& w) {
+                   pending_coord->image_coord = as_flag(w, "IMAGE_COORD", v);
+                 }),
+      custom_key("COORD", own,
+                 [](TrainConfig&, const json& v, const std::string& w) {
+                   pending_coord->coord = parse_setting<CoordMode>(as_string(w, "COORD", v));
+                 }),
+      custom_key("OVERLAP_FACTOR", ref,
+                 [](TrainConfig& c, const json& v, const std::string& w) {
+                   const double f = as_number(w, "OVERLAP_FACTOR", v);
+                   if (!(f >= 1)) throw usage_error(w, "key OVERLAP_FACTOR must be at least 1 (windows per patch side)");
+                   c.overlap = 1.0 - 1.0 / f;
+                 }),
+      number_key("OVERLAP", own, &C::overlap, interval(0, 1, false, true, "[0, 1)")),
+      custom_key("MULTI_GPU", ref,
+                 [](TrainConfig& c, const json& v, const std::string& w) {
+                   if (!v.is_array()) bad_type(w, "MULTI_GPU", "an array of GPU ids", v);
+                   c.gpus.clear();
+                   for (const auto& g : v)
+                     c.gpus.push_back(g.is_string() ? g.get<std::string>() : std::to_string(as_int(w, "MULTI_GPU", g)));
+                 }),
+      integer_key("BASE_FILTERS", own, &C::base, at_least(1)),
+      integer_key("DEPTH", own, &C::depth,
+                  [](double v, const std::string& key) {
+                    if (v < 1 || v > 6) throw usage_error(key, "must be 1..6, got " + std::to_string(static_cast<int64_t>(v)));
+                  }),
+      setting_key("ACTIVATION", own, &C::activation),
+      setting_key("UPSAMPLING", own, &C::upsampling),
+      setting_key("LOSS", own, &C::loss),
+      setting_key("SCHEDULE", own, &C::schedule),
+      number_key("WEIGHT_DECAY", own, &C::weight_decay, not_negative()),
+      number_key("MOMENTUM", own, &C::momentum, interval(0, 1, false, true, "[0, 1)")),
+      number_key("GRAD_CLIP", own, &C::grad_clip, not_negative()),
+      integer_key("STEPS", own, &C::steps, not_negative()),
+      integer_key("VALID_CASES", own, &C::valid_cases, not_negative()),
+      integer_key("SEED", own, &C::seed),
+      setting_key("INTENSITY", own, &C::intensity),
+      triple_key("TARGET_SPACING", own, &C::spacing, "a number or [x, y, z] in mm", not_negative()),
+      number_key("FOREGROUND_FRACTION", own, &C::foreground, probability()),
+      number_key("AUG_MIRROR", own, &C::aug_mirror, probability()),
+      number_key("AUG_ROTATE", own, &C::aug_rotate, probability()),
+      number_key("AUG_SCALE", own, &C::aug_scale, probability()),
+      number_key("AUG_ELASTIC", own, &C::aug_elastic, probability()),
+      number_key("AUG_GAMMA", own, &C::aug_gamma, probability()),
+      number_key("AUG_NOISE", own, &C::aug_noise, probability()),
+      number_key("AUG_BRIGHTNESS", own, &C::aug_brightness, probability()),
+      integer_key("FULL_VALID_EVERY", own, &C::full_valid_every, not_negative()),
+      integer_key("LOADER_THREADS", own, &C::loader_threads, at_least(1)),
+      string_key("DEVICE", own, &C::device),
+      integer_key("THREADS", own, &C::threads, not_negative()),
+      setting_key("AMP", own, &C::amp),
+      custom_key("LABELS", own,
+                 [](TrainConfig& c, const json& v, const std::string& w) {
+                   if (!v.is_object() || !v.contains("values"))
+                     bad_type(w, "LABELS", "an object with \"values\" (and \"names\")", v);
+                   for (const auto& [sub, val] : v.items())
+                     if (sub != "values" && sub != "names") throw usage_error(w, "unknown key LABELS." + sub);
+                   if (!v["values"].is_array()) bad_type(w, "LABELS.values", "an array of integers", v["values"]);
+                   c.label_values.clear();
+                   for (const auto& x : v["values"])
+                     c.label_values.push_back(static_cast<int32_t>(as_int(w, "LABELS.values", x)));
+                   c.label_names.clear();
+                   if (v.contains("names")) {
+                     if (!v["names"].is_array()) bad_type(w, "LABELS.names", "an array of strings", v["names"]);
+                     for (const auto& x : v["names"]) c.label_names.push_back(as_string(w, "LABELS.names", x));
+                   }
+                 }),
   };
-  return table;
-}
-
-bool one_of(const std::string& s, std::initializer_list<const char*> options) {
-  for (const char* o : options)
-    if (s == o) return true;
-  return false;
+  auto find = [&](const char* name) -> ConfigKey& {
+    for (auto& k : keys)
+      if (k.name == name) return k;
+    throw std::logic_error(std::string("no config key ") + name);
+  };
+  find("NORMALIZATION").write = [](const TrainConfig& c) { return nlohmann::ordered_json(to_string(c.norm)); };
+  find("COORD").write = [](const TrainConfig& c) { return nlohmann::ordered_json(to_string(c.coord)); };
+  find("INTENSITY").write = [](const TrainConfig& c) { return nlohmann::ordered_json(to_string(c.intensity_scheme())); };
+  find("MULTI_GPU").write = [](const TrainConfig& c) { return nlohmann::ordered_json(c.gpus); };
+  find("LABELS").write = [](const TrainConfig& c) {
+    return nlohmann::ordered_json{{"values", c.label_values}, {"names", c.label_names}};
+  };
+  find("LABELS").check = [](const TrainConfig& c) {
+    if (static_cast<int64_t>(c.label_values.size()) != c.classes)
+      throw usage_error("OUTPUT_CHANNEL", std::to_string(c.classes) + " classes but the label map has " +
+                                              std::to_string(c.label_values.size()) + " values");
+    if (!c.label_names.empty() && c.label_names.size() != c.label_values.size())
+      throw usage_error("LABELS", "names and values differ in number");
+  };
+  find("DEVICE").check = [](const TrainConfig& c) {
+    if (!(c.device == "auto" || c.device == "cpu" || c.device.rfind("cuda", 0) == 0))
+      throw usage_error("DEVICE", "unknown device '" + c.device + "' (expected auto, cpu, cuda or cuda:N)");
+  };
+  return keys;
 }
 
 }  // namespace
@@ -184,31 +306,38 @@ TrainConfig TrainConfig::from_file(const std::string& path) {
   return from_json(j, path);
 }
 
+const std::vector<ConfigKey>& config_keys() {
+  static const std::vector<ConfigKey> keys = make_keys();
+  return keys;
+}
+
+const ConfigKey* find_config_key(const std::string& name) {
+  for (const auto& k : config_keys())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
 TrainConfig TrainConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw usage_error(source, "a parameter file must be a JSON object");
   TrainConfig c;
-  Pending pending;
+  CoordFlags flags;
+  pending_coord = &flags;
+  struct Reset {
+    ~Reset() { pending_coord = nullptr; }
+  } reset;
   for (const auto& [key, value] : j.items()) {
-    if (key == "COORD_NET") {
-      pending.coord_net = as_flag(source, key, value);
-    } else if (key == "IMAGE_COORD") {
-      pending.image_coord = as_flag(source, key, value);
-    } else if (key == "COORD") {
-      pending.coord = as_string(source, key, value);
-    } else {
-      const auto it = setters().find(key);
-      if (it == setters().end()) throw usage_error(source, "unknown key " + key + " (see docs/params.md)");
-      it->second(c, value, source, key);
-    }
+    const ConfigKey* k = find_config_key(key);
+    if (!k) throw usage_error(source, "unknown key " + key + " (see docs/params.md)");
+    k->read(c, value, source);
   }
-  const bool net = pending.coord_net.value_or(false), img = pending.image_coord.value_or(false);
+  const bool net = flags.coord_net.value_or(false), img = flags.image_coord.value_or(false);
   if (net && img) throw usage_error(source, "COORD_NET and IMAGE_COORD are both set; use COORD: \"all\" or one of them");
-  if (pending.coord) {
-    if ((net && *pending.coord != "local") || (img && *pending.coord != "global"))
+  if (flags.coord) {
+    if ((net && *flags.coord != CoordMode::kLocal) || (img && *flags.coord != CoordMode::kGlobal))
       throw usage_error(source, "COORD contradicts COORD_NET / IMAGE_COORD");
-    c.coord = *pending.coord;
+    c.coord = *flags.coord;
   } else {
-    c.coord = net ? "local" : img ? "global" : "none";
+    c.coord = net ? CoordMode::kLocal : img ? CoordMode::kGlobal : CoordMode::kNone;
   }
   c.validate();
   return c;
@@ -216,57 +345,14 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& source) {
 
 nlohmann::ordered_json TrainConfig::to_json() const {
   nlohmann::ordered_json j;
-  j["NAME"] = name;
-  j["DATA"] = data;
-  j["PATCH_DIM"] = patch;
-  j["RESIZE_R"] = resize;
-  j["TRAIN_PATCH_NUM"] = train_patches;
-  j["VALID_PATCH_NUM"] = valid_patches;
-  j["IMAGE_NUM"] = image_num;
-  j["BATCH_SIZE"] = batch;
-  j["EPOCHS"] = epochs;
-  j["INPUT_CHANNEL"] = in_channels;
-  j["OUTPUT_CHANNEL"] = classes;
-  j["OPTIMIZER"] = optimizer;
-  j["LEARNINGRATE"] = lr;
-  j["NORMALIZATION"] = norm;
-  j["COORD"] = coord;
-  j["OVERLAP"] = overlap;
-  j["MULTI_GPU"] = gpus;
-  j["BASE_FILTERS"] = base;
-  j["DEPTH"] = depth;
-  j["ACTIVATION"] = activation;
-  j["UPSAMPLING"] = upsampling;
-  j["LOSS"] = loss;
-  j["SCHEDULE"] = schedule;
-  j["WEIGHT_DECAY"] = weight_decay;
-  j["MOMENTUM"] = momentum;
-  j["GRAD_CLIP"] = grad_clip;
-  j["STEPS"] = steps;
-  j["VALID_CASES"] = valid_cases;
-  j["SEED"] = seed;
-  j["INTENSITY"] = intensity_scheme();
-  j["TARGET_SPACING"] = spacing;
-  j["FOREGROUND_FRACTION"] = foreground;
-  j["AUG_MIRROR"] = aug_mirror;
-  j["AUG_ROTATE"] = aug_rotate;
-  j["AUG_SCALE"] = aug_scale;
-  j["AUG_ELASTIC"] = aug_elastic;
-  j["AUG_GAMMA"] = aug_gamma;
-  j["AUG_NOISE"] = aug_noise;
-  j["AUG_BRIGHTNESS"] = aug_brightness;
-  j["FULL_VALID_EVERY"] = full_valid_every;
-  j["LOADER_THREADS"] = loader_threads;
-  j["DEVICE"] = device;
-  j["THREADS"] = threads;
-  j["AMP"] = amp;
-  j["LABELS"] = {{"values", label_values}, {"names", label_names}};
+  for (const auto& k : config_keys())
+    if (k.write) j[k.name] = k.write(*this);
   return j;
 }
 
-std::string TrainConfig::intensity_scheme() const {
-  if (!intensity.empty()) return intensity;
-  return data == "MR" ? "zscore" : "ct";
+IntensityScheme TrainConfig::intensity_scheme() const {
+  if (intensity != IntensityScheme::kAuto) return intensity;
+  return data == DataModality::kMR ? IntensityScheme::kZScore : IntensityScheme::kCT;
 }
 
 LabelMap TrainConfig::label_map() const {
@@ -278,65 +364,34 @@ LabelMap TrainConfig::label_map() const {
 }
 
 void TrainConfig::validate() const {
-  auto positive = [](int64_t v, const char* key) {
-    if (v < 1) throw usage_error(key, "must be at least 1, got " + std::to_string(v));
+  for (const auto& k : config_keys())
+    if (k.check) k.check(*this);
+}
+
+void apply_overrides(TrainConfig& c, const ConfigOverrides& o) {
+  // Each given value is set, then held to its key's own check; an error names the option.
+  auto apply = [&c](const char* option, const char* key, const auto& value, auto set) {
+    if (!value) return;
+    set(*value);
+    try {
+      if (const auto& check = find_config_key(key)->check) check(c);
+    } catch (const Error& e) {
+      throw usage_error(option, e.reason());
+    }
   };
-  auto probability = [](double p, const char* key) {
-    if (!(p >= 0 && p <= 1)) throw usage_error(key, "must be a probability in [0, 1], got " + std::to_string(p));
-  };
-  auto choice = [](const std::string& v, const char* key, std::initializer_list<const char*> options,
-                   const char* expected) {
-    if (!one_of(v, options)) throw usage_error(key, "unknown value '" + v + "' (expected " + expected + ")");
-  };
-  choice(data, "DATA", {"CT", "MR", "ALL"}, "CT, MR or ALL");
-  for (const int64_t p : patch)
-    if (p < 1) throw usage_error("PATCH_DIM", "must be positive");
-  if (!(resize > 0 && resize <= 4)) throw usage_error("RESIZE_R", "must be in (0, 4], got " + std::to_string(resize));
-  positive(train_patches, "TRAIN_PATCH_NUM");
-  positive(valid_patches, "VALID_PATCH_NUM");
-  positive(batch, "BATCH_SIZE");
-  positive(epochs, "EPOCHS");
-  if (in_channels != 1) throw usage_error("INPUT_CHANNEL", "only single-channel images are supported (got " + std::to_string(in_channels) + ")");
-  if (classes < 2) throw usage_error("OUTPUT_CHANNEL", "needs at least 2 classes");
-  if (static_cast<int64_t>(label_values.size()) != classes)
-    throw usage_error("OUTPUT_CHANNEL", std::to_string(classes) + " classes but the label map has " +
-                                            std::to_string(label_values.size()) + " values");
-  choice(optimizer, "OPTIMIZER", {"adam", "adamw", "sgd"}, "adam, adamw or sgd");
-  if (!(lr > 0)) throw usage_error("LEARNINGRATE", "must be positive");
-  choice(norm, "NORMALIZATION", {"none", "batch", "group", "instance", "BatchNormalization", "GroupNormalization", "InstanceNormalization"},
-         "0/none, batch, group or instance");
-  choice(coord, "COORD", {"none", "local", "global", "all"}, "none, local, global or all");
-  if (!(overlap >= 0 && overlap < 1)) throw usage_error("OVERLAP", "must be in [0, 1)");
-  positive(base, "BASE_FILTERS");
-  if (depth < 1 || depth > 6) throw usage_error("DEPTH", "must be 1..6");
-  choice(activation, "ACTIVATION", {"relu", "leakyrelu"}, "relu or leakyrelu");
-  choice(upsampling, "UPSAMPLING", {"transposed", "trilinear"}, "transposed or trilinear");
-  choice(loss, "LOSS", {"dice", "ce", "dice_ce"}, "dice, ce or dice_ce");
-  choice(schedule, "SCHEDULE", {"constant", "poly", "cosine"}, "constant, poly or cosine");
-  if (weight_decay < 0) throw usage_error("WEIGHT_DECAY", "must not be negative");
-  if (!(momentum >= 0 && momentum < 1)) throw usage_error("MOMENTUM", "must be in [0, 1)");
-  if (grad_clip < 0) throw usage_error("GRAD_CLIP", "must not be negative");
-  if (steps < 0) throw usage_error("STEPS", "must not be negative");
-  if (valid_cases < 0) throw usage_error("VALID_CASES", "must not be negative");
-  choice(intensity_scheme(), "INTENSITY", {"ct", "zscore", "scale255"}, "ct, zscore or scale255");
-  for (const double s : spacing)
-    if (s < 0) throw usage_error("TARGET_SPACING", "must not be negative");
-  probability(foreground, "FOREGROUND_FRACTION");
-  probability(aug_mirror, "AUG_MIRROR");
-  probability(aug_rotate, "AUG_ROTATE");
-  probability(aug_scale, "AUG_SCALE");
-  probability(aug_elastic, "AUG_ELASTIC");
-  probability(aug_gamma, "AUG_GAMMA");
-  probability(aug_noise, "AUG_NOISE");
-  probability(aug_brightness, "AUG_BRIGHTNESS");
-  if (full_valid_every < 0) throw usage_error("FULL_VALID_EVERY", "must not be negative");
-  positive(loader_threads, "LOADER_THREADS");
-  if (!(device == "auto" || device == "cpu" || device.rfind("cuda", 0) == 0))
-    throw usage_error("DEVICE", "unknown device '" + device + "' (expected auto, cpu, cuda or cuda:N)");
-  if (threads < 0) throw usage_error("THREADS", "must not be negative");
-  choice(amp, "AMP", {"none", "bf16", "fp16"}, "none, bf16 or fp16");
-  if (!label_names.empty() && label_names.size() != label_values.size())
-    throw usage_error("LABELS", "names and values differ in number");
+  apply("--epochs", "EPOCHS", o.epochs, [&](int64_t v) { c.epochs = v; });
+  apply("--steps", "STEPS", o.steps, [&](int64_t v) { c.steps = v; });
+  apply("--batch-size", "BATCH_SIZE", o.batch, [&](int64_t v) { c.batch = v; });
+  apply("--lr", "LEARNINGRATE", o.lr, [&](double v) { c.lr = v; });
+  apply("--patch", "PATCH_DIM", o.patch, [&](int64_t v) { c.patch.fill(v); });
+  apply("--threads", "THREADS", o.threads, [&](int64_t v) { c.threads = v; });
+  apply("--device", "DEVICE", o.device, [&](const std::string& v) { c.device = v; });
+  if (o.seed) {
+    if (*o.seed < 0) throw usage_error("--seed", "must not be negative, got " + std::to_string(*o.seed));
+    c.seed = static_cast<uint64_t>(*o.seed);
+  }
+  if (o.amp) c.amp = parse_setting<Amp>(*o.amp, "--amp");
+  c.validate();
 }
 
 }  // namespace coordseg

@@ -24,10 +24,10 @@ UNet3d make_unet(const TrainConfig& c) {
                     .classes(c.classes)
                     .base(c.base)
                     .depth(c.depth)
-                    .norm(parse_norm(c.norm))
-                    .activation(parse_activation(c.activation))
-                    .upsampling(parse_upsampling(c.upsampling))
-                    .coord(parse_coord_mode(c.coord)));
+                    .norm(c.norm)
+                    .activation(c.activation)
+                    .upsampling(c.upsampling)
+                    .coord(c.coord));
 }
 
 void save_checkpoint(const std::string& path, UNet3d& model, torch::optim::Optimizer* optimizer,

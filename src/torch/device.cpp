@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "coordseg/core/error.h"
+#include "coordseg/torch/compat.h"
 
 namespace coordseg {
 
@@ -24,17 +25,20 @@ torch::Device resolve_device(const std::string& name, const std::vector<std::str
   }
 }
 
-void check_amp(const std::string& amp, const torch::Device& device) {
-  if (amp != "none" && amp != "bf16" && amp != "fp16")
-    throw usage_error("--amp", "unknown value '" + amp + "' (expected none, bf16 or fp16)");
-  if (amp == "fp16" && !device.is_cuda()) throw usage_error("--amp", "fp16 needs CUDA; use bf16 on CPU");
+void check_amp(Amp amp, const torch::Device& device) {
+  if (amp == Amp::kFp16 && !device.is_cuda()) throw usage_error("--amp", "fp16 needs CUDA; use bf16 on CPU");
 }
 
-at::ScalarType amp_dtype(const std::string& amp) { return amp == "fp16" ? at::kHalf : at::kBFloat16; }
+at::ScalarType amp_dtype(Amp amp) { return amp == Amp::kFp16 ? at::kHalf : at::kBFloat16; }
 
 void use_threads(int64_t n) {
   const int64_t threads = n > 0 ? n : static_cast<int64_t>(std::thread::hardware_concurrency());
   at::set_num_threads(static_cast<int>(std::max<int64_t>(1, threads)));
+}
+
+torch::Tensor forward_with_amp(UNet3d& model, const torch::Tensor& x, const torch::Tensor& coords, Amp amp) {
+  compat::AutocastGuard autocast(x.is_cuda(), amp != Amp::kNone, amp_dtype(amp));
+  return model->forward(x, needs_global_coords(model->options().coord()) ? coords : torch::Tensor());
 }
 
 }  // namespace coordseg

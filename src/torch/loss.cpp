@@ -7,21 +7,6 @@
 
 namespace coordseg {
 
-LossKind parse_loss(const std::string& s, const std::string& option) {
-  if (s == "dice") return LossKind::kDice;
-  if (s == "ce") return LossKind::kCrossEntropy;
-  if (s == "dice_ce") return LossKind::kDiceCrossEntropy;
-  throw usage_error(option, "unknown loss '" + s + "' (expected dice, ce or dice_ce)");
-}
-
-std::string to_string(LossKind k) {
-  switch (k) {
-    case LossKind::kCrossEntropy: return "ce";
-    case LossKind::kDiceCrossEntropy: return "dice_ce";
-    default: return "dice";
-  }
-}
-
 torch::Tensor dice_loss(const torch::Tensor& logits, const torch::Tensor& target) {
   const int64_t classes = logits.size(1);
   const auto p = torch::softmax(logits.to(torch::kFloat32), 1);

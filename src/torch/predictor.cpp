@@ -3,21 +3,18 @@
 #include <chrono>
 #include <filesystem>
 
-#include "coordseg/torch/compat.h"
 #include "coordseg/core/components.h"
 #include "coordseg/torch/device.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/names.h"
 #include "coordseg/core/nifti.h"
-#include "coordseg/core/orientation.h"
 #include "coordseg/torch/preprocess.h"
+#include "coordseg/torch/restore.h"
 #include "coordseg/torch/sliding_window.h"
 #include "coordseg/torch/tensor.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;
-namespace F = torch::nn::functional;
-
 
 Predictor::Predictor(const std::string& model, const PredictOptions& options) : options_(options) {
   // The options first: a bad one should not wait for the checkpoint to load.
@@ -38,26 +35,19 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   const TrainConfig& c = state_.config;
   Preprocessing p = Preprocessing::from_config(c);
   p.stats = state_.stats;
-  const Reorientation r = canonical_reorientation(image.grid);
-  Volume canonical = reorient(image, r);
-  const Grid grid = resampled_grid(canonical.grid, p);
-  const std::array<int64_t, 3> zyx = {grid.dims[2], grid.dims[1], grid.dims[0]};
-  const torch::Tensor x = normalise(resample_image(view_tensor(canonical), zyx), p).unsqueeze(0).to(device_);
+  const PreparedImage prepared = prepare_image(image, p);
+  const torch::Tensor x = prepared.image.to(device_);
 
   SlidingWindowOptions sw;
   sw.patch = c.patch;
   sw.overlap = options_.overlap >= 0 ? options_.overlap : c.overlap;
   sw.batch = options_.batch;
   sw.progress = progress;
-  const bool coords = c.coord == "global" || c.coord == "all";
-  const bool amp = options_.amp != "none";
-  const auto half = amp_dtype(options_.amp);
   int64_t windows = 0;
   const WindowFn net = [&](const torch::Tensor& w, const torch::Tensor& co) {
     windows += w.size(0);
     torch::NoGradGuard no_grad;
-    compat::AutocastGuard autocast(device_.is_cuda(), amp, half);
-    return model_->forward(w, coords ? co : torch::Tensor()).to(torch::kFloat32);
+    return forward_with_amp(model_, w, co, options_.amp).to(torch::kFloat32);
   };
   torch::Tensor logits = sliding_window(x, c.classes, net, sw);
   if (options_.tta) {
@@ -72,46 +62,13 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
     }
     logits /= n;
   }
-  logits = logits.to(torch::kCPU);
-
-  // Back to the canonical grid in slabs of output z: sample the logits at each output
-  // voxel centre (align_corners = false), then argmax.
-  const Grid& cg = canonical.grid;
-  const int64_t D = cg.dims[2], H = cg.dims[1], W = cg.dims[0];
-  LabelVolume classes = LabelVolume::filled(cg, 0, &canonical.header);
-  std::vector<Volume> probs;
-  if (options_.probabilities)
-    for (int64_t k = 0; k < c.classes; ++k) probs.push_back(Volume::filled(cg, 0.0f, &canonical.header));
-  const bool same = logits.size(1) == D && logits.size(2) == H && logits.size(3) == W;
-  auto axis = [](int64_t n) { return (torch::arange(n, torch::kFloat32) + 0.5) * (2.0 / n) - 1.0; };
-  const auto gy = axis(H).view({1, H, 1}), gx = axis(W).view({1, 1, W});
-  const int64_t slab = std::max<int64_t>(1, (int64_t{1} << 22) / (H * W));
-  for (int64_t z0 = 0; z0 < D; z0 += slab) {
-    const int64_t z1 = std::min(D, z0 + slab), t = z1 - z0;
-    torch::Tensor part;
-    if (same) {
-      part = logits.slice(1, z0, z1);
-    } else {
-      const auto gz = ((torch::arange(z0, z1, torch::kFloat32) + 0.5) * (2.0 / D) - 1.0).view({t, 1, 1});
-      const auto grid_xyz = torch::stack({gx.expand({t, H, W}), gy.expand({t, H, W}), gz.expand({t, H, W})}, -1).unsqueeze(0);
-      part = F::grid_sample(logits.unsqueeze(0), grid_xyz,
-                            F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false))[0];
-    }
-    const auto labels = part.argmax(0).to(torch::kInt32).contiguous();
-    std::memcpy(classes.voxels.data() + z0 * H * W, labels.data_ptr<int32_t>(), static_cast<size_t>(t * H * W) * sizeof(int32_t));
-    if (options_.probabilities) {
-      const auto pr = torch::softmax(part, 0).contiguous();
-      for (int64_t k = 0; k < c.classes; ++k)
-        std::memcpy(probs[static_cast<size_t>(k)].voxels.data() + z0 * H * W, pr[k].data_ptr<float>(),
-                    static_cast<size_t>(t * H * W) * sizeof(float));
-    }
-  }
-  if (options_.keep_largest) keep_largest_components(classes, static_cast<int>(c.classes));
+  CanonicalOutput canonical = restore_canonical(logits.to(torch::kCPU), prepared, options_.probabilities);
+  if (options_.keep_largest) keep_largest_components(canonical.classes, static_cast<int>(c.classes));
 
   Prediction out;
-  out.labels = to_values(undo_reorient(classes, r, image.grid, image.header), map_);
+  out.labels = to_values(to_input_grid(canonical.classes, prepared, image), map_);
   out.labels.source.clear();
-  for (auto& pv : probs) out.probabilities.push_back(undo_reorient(pv, r, image.grid, image.header));
+  for (auto& pv : canonical.probabilities) out.probabilities.push_back(to_input_grid(pv, prepared, image));
   out.windows = windows;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

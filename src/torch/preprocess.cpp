@@ -87,21 +87,34 @@ torch::Tensor resample_labels(const torch::Tensor& labels, const std::array<int6
 }
 
 torch::Tensor normalise(const torch::Tensor& image, const Preprocessing& p) {
-  if (p.scheme == "ct") return (image.clamp(p.stats.lo, p.stats.hi) - p.stats.mean) / p.stats.sd;
-  if (p.scheme == "scale255") return image / 255.0;
+  if (p.scheme == IntensityScheme::kCT) return (image.clamp(p.stats.lo, p.stats.hi) - p.stats.mean) / p.stats.sd;
+  if (p.scheme == IntensityScheme::kScale255) return image / 255.0;
   const auto mean = image.mean();
   const auto sd = image.std().clamp_min(1e-6);
   return (image - mean) / sd;
 }
 
+PreparedImage prepare_image(const Volume& image, const Preprocessing& p) {
+  PreparedImage out;
+  out.reorientation = canonical_reorientation(image.grid);
+  Volume canonical = reorient(image, out.reorientation);
+  out.canonical = canonical.grid;
+  out.canonical_header = canonical.header;
+  out.grid = resampled_grid(canonical.grid, p);
+  const std::array<int64_t, 3> zyx = {out.grid.dims[2], out.grid.dims[1], out.grid.dims[0]};
+  // normalise makes a new tensor: nothing refers to `canonical`'s voxels afterwards.
+  out.image = normalise(resample_image(view_tensor(canonical), zyx), p).unsqueeze(0).contiguous();
+  return out;
+}
+
 PreparedCase prepare_case(const LoadedCase& c, const Preprocessing& p) {
+  PreparedImage prepared = prepare_image(c.image, p);
   PreparedCase out;
   out.id = c.source.id;
-  out.reorientation = canonical_reorientation(c.image.grid);
-  Volume image = reorient(c.image, out.reorientation);
-  out.grid = resampled_grid(image.grid, p);
+  out.reorientation = prepared.reorientation;
+  out.grid = prepared.grid;
+  out.image = std::move(prepared.image);
   const std::array<int64_t, 3> zyx = {out.grid.dims[2], out.grid.dims[1], out.grid.dims[0]};
-  out.image = normalise(resample_image(view_tensor(image), zyx), p).unsqueeze(0).contiguous();
   if (!c.classes.voxels.empty()) {
     const LabelVolume classes = reorient(c.classes, out.reorientation);
     out.labels = resample_labels(to_tensor(classes), zyx).contiguous();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "coordseg/core/error.h"
+#include "coordseg/torch/coordinates.h"
 
 namespace coordseg {
 
@@ -44,12 +45,6 @@ torch::Tensor sliding_window(const torch::Tensor& volume, int64_t out_channels, 
   if (padded[0] != dims[0] || padded[1] != dims[1] || padded[2] != dims[2])
     input = torch::constant_pad_nd(volume, {0, padded[2] - dims[2], 0, padded[1] - dims[1], 0, padded[0] - dims[0]}, 0);
   const auto fopts = volume.options().dtype(torch::kFloat32);
-  // Global coordinates of every (padded) voxel: 2 i / (n - 1) - 1 over the real volume.
-  std::array<torch::Tensor, 3> axis;
-  for (int a = 0; a < 3; ++a) {
-    const auto i = torch::arange(padded[a], fopts);
-    axis[a] = dims[a] > 1 ? i * (2.0 / (dims[a] - 1)) - 1.0 : torch::zeros_like(i);
-  }
   const auto weights = o.gaussian ? gaussian_importance(o.patch).to(volume.device())
                                   : torch::ones({o.patch[0], o.patch[1], o.patch[2]}, fopts);
   auto sum = torch::zeros({out_channels, padded[0], padded[1], padded[2]}, fopts);
@@ -66,10 +61,8 @@ torch::Tensor sliding_window(const torch::Tensor& volume, int64_t out_channels, 
     for (size_t w = first; w < last; ++w) {
       const auto& s = windows[w];
       xs.push_back(input.slice(1, s[0], s[0] + o.patch[0]).slice(2, s[1], s[1] + o.patch[1]).slice(3, s[2], s[2] + o.patch[2]));
-      const auto z = axis[0].slice(0, s[0], s[0] + o.patch[0]).view({-1, 1, 1}).expand({o.patch[0], o.patch[1], o.patch[2]});
-      const auto y = axis[1].slice(0, s[1], s[1] + o.patch[1]).view({1, -1, 1}).expand({o.patch[0], o.patch[1], o.patch[2]});
-      const auto x = axis[2].slice(0, s[2], s[2] + o.patch[2]).view({1, 1, -1}).expand({o.patch[0], o.patch[1], o.patch[2]});
-      cs.push_back(torch::stack({z, y, x}));
+      // Global coordinates over the real volume, extending past it into the padding.
+      cs.push_back(window_coordinates(s, o.patch, {dims[0], dims[1], dims[2]}, fopts));
     }
     const torch::Tensor out = fn(torch::stack(xs), torch::stack(cs)).to(torch::kFloat32);
     if (out.dim() != 5 || out.size(1) != out_channels)

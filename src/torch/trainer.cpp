@@ -1,25 +1,24 @@
 #include "coordseg/torch/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
-#include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "coordseg/core/atomic_file.h"
-#include "coordseg/torch/checkpoint.h"
-#include "coordseg/torch/compat.h"
 #include "coordseg/core/dataset.h"
-#include "coordseg/torch/device.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/labels.h"
+#include "coordseg/core/random.h"
+#include "coordseg/torch/batch_loader.h"
+#include "coordseg/torch/checkpoint.h"
+#include "coordseg/torch/compat.h"
+#include "coordseg/torch/device.h"
 #include "coordseg/torch/loss.h"
-#include "coordseg/core/nifti.h"
+#include "coordseg/torch/loss_scaler.h"
 #include "coordseg/torch/sampler.h"
 #include "coordseg/torch/sliding_window.h"
 
@@ -30,31 +29,33 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Validation patches are drawn from this stream of the run's seed (epoch 0 of training is
+// never used), so they are the same every epoch.
+constexpr uint64_t kValidationStream = 0x7a11d;
+
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-std::string format_duration(double s) {
-  const int64_t t = static_cast<int64_t>(std::llround(s));
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", static_cast<long long>(t / 3600),
-                static_cast<long long>(t / 60 % 60), static_cast<long long>(t % 60));
-  return buf;
-}
-
-
-double schedule_factor(const std::string& schedule, double t) {
-  if (schedule == "poly") return std::pow(1.0 - std::min(t, 1.0), 0.9);
-  if (schedule == "cosine") return 0.5 * (1.0 + std::cos(M_PI * std::min(t, 1.0)));
+// The learning rate's factor at fraction t of the run.
+double schedule_factor(Schedule schedule, double t) {
+  switch (schedule) {
+    case Schedule::kPoly: return std::pow(1.0 - std::min(t, 1.0), 0.9);
+    case Schedule::kCosine: return 0.5 * (1.0 + std::cos(M_PI * std::min(t, 1.0)));
+    case Schedule::kConstant: break;
+  }
   return 1.0;
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, UNet3d& model) {
-  if (c.optimizer == "adamw")
-    return std::make_unique<torch::optim::AdamW>(model->parameters(),
-                                                 torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
-  if (c.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        model->parameters(),
-        torch::optim::SGDOptions(c.lr).momentum(c.momentum).nesterov(true).weight_decay(c.weight_decay));
+  switch (c.optimizer) {
+    case OptimizerKind::kAdamW:
+      return std::make_unique<torch::optim::AdamW>(model->parameters(),
+                                                   torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+    case OptimizerKind::kSgd:
+      return std::make_unique<torch::optim::SGD>(
+          model->parameters(),
+          torch::optim::SGDOptions(c.lr).momentum(c.momentum).nesterov(true).weight_decay(c.weight_decay));
+    case OptimizerKind::kAdam: break;
+  }
   return std::make_unique<torch::optim::Adam>(model->parameters(),
                                               torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
 }
@@ -89,29 +90,32 @@ class Log {
 struct Data {
   std::vector<PreparedCase> train, valid;
   IntensityStats stats;
-  int64_t train_cases = 0, valid_cases = 0;
 };
 
+// The dataset's labelled cases of the configured modality, split (the last VALID_CASES
+// validate) and preprocessed; CT statistics from the training cases unless `known`.
 Data load_data(const TrainConfig& cfg, const std::string& data_dir, const LabelMap& map, const IntensityStats* known,
                Log& log) {
   const Dataset ds = discover_dataset(data_dir);
+  const std::string modality = cfg.data == DataModality::kCT ? "ct" : "mr";
   std::vector<Case> cases;
   for (const auto& c : ds.cases) {
     if (c.label.empty()) continue;
-    if (cfg.data != "ALL" && !c.modality.empty() && c.modality != (cfg.data == "CT" ? "ct" : "mr")) continue;
+    if (cfg.data != DataModality::kAll && !c.modality.empty() && c.modality != modality) continue;
     cases.push_back(c);
   }
-  if (cases.empty()) throw data_error(data_dir, "no labelled " + cfg.data + " cases to train on");
+  if (cases.empty()) throw data_error(data_dir, "no labelled " + to_string(cfg.data) + " cases to train on");
   if (static_cast<int64_t>(cases.size()) <= cfg.valid_cases)
     throw usage_error("VALID_CASES", std::to_string(cfg.valid_cases) + " validation cases leave none of the " +
                                          std::to_string(cases.size()) + " cases for training");
   const size_t n_train = cases.size() - static_cast<size_t>(cfg.valid_cases);
   std::vector<LoadedCase> loaded;
   for (const auto& c : cases) loaded.push_back(load_case(c, map));
+  const bool ct = cfg.intensity_scheme() == IntensityScheme::kCT;
   Data d;
   if (known) {
     d.stats = *known;
-  } else if (cfg.intensity_scheme() == "ct") {
+  } else if (ct) {
     std::vector<const Volume*> images;
     std::vector<const LabelVolume*> classes;
     for (size_t i = 0; i < n_train; ++i) {
@@ -122,32 +126,33 @@ Data load_data(const TrainConfig& cfg, const std::string& data_dir, const LabelM
   }
   Preprocessing p = Preprocessing::from_config(cfg);
   p.stats = d.stats;
-  for (size_t i = 0; i < loaded.size(); ++i) {
-    PreparedCase pc = prepare_case(loaded[i], p);
-    (i < n_train ? d.train : d.valid).push_back(std::move(pc));
-  }
-  d.train_cases = static_cast<int64_t>(d.train.size());
-  d.valid_cases = static_cast<int64_t>(d.valid.size());
+  for (size_t i = 0; i < loaded.size(); ++i) (i < n_train ? d.train : d.valid).push_back(prepare_case(loaded[i], p));
   std::ostringstream s;
-  s << "data: " << d.train_cases << " training and " << d.valid_cases << " validation cases from " << data_dir;
+  s << "data: " << d.train.size() << " training and " << d.valid.size() << " validation cases from " << data_dir;
   if (!d.train.empty()) {
     const auto& g = d.train.front().grid;
     s << "; first case " << g.dims[0] << " x " << g.dims[1] << " x " << g.dims[2] << " voxels after preprocessing";
   }
   log.line(s.str());
-  if (cfg.intensity_scheme() == "ct")
+  if (ct)
     log.line("intensity: clip " + std::to_string(d.stats.lo) + " .. " + std::to_string(d.stats.hi) + ", mean " +
              std::to_string(d.stats.mean) + ", sd " + std::to_string(d.stats.sd));
   return d;
 }
 
-std::string csv_header(const LabelMap& map) {
-  std::string h = "epoch,train_loss,val_loss";
+// --- the run folder's CSV files: the header, and one row per epoch ------------------------
+
+std::string dice_columns(const LabelMap& map) {
+  std::string h;
   for (int c = 1; c < map.num_classes(); ++c) h += ",dice_" + map.names[static_cast<size_t>(c)];
-  return h + ",mean_dice,lr,seconds,wait_seconds\n";
+  return h;
 }
 
-std::string csv_row(const EpochRecord& r) {
+std::string history_header(const LabelMap& map) {
+  return "epoch,train_loss,val_loss" + dice_columns(map) + ",mean_dice,lr,seconds,wait_seconds\n";
+}
+
+std::string history_row(const EpochRecord& r) {
   std::ostringstream s;
   s << r.epoch << "," << std::setprecision(6) << r.train_loss << "," << r.val_loss;
   double sum = 0;
@@ -161,247 +166,270 @@ std::string csv_row(const EpochRecord& r) {
   return s.str();
 }
 
-}  // namespace
+std::string full_validation_header(const LabelMap& map) { return "epoch" + dice_columns(map) + ",mean_dice\n"; }
 
-TrainSummary train(const TrainRequest& req) {
-  const TrainConfig& cfg = req.config;
-  cfg.validate();
-  const fs::path run(req.run_dir);
+std::string full_validation_row(int64_t epoch, const std::vector<double>& dice, double mean) {
+  std::ostringstream row;
+  row << epoch;
+  for (size_t c = 1; c < dice.size(); ++c) row << "," << dice[c];
+  row << "," << mean << "\n";
+  return row.str();
+}
+
+std::string dice_text(const LabelMap& map, const std::vector<double>& dice) {
+  std::ostringstream s;
+  for (int c = 1; c < map.num_classes(); ++c)
+    s << " " << map.names[static_cast<size_t>(c)] << " " << std::fixed << std::setprecision(3) << dice[static_cast<size_t>(c)];
+  return s.str();
+}
+
+// One run of train(): the steps of an epoch around the state they share.
+class Trainer {
+ public:
+  explicit Trainer(const TrainRequest& request);
+  TrainSummary run();
+
+ private:
+  void setup();
+  EpochRecord train_epoch(int64_t epoch);
+  void validate_patches(EpochRecord& record);
+  std::vector<double> validate_full(double& mean);
+  void record(const EpochRecord& record, bool best, const std::vector<double>* full, double full_mean);
+  void write_info(const TrainSummary& summary) const;
+
+  const TrainRequest& req_;
+  const TrainConfig& cfg_;
+  const fs::path run_;
+  Log log_;
+  torch::Device device_{torch::kCPU};
+  LabelMap map_;
+  UNet3d model_{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  CheckpointState state_;
+  Data data_;
+  std::unique_ptr<PatchSampler> train_sampler_, valid_sampler_;
+  LossScaler scaler_;
+  int64_t steps_per_epoch_ = 0, total_steps_ = 0, total_epochs_ = 0;
+};
+
+Trainer::Trainer(const TrainRequest& request)
+    : req_(request), cfg_(request.config), run_(request.run_dir), log_(request.out), scaler_(cfg_.amp == Amp::kFp16) {}
+
+// Checks everything that can be checked, builds or resumes the model and optimiser, loads
+// the data; only then creates the run folder.
+void Trainer::setup() {
+  cfg_.validate();
   std::error_code ec;
-  if (req.resume) {
-    if (!fs::is_regular_file(run / "last.pt")) throw usage_error(req.run_dir, "no last.pt to resume from");
-  } else if (fs::exists(run, ec) && !fs::is_empty(run, ec) && !req.force) {
-    throw usage_error(req.run_dir, "run folder already holds files; use --resume to continue it or --force");
+  if (req_.resume) {
+    if (!fs::is_regular_file(run_ / "last.pt")) throw usage_error(req_.run_dir, "no last.pt to resume from");
+  } else if (fs::exists(run_, ec) && !fs::is_empty(run_, ec) && !req_.force) {
+    throw usage_error(req_.run_dir, "run folder already holds files; use --resume to continue it or --force");
   }
-  Log log(req.out);
-  use_threads(cfg.threads);
-  const torch::Device device = resolve_device(cfg.device, cfg.gpus);
-  check_amp(cfg.amp, device);
-  if (!device.is_cuda() && cfg.gpus.size() > 1)
-    log.line("note: MULTI_GPU lists " + std::to_string(cfg.gpus.size()) + " GPUs; ignored on CPU");
-  const LabelMap map = cfg.label_map();
+  use_threads(cfg_.threads);
+  device_ = resolve_device(cfg_.device, cfg_.gpus);
+  check_amp(cfg_.amp, device_);
+  if (!device_.is_cuda() && cfg_.gpus.size() > 1)
+    log_.line("note: MULTI_GPU lists " + std::to_string(cfg_.gpus.size()) + " GPUs; ignored on CPU");
+  map_ = cfg_.label_map();
 
-  torch::manual_seed(cfg.seed);
-  UNet3d model = make_unet(cfg);
-  model->to(device);
-  auto optimizer = make_optimizer(cfg, model);
-  CheckpointState state;
-  state.config = cfg;
-  if (req.resume) {
-    const CheckpointState saved = load_checkpoint((run / "last.pt").string(), &model, optimizer.get());
-    state.epoch = saved.epoch;
-    state.step = saved.step;
-    state.best_val_loss = saved.best_val_loss;
-    state.best_epoch = saved.best_epoch;
-    state.stats = saved.stats;
-    log.line("resuming " + req.run_dir + " after epoch " + std::to_string(state.epoch));
+  torch::manual_seed(cfg_.seed);
+  model_ = make_unet(cfg_);
+  model_->to(device_);
+  optimizer_ = make_optimizer(cfg_, model_);
+  state_.config = cfg_;
+  if (req_.resume) {
+    const CheckpointState saved = load_checkpoint((run_ / "last.pt").string(), &model_, optimizer_.get());
+    state_.epoch = saved.epoch;
+    state_.step = saved.step;
+    state_.best_val_loss = saved.best_val_loss;
+    state_.best_epoch = saved.best_epoch;
+    state_.stats = saved.stats;
+    log_.line("resuming " + req_.run_dir + " after epoch " + std::to_string(state_.epoch));
   }
-  const std::array<int64_t, 3> patch = cfg.patch;
-  for (const int64_t p : patch)
-    if (p % model->size_multiple() != 0)
-      throw usage_error("PATCH_DIM", std::to_string(p) + " is not a multiple of " + std::to_string(model->size_multiple()) +
+  for (const int64_t p : cfg_.patch)
+    if (p % model_->size_multiple() != 0)
+      throw usage_error("PATCH_DIM", std::to_string(p) + " is not a multiple of " + std::to_string(model_->size_multiple()) +
                                          " (2^(DEPTH-1))");
-  const Data data = load_data(cfg, req.data_dir, map, req.resume ? &state.stats : nullptr, log);
-  state.stats = data.stats;
+  data_ = load_data(cfg_, req_.data_dir, map_, req_.resume ? &state_.stats : nullptr, log_);
+  state_.stats = data_.stats;
 
-  // Everything checked: now the run folder.
-  fs::create_directories(run, ec);
-  if (ec) throw data_error(req.run_dir, "cannot create the run folder: " + ec.message());
-  log.open(run / "train.log");
-  write_text_file((run / "config.json").string(), cfg.to_json().dump(2) + "\n");
-  if (!req.resume || !fs::exists(run / "history.csv")) write_text_file((run / "history.csv").string(), csv_header(map));
-  const PatchSampler train_sampler(data.train, patch, cfg.foreground, Augmentation::from_config(cfg));
-  const PatchSampler valid_sampler(data.valid, patch, cfg.foreground, Augmentation::none());
-  const int64_t steps_per_epoch = cfg.train_patches * data.train_cases;
-  const int64_t total_steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * steps_per_epoch;
-  const int64_t total_epochs = (total_steps + steps_per_epoch - 1) / steps_per_epoch;
-  const LossKind loss_kind = parse_loss(cfg.loss);
-  const bool amp = cfg.amp != "none";
-  const auto half = amp_dtype(cfg.amp);
-  const bool needs_coords = cfg.coord == "global" || cfg.coord == "all";
-  double loss_scale = cfg.amp == "fp16" ? 65536.0 : 1.0;
-  int64_t good_steps = 0;
+  fs::create_directories(run_, ec);
+  if (ec) throw data_error(req_.run_dir, "cannot create the run folder: " + ec.message());
+  log_.open(run_ / "train.log");
+  write_text_file((run_ / "config.json").string(), cfg_.to_json().dump(2) + "\n");
+  if (!req_.resume || !fs::exists(run_ / "history.csv")) write_text_file((run_ / "history.csv").string(), history_header(map_));
+  train_sampler_ = std::make_unique<PatchSampler>(data_.train, cfg_.patch, cfg_.foreground, Augmentation::from_config(cfg_));
+  valid_sampler_ = std::make_unique<PatchSampler>(data_.valid, cfg_.patch, cfg_.foreground, Augmentation::none());
+  steps_per_epoch_ = cfg_.train_patches * static_cast<int64_t>(data_.train.size());
+  total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
+  total_epochs_ = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;
+  const auto& patch = cfg_.patch;
+  log_.line("model: UNet3d base " + std::to_string(cfg_.base) + ", depth " + std::to_string(cfg_.depth) + ", norm " +
+            to_string(cfg_.norm) + ", coord " + to_string(cfg_.coord) + ", " + std::to_string(model_->parameter_count()) +
+            " parameters; " + std::to_string(steps_per_epoch_) + " steps per epoch, batch " + std::to_string(cfg_.batch) +
+            ", patch " + std::to_string(patch[0]) + "x" + std::to_string(patch[1]) + "x" + std::to_string(patch[2]) + ", " +
+            device_.str() + ", " + std::to_string(at::get_num_threads()) + " threads" +
+            (cfg_.amp != Amp::kNone ? ", amp " + to_string(cfg_.amp) : ""));
+}
 
-  TrainSummary summary;
-  summary.parameters = model->parameter_count();
-  log.line("model: UNet3d base " + std::to_string(cfg.base) + ", depth " + std::to_string(cfg.depth) + ", norm " +
-           cfg.norm + ", coord " + cfg.coord + ", " + std::to_string(summary.parameters) + " parameters; " +
-           std::to_string(steps_per_epoch) + " steps per epoch, batch " + std::to_string(cfg.batch) + ", patch " +
-           std::to_string(patch[0]) + "x" + std::to_string(patch[1]) + "x" + std::to_string(patch[2]) + ", " +
-           device.str() + ", " + std::to_string(at::get_num_threads()) + " threads" + (amp ? ", amp " + cfg.amp : ""));
-
-  const bool bar = req.out && ::isatty(STDOUT_FILENO) && req.out == &std::cout;
-  int64_t epochs_this_call = 0;
-  for (int64_t epoch = state.epoch + 1; epoch <= total_epochs; ++epoch) {
-    const auto t0 = Clock::now();
-    const int64_t n_steps = std::min(steps_per_epoch, total_steps - state.step);
-    BatchLoader loader([&](int64_t i) { return train_sampler.batch(cfg.batch, derive_seed(cfg.seed, epoch, i)); },
-                       n_steps, static_cast<int>(cfg.loader_threads));
-    model->train();
-    double loss_sum = 0;
-    double lr = cfg.lr;
-    for (int64_t i = 0; i < n_steps; ++i) {
-      Batch b = loader.next();
-      lr = cfg.lr * schedule_factor(cfg.schedule, static_cast<double>(state.step) / static_cast<double>(total_steps));
-      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
-      optimizer->zero_grad();
-      torch::Tensor logits;
-      {
-        compat::AutocastGuard autocast(device.is_cuda(), amp, half);
-        logits = model->forward(b.image.to(device), needs_coords ? b.coords.to(device) : torch::Tensor());
-      }
-      const torch::Tensor loss = segmentation_loss(loss_kind, logits, b.labels.to(device));
-      const double value = loss.item<double>();
-      if (!std::isfinite(value))
-        throw data_error(req.run_dir, "loss is not finite at epoch " + std::to_string(epoch) + ", step " +
-                                          std::to_string(i + 1) + "; last.pt and best.pt are kept from epoch " +
-                                          std::to_string(epoch - 1) + " (try a lower LEARNINGRATE)");
-      (loss * loss_scale).backward();
-      bool step_ok = true;
-      if (loss_scale != 1.0) {
-        for (auto& p : model->parameters())
-          if (p.grad().defined()) {
-            p.grad().div_(loss_scale);
-            step_ok = step_ok && torch::isfinite(p.grad()).all().item<bool>();
-          }
-        if (!step_ok) loss_scale /= 2;
-        else if (++good_steps % 1000 == 0) loss_scale *= 2;
-      }
-      if (step_ok) {
-        if (cfg.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), cfg.grad_clip);
-        optimizer->step();
-      }
-      ++state.step;
-      loss_sum += value;
-      if (bar) {
-        const double elapsed = seconds_since(t0), rate = (i + 1) / std::max(elapsed, 1e-9);
-        std::printf("\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f it/s  ETA %s   ", static_cast<long long>(epoch),
-                    static_cast<long long>(total_epochs), static_cast<long long>(i + 1), static_cast<long long>(n_steps),
-                    loss_sum / (i + 1), rate, format_duration((n_steps - i - 1) / rate).c_str());
-        std::fflush(stdout);
-      }
+EpochRecord Trainer::train_epoch(int64_t epoch) {
+  const auto t0 = Clock::now();
+  const int64_t n_steps = std::min(steps_per_epoch_, total_steps_ - state_.step);
+  BatchLoader loader([&](int64_t i) { return train_sampler_->batch(cfg_.batch, derive_seed(cfg_.seed, epoch, i)); },
+                     n_steps, static_cast<int>(cfg_.loader_threads));
+  model_->train();
+  const auto parameters = model_->parameters();
+  EpochRecord rec;
+  rec.epoch = epoch;
+  rec.lr = cfg_.lr;
+  double loss_sum = 0;
+  for (int64_t i = 0; i < n_steps; ++i) {
+    const Batch b = loader.next();
+    rec.lr = cfg_.lr * schedule_factor(cfg_.schedule, static_cast<double>(state_.step) / static_cast<double>(total_steps_));
+    for (auto& group : optimizer_->param_groups()) group.options().set_lr(rec.lr);
+    optimizer_->zero_grad();
+    const torch::Tensor logits = forward_with_amp(model_, b.image.to(device_), b.coords.to(device_), cfg_.amp);
+    const torch::Tensor loss = segmentation_loss(cfg_.loss, logits, b.labels.to(device_));
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      const std::string kept = epoch > 1 ? "last.pt and best.pt are kept from epoch " + std::to_string(epoch - 1)
+                                         : "no checkpoint was written";
+      throw data_error(req_.run_dir, "loss is not finite at epoch " + std::to_string(epoch) + ", step " +
+                                         std::to_string(i + 1) + "; " + kept + " (try a lower LEARNINGRATE)");
     }
-    if (bar) std::printf("\r%100s\r", "");
-
-    // Validation: the same patches every epoch.
-    EpochRecord rec;
-    rec.epoch = epoch;
-    rec.train_loss = loss_sum / std::max<int64_t>(n_steps, 1);
-    rec.lr = lr;
-    rec.wait_seconds = loader.wait_seconds();
-    model->eval();
-    DiceCounts counts(cfg.classes);
-    double val_sum = 0;
-    int64_t val_batches = 0;
-    {
-      torch::NoGradGuard no_grad;
-      for (size_t c = 0; c < data.valid.size(); ++c)
-        for (int64_t j = 0; j < cfg.valid_patches; j += cfg.batch) {
-          std::vector<torch::Tensor> im, co, lb;
-          for (int64_t k = j; k < std::min(j + cfg.batch, cfg.valid_patches); ++k) {
-            Batch p = valid_sampler.patch(c, derive_seed(cfg.seed, 0x7a11d, c, static_cast<uint64_t>(k)));
-            im.push_back(p.image);
-            co.push_back(p.coords);
-            lb.push_back(p.labels);
-          }
-          const auto labels = torch::cat(lb).to(device);
-          torch::Tensor logits;
-          {
-            compat::AutocastGuard autocast(device.is_cuda(), amp, half);
-            logits = model->forward(torch::cat(im).to(device), needs_coords ? torch::cat(co).to(device) : torch::Tensor());
-          }
-          val_sum += segmentation_loss(loss_kind, logits, labels).item<double>();
-          ++val_batches;
-          counts.add(logits.argmax(1), labels);
-        }
+    scaler_.scale(loss).backward();
+    if (scaler_.unscale(parameters)) {
+      if (cfg_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, cfg_.grad_clip);
+      optimizer_->step();
     }
-    rec.val_loss = val_batches ? val_sum / val_batches : rec.train_loss;
-    rec.val_dice = counts.dice();
-    rec.seconds = seconds_since(t0);
-
-    state.epoch = epoch;
-    const bool best = rec.val_loss < state.best_val_loss;
-    if (best) {
-      state.best_val_loss = rec.val_loss;
-      state.best_epoch = epoch;
-    }
-    {
-      std::ofstream(run / "history.csv", std::ios::app) << csv_row(rec);
-    }
-    if (cfg.full_valid_every > 0 && epoch % cfg.full_valid_every == 0 && !data.valid.empty()) {
-      // Whole validation volumes by sliding windows, in the preprocessed grid.
-      torch::NoGradGuard no_grad;
-      SlidingWindowOptions sw;
-      sw.patch = patch;
-      sw.overlap = cfg.overlap;
-      sw.batch = cfg.batch;
-      DiceCounts full(cfg.classes);
-      for (const auto& vc : data.valid) {
-        const auto logits = sliding_window(vc.image.to(device), cfg.classes,
-                                           [&](const torch::Tensor& w, const torch::Tensor& co) {
-                                             compat::AutocastGuard autocast(device.is_cuda(), amp, half);
-                                             return model->forward(w, needs_coords ? co : torch::Tensor());
-                                           },
-                                           sw);
-        full.add(logits.argmax(0), vc.labels);
-      }
-      const auto d = full.dice();
-      std::ostringstream fl, row;
-      fl << "full-volume validation Dice:";
-      row << epoch;
-      for (int c = 1; c < map.num_classes(); ++c) {
-        fl << " " << map.names[static_cast<size_t>(c)] << " " << std::fixed << std::setprecision(3) << d[static_cast<size_t>(c)];
-        row << "," << d[static_cast<size_t>(c)];
-      }
-      fl << "  mean " << full.mean_foreground();
-      row << "," << full.mean_foreground() << "\n";
-      log.line(fl.str());
-      const bool fresh = !fs::exists(run / "full_validation.csv");
-      std::ofstream f(run / "full_validation.csv", std::ios::app);
-      if (fresh) {
-        f << "epoch";
-        for (int c = 1; c < map.num_classes(); ++c) f << ",dice_" << map.names[static_cast<size_t>(c)];
-        f << ",mean_dice\n";
-      }
-      f << row.str();
-    }
-    save_checkpoint((run / "last.pt").string(), model, optimizer.get(), state);
-    if (best) save_checkpoint((run / "best.pt").string(), model, optimizer.get(), state);
-
-    std::ostringstream line;
-    line << "epoch " << epoch << "/" << total_epochs << "  loss " << std::fixed << std::setprecision(4) << rec.train_loss
-         << "  val_loss " << rec.val_loss << "  val_dice";
-    for (int c = 1; c < map.num_classes(); ++c)
-      line << " " << map.names[static_cast<size_t>(c)] << " " << std::setprecision(3) << rec.val_dice[static_cast<size_t>(c)];
-    line << "  mean " << counts.mean_foreground() << std::setprecision(1) << "  " << rec.seconds << " s (waited "
-         << rec.wait_seconds << " s)" << (best ? "  *best" : "");
-    log.line(line.str());
-    summary.history.push_back(rec);
-    if (req.stop_after_epochs > 0 && ++epochs_this_call >= req.stop_after_epochs) break;
+    ++state_.step;
+    loss_sum += value;
+    if (req_.on_step) req_.on_step({epoch, total_epochs_, i + 1, n_steps, loss_sum / (i + 1), seconds_since(t0)});
   }
-  summary.epochs_done = state.epoch;
-  summary.best_val_loss = state.best_val_loss;
-  summary.best_epoch = state.best_epoch;
+  rec.train_loss = loss_sum / std::max<int64_t>(n_steps, 1);
+  rec.wait_seconds = loader.wait_seconds();
+  return rec;
+}
 
+// The same VALID_PATCH_NUM patches of each validation case every epoch.
+void Trainer::validate_patches(EpochRecord& rec) {
+  model_->eval();
+  torch::NoGradGuard no_grad;
+  DiceCounts counts(cfg_.classes);
+  double loss_sum = 0;
+  int64_t batches = 0;
+  for (size_t c = 0; c < data_.valid.size(); ++c)
+    for (int64_t j = 0; j < cfg_.valid_patches; j += cfg_.batch) {
+      std::vector<uint64_t> seeds;
+      for (int64_t k = j; k < std::min(j + cfg_.batch, cfg_.valid_patches); ++k)
+        seeds.push_back(derive_seed(cfg_.seed, kValidationStream, c, static_cast<uint64_t>(k)));
+      const Batch b = valid_sampler_->patches(c, seeds);
+      const auto labels = b.labels.to(device_);
+      const auto logits = forward_with_amp(model_, b.image.to(device_), b.coords.to(device_), cfg_.amp);
+      loss_sum += segmentation_loss(cfg_.loss, logits, labels).item<double>();
+      ++batches;
+      counts.add(logits.argmax(1), labels);
+    }
+  rec.val_loss = batches ? loss_sum / batches : rec.train_loss;
+  rec.val_dice = counts.dice();
+  rec.val_mean_dice = counts.mean_foreground();
+}
+
+// Whole validation volumes by sliding windows, in the preprocessed grid: Dice per class.
+std::vector<double> Trainer::validate_full(double& mean) {
+  model_->eval();
+  torch::NoGradGuard no_grad;
+  SlidingWindowOptions sw;
+  sw.patch = cfg_.patch;
+  sw.overlap = cfg_.overlap;
+  sw.batch = cfg_.batch;
+  DiceCounts full(cfg_.classes);
+  const WindowFn net = [&](const torch::Tensor& w, const torch::Tensor& co) {
+    return forward_with_amp(model_, w, co, cfg_.amp);
+  };
+  for (const auto& vc : data_.valid) full.add(sliding_window(vc.image.to(device_), cfg_.classes, net, sw).argmax(0), vc.labels);
+  mean = full.mean_foreground();
+  return full.dice();
+}
+
+// Checkpoints first (the commit point of an epoch), then the CSV rows and the log line.
+void Trainer::record(const EpochRecord& rec, bool best, const std::vector<double>* full, double full_mean) {
+  save_checkpoint((run_ / "last.pt").string(), model_, optimizer_.get(), state_);
+  if (best) save_checkpoint((run_ / "best.pt").string(), model_, optimizer_.get(), state_);
+  append_text_file((run_ / "history.csv").string(), history_row(rec));
+  if (full) {
+    const fs::path csv = run_ / "full_validation.csv";
+    const std::string header = fs::exists(csv) ? "" : full_validation_header(map_);
+    append_text_file(csv.string(), header + full_validation_row(rec.epoch, *full, full_mean));
+  }
+  std::ostringstream line;
+  line << "epoch " << rec.epoch << "/" << total_epochs_ << "  loss " << std::fixed << std::setprecision(4) << rec.train_loss
+       << "  val_loss " << rec.val_loss << "  val_dice" << dice_text(map_, rec.val_dice);
+  line << "  mean " << std::setprecision(3) << rec.val_mean_dice << std::setprecision(1) << "  " << rec.seconds
+       << " s (waited " << rec.wait_seconds << " s)" << (best ? "  *best" : "");
+  log_.line(line.str());
+}
+
+void Trainer::write_info(const TrainSummary& summary) const {
   nlohmann::ordered_json info;
-  info["name"] = cfg.name;
-  info["epochs"] = state.epoch;
-  info["steps"] = state.step;
-  info["best_epoch"] = state.best_epoch;
-  info["best_val_loss"] = state.best_val_loss;
+  info["name"] = cfg_.name;
+  info["epochs"] = state_.epoch;
+  info["steps"] = state_.step;
+  info["best_epoch"] = state_.best_epoch;
+  info["best_val_loss"] = state_.best_val_loss;
   info["parameters"] = summary.parameters;
-  info["train_cases"] = data.train_cases;
-  info["valid_cases"] = data.valid_cases;
+  info["train_cases"] = data_.train.size();
+  info["valid_cases"] = data_.valid.size();
   double seconds = 0;
   for (const auto& r : summary.history) seconds += r.seconds;
   info["seconds_this_call"] = seconds;
-  info["device"] = device.str();
+  info["device"] = device_.str();
   info["threads"] = at::get_num_threads();
   info["libtorch"] = compat::torch_version();
-  info["intensity"] = {{"scheme", cfg.intensity_scheme()}, {"lo", state.stats.lo}, {"hi", state.stats.hi},
-                       {"mean", state.stats.mean}, {"sd", state.stats.sd}};
-  write_text_file((run / "info.json").string(), info.dump(2) + "\n");
+  info["intensity"] = {{"scheme", to_string(cfg_.intensity_scheme())}, {"lo", state_.stats.lo}, {"hi", state_.stats.hi},
+                       {"mean", state_.stats.mean}, {"sd", state_.stats.sd}};
+  write_text_file((run_ / "info.json").string(), info.dump(2) + "\n");
+}
+
+TrainSummary Trainer::run() {
+  setup();
+  TrainSummary summary;
+  summary.parameters = model_->parameter_count();
+  int64_t epochs_this_call = 0;
+  for (int64_t epoch = state_.epoch + 1; epoch <= total_epochs_; ++epoch) {
+    const auto t0 = Clock::now();
+    EpochRecord rec = train_epoch(epoch);
+    validate_patches(rec);
+    std::vector<double> full;
+    double full_mean = 0;
+    const bool do_full = cfg_.full_valid_every > 0 && epoch % cfg_.full_valid_every == 0 && !data_.valid.empty();
+    rec.seconds = seconds_since(t0);  // training and patch validation
+    if (do_full) {
+      full = validate_full(full_mean);
+      std::ostringstream line;
+      line << "full-volume validation Dice:" << dice_text(map_, full) << "  mean " << std::fixed << std::setprecision(3)
+           << full_mean;
+      log_.line(line.str());
+    }
+    state_.epoch = epoch;
+    const bool best = rec.val_loss < state_.best_val_loss;
+    if (best) {
+      state_.best_val_loss = rec.val_loss;
+      state_.best_epoch = epoch;
+    }
+    record(rec, best, do_full ? &full : nullptr, full_mean);
+    summary.history.push_back(rec);
+    if (req_.stop_after_epochs > 0 && ++epochs_this_call >= req_.stop_after_epochs) break;
+  }
+  summary.epochs_done = state_.epoch;
+  summary.best_val_loss = state_.best_val_loss;
+  summary.best_epoch = state_.best_epoch;
+  write_info(summary);
   return summary;
 }
+
+}  // namespace
+
+TrainSummary train(const TrainRequest& request) { return Trainer(request).run(); }
 
 }  // namespace coordseg

@@ -1,66 +1,14 @@
 #include "coordseg/torch/unet3d.h"
 
 #include "coordseg/core/error.h"
+#include "coordseg/torch/coordinates.h"
 
 namespace coordseg {
 
 namespace nn = torch::nn;
 
-CoordMode parse_coord_mode(const std::string& s, const std::string& option) {
-  if (s == "none") return CoordMode::kNone;
-  if (s == "local") return CoordMode::kLocal;
-  if (s == "global") return CoordMode::kGlobal;
-  if (s == "all") return CoordMode::kAll;
-  throw usage_error(option, "unknown CoordConv mode '" + s + "' (expected none, local, global or all)");
-}
-
-Norm parse_norm(const std::string& s, const std::string& option) {
-  if (s == "none" || s == "0") return Norm::kNone;
-  if (s == "batch" || s == "BatchNormalization") return Norm::kBatch;
-  if (s == "group" || s == "GroupNormalization") return Norm::kGroup;
-  if (s == "instance" || s == "InstanceNormalization") return Norm::kInstance;
-  throw usage_error(option, "unknown normalization '" + s + "' (expected none, batch, group or instance)");
-}
-
-Upsampling parse_upsampling(const std::string& s, const std::string& option) {
-  if (s == "transposed") return Upsampling::kTransposed;
-  if (s == "trilinear") return Upsampling::kTrilinear;
-  throw usage_error(option, "unknown upsampling '" + s + "' (expected transposed or trilinear)");
-}
-
-Activation parse_activation(const std::string& s, const std::string& option) {
-  if (s == "relu") return Activation::kReLU;
-  if (s == "leakyrelu") return Activation::kLeakyReLU;
-  throw usage_error(option, "unknown activation '" + s + "' (expected relu or leakyrelu)");
-}
-
-std::string to_string(CoordMode m) {
-  switch (m) {
-    case CoordMode::kLocal: return "local";
-    case CoordMode::kGlobal: return "global";
-    case CoordMode::kAll: return "all";
-    default: return "none";
-  }
-}
-std::string to_string(Norm n) {
-  switch (n) {
-    case Norm::kBatch: return "batch";
-    case Norm::kGroup: return "group";
-    case Norm::kInstance: return "instance";
-    default: return "none";
-  }
-}
-std::string to_string(Upsampling u) { return u == Upsampling::kTrilinear ? "trilinear" : "transposed"; }
-std::string to_string(Activation a) { return a == Activation::kLeakyReLU ? "leakyrelu" : "relu"; }
-
 torch::Tensor coordinate_channels(int64_t n, int64_t d, int64_t h, int64_t w, const torch::TensorOptions& options) {
-  auto axis = [&](int64_t len) {
-    return len > 1 ? torch::linspace(-1.0, 1.0, len, options) : torch::zeros({len}, options);
-  };
-  const auto z = axis(d).view({1, 1, d, 1, 1}).expand({n, 1, d, h, w});
-  const auto y = axis(h).view({1, 1, 1, h, 1}).expand({n, 1, d, h, w});
-  const auto x = axis(w).view({1, 1, 1, 1, w}).expand({n, 1, d, h, w});
-  return torch::cat({z, y, x}, 1);
+  return window_coordinates({0, 0, 0}, {d, h, w}, {d, h, w}, options).unsqueeze(0).expand({n, 3, d, h, w});
 }
 
 nn::Sequential UNet3dImpl::conv_block(int64_t in, int64_t out, const std::string& name) {

@@ -20,4 +20,9 @@ void discard_file(const std::string& tmp);
 // Writes `text` to `path` through a temporary file.
 void write_text_file(const std::string& path, const std::string& text);
 
+// Appends `text` to `path` (created if missing) and flushes it: the one writer here that is
+// not atomic, for logs of rows (history.csv). A failed open, write or close is an error
+// naming the file.
+void append_text_file(const std::string& path, const std::string& text);
+
 }  // namespace coordseg

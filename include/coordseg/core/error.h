@@ -17,12 +17,18 @@ enum class ErrorKind {
 class Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& subject, const std::string& reason)
-      : std::runtime_error(subject.empty() ? reason : subject + ": " + reason), kind_(kind) {}
+      : std::runtime_error(subject.empty() ? reason : subject + ": " + reason),
+        kind_(kind),
+        subject_(subject),
+        reason_(reason) {}
   ErrorKind kind() const { return kind_; }
   int exit_code() const { return static_cast<int>(kind_); }
+  const std::string& subject() const { return subject_; }
+  const std::string& reason() const { return reason_; }
 
  private:
   ErrorKind kind_;
+  std::string subject_, reason_;
 };
 
 // Shorthands: data_error("ct.nii.gz", "truncated file") and usage_error("--overlap", "...").

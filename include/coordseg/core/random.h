@@ -36,4 +36,10 @@ class Random {
   uint64_t state_;
 };
 
+// A 64-bit seed for (base, a, b, c): stable mixing of counters, so that a batch, a patch or
+// a validation patch is a pure function of the run's SEED and its own indices.
+inline uint64_t derive_seed(uint64_t base, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
+  return mix64(mix64(mix64(mix64(base) ^ a) ^ b) ^ c);
+}
+
 }  // namespace coordseg

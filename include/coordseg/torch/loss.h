@@ -11,11 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "coordseg/core/settings.h"
+
 namespace coordseg {
 
-enum class LossKind { kDice, kCrossEntropy, kDiceCrossEntropy };
-LossKind parse_loss(const std::string& s, const std::string& option = "LOSS");
-std::string to_string(LossKind k);
 
 constexpr double kDiceSmooth = 1e-5;
 

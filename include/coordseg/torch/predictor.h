@@ -25,7 +25,7 @@ struct PredictOptions {
   bool probabilities = false;
   bool force = false;        // overwrite existing outputs
   std::string device = "auto";
-  std::string amp = "none";  // none, bf16, fp16
+  Amp amp = Amp::kNone;
   int64_t threads = 0;
 };
 

@@ -1,4 +1,6 @@
-// Preprocessing shared by training and inference: canonical voxel order (no interpolation),
+// Preprocessing shared by training and inference -- the forward half of the data flow, whose
+// inverse (network outputs back to the input's own grid) is restore.h: canonical voxel
+// order (no interpolation),
 // resampling (RESIZE_R or a target spacing in mm; linear for images, nearest for labels,
 // voxel centres aligned so the affine stays exact), and intensity normalisation:
 //   ct       - clip to the 0.5/99.5 percentiles of the training set's foreground voxels,
@@ -25,7 +27,7 @@ struct IntensityStats {
 };
 
 struct Preprocessing {
-  std::string scheme = "ct";                // ct, zscore, scale255
+  IntensityScheme scheme = IntensityScheme::kCT;
   IntensityStats stats;                     // for "ct"
   double resize = 1.0;                      // RESIZE_R
   std::array<double, 3> spacing{0, 0, 0};   // target mm (x, y, z); all 0 = use resize
@@ -47,6 +49,18 @@ torch::Tensor resample_labels(const torch::Tensor& labels, const std::array<int6
 // volume's voxels may be passed.
 torch::Tensor normalise(const torch::Tensor& image, const Preprocessing& p);
 
+// An image as the network sees it, with what it takes to go back (restore.h).
+struct PreparedImage {
+  Reorientation reorientation;   // file order -> canonical
+  Grid canonical;                // the canonical grid, before resampling
+  NiftiHeader canonical_header;  // the header that goes with it
+  Grid grid;                     // canonical, resampled: the network's grid
+  torch::Tensor image;           // (1, D, H, W) float32, normalised
+};
+
+PreparedImage prepare_image(const Volume& image, const Preprocessing& p);
+
+// A labelled case for training: the image prepared as above and its classes on the same grid.
 struct PreparedCase {
   std::string id;
   Reorientation reorientation;   // file order -> canonical

@@ -5,21 +5,16 @@
 // intensity augmentation (gamma, noise, brightness/contrast) on the image alone. Volumes
 // smaller than a patch are padded (zeros after normalisation; background for labels).
 //
-// Global coordinates are the sampling grid itself -- each voxel's position in [-1, 1] over
-// the whole preprocessed volume -- so training and sliding-window inference agree exactly.
-// Every patch is a pure function of its seed: batches are identical whatever thread makes
-// them, which is what makes resumed runs equal uninterrupted ones.
+// Global coordinates (coordinates.h) are the sampling grid itself, so training and
+// sliding-window inference agree exactly. Every patch is a pure function of its seed:
+// batches are identical whatever thread makes them, which is what makes resumed runs equal
+// uninterrupted ones. Background batching: batch_loader.h; seeds: derive_seed (random.h).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <array>
-#include <condition_variable>
 #include <cstdint>
-#include <functional>
-#include <map>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "coordseg/core/config.h"
@@ -27,9 +22,19 @@
 
 namespace coordseg {
 
+class Random;
+
+// Each augmentation's probability (the AUG_* keys) and its range.
 struct Augmentation {
   double mirror = 0, rotate = 0, scale = 0, elastic = 0, gamma = 0, noise = 0, brightness = 0;
-  double max_rotation_deg = 15, scale_lo = 0.85, scale_hi = 1.15;
+  double max_rotation_deg = 15;                    // about each axis, uniform in +-
+  double scale_lo = 0.85, scale_hi = 1.15;         // isotropic zoom
+  double elastic_lo = 0.5, elastic_hi = 1.5;       // sd of the control-point displacements, voxels
+  int64_t elastic_spacing = 16;                    // voxels per control-point interval
+  double gamma_lo = 0.7, gamma_hi = 1.5;           // on the patch's own intensity range
+  double noise_sd_max = 0.1;                       // Gaussian, sd uniform in [0, max] (normalised units)
+  double brightness_lo = 0.75, brightness_hi = 1.25;  // scales the patch mean
+  double contrast_lo = 0.75, contrast_hi = 1.25;      // scales deviations from the mean
   static Augmentation from_config(const TrainConfig& c);
   static Augmentation none() { return {}; }
 };
@@ -40,6 +45,9 @@ struct Batch {
   torch::Tensor labels;  // (N, d, h, w) int64 classes
 };
 
+// Concatenates single patches (or batches) along N.
+Batch concatenate(const std::vector<Batch>& parts);
+
 class PatchSampler {
  public:
   PatchSampler(const std::vector<PreparedCase>& cases, std::array<int64_t, 3> patch_zyx, double foreground,
@@ -49,42 +57,21 @@ class PatchSampler {
   Batch batch(int64_t n, uint64_t seed) const;
   // One patch from case `c`.
   Batch patch(size_t c, uint64_t seed) const;
+  // One patch from case `c` per seed, as a batch.
+  Batch patches(size_t c, const std::vector<uint64_t>& seeds) const;
 
  private:
+  using Positions = std::array<torch::Tensor, 3>;  // source voxel index per patch voxel, z, y, x
+  std::array<double, 3> choose_start(const PreparedCase& c, Random& rng) const;
+  Positions sampling_positions(const PreparedCase& c, const std::array<double, 3>& start, Random& rng) const;
+  Batch resample(const PreparedCase& c, const Positions& source) const;
+  void mirror(Batch& b, Random& rng) const;
+  void augment_intensity(Batch& b, Random& rng) const;
+
   const std::vector<PreparedCase>& cases_;
   std::array<int64_t, 3> patch_;
   double foreground_;
   Augmentation aug_;
 };
-
-// Makes batches 0..count-1 on background threads, `capacity` ahead of the consumer, and hands
-// them out in order. Records how long the consumer waited.
-class BatchLoader {
- public:
-  BatchLoader(std::function<Batch(int64_t)> make, int64_t count, int threads, int64_t capacity = 4);
-  ~BatchLoader();
-  BatchLoader(const BatchLoader&) = delete;
-  BatchLoader& operator=(const BatchLoader&) = delete;
-
-  Batch next();
-  double wait_seconds() const { return wait_seconds_; }
-
- private:
-  void work();
-
-  std::function<Batch(int64_t)> make_;
-  int64_t count_, capacity_;
-  int64_t next_to_make_ = 0, next_to_take_ = 0;
-  std::map<int64_t, Batch> ready_;
-  std::exception_ptr error_;
-  bool stop_ = false;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::vector<std::thread> threads_;
-  double wait_seconds_ = 0;
-};
-
-// A 64-bit seed for (base, a, b, c): stable mixing of counters.
-uint64_t derive_seed(uint64_t base, uint64_t a, uint64_t b = 0, uint64_t c = 0);
 
 }  // namespace coordseg

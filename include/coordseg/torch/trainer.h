@@ -8,6 +8,7 @@
 // an uninterrupted run would (CPU, same thread count).
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -16,6 +17,14 @@
 
 namespace coordseg {
 
+// Where a run stands after each optimiser step, for a progress display.
+struct StepProgress {
+  int64_t epoch = 0, epochs = 0;  // this epoch, of the run's total
+  int64_t step = 0, steps = 0;    // steps done in this epoch, of its total
+  double mean_loss = 0;           // over this epoch's steps so far
+  double seconds = 0;             // since the epoch began
+};
+
 struct TrainRequest {
   TrainConfig config;
   std::string data_dir;
@@ -23,13 +32,15 @@ struct TrainRequest {
   bool resume = false;      // continue RUN/last.pt (config from RUN/config.json, EPOCHS may grow)
   bool force = false;       // write into a run folder that already holds files
   int64_t stop_after_epochs = 0;  // stop (as if interrupted) after this many epochs of this call; 0 = off
-  std::ostream* out = nullptr;    // progress; nullptr = quiet
+  std::ostream* out = nullptr;    // the log's lines as they are written; nullptr = quiet
+  std::function<void(const StepProgress&)> on_step;  // after every optimiser step; may be empty
 };
 
 struct EpochRecord {
   int64_t epoch = 0;
   double train_loss = 0, val_loss = 0, lr = 0, seconds = 0, wait_seconds = 0;
   std::vector<double> val_dice;  // per class, validation patches
+  double val_mean_dice = 0;      // over the foreground classes present
 };
 
 struct TrainSummary {

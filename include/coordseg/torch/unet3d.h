@@ -21,21 +21,9 @@
 
 #include <string>
 
+#include "coordseg/core/settings.h"
+
 namespace coordseg {
-
-enum class CoordMode { kNone, kLocal, kGlobal, kAll };
-enum class Norm { kNone, kBatch, kGroup, kInstance };
-enum class Upsampling { kTransposed, kTrilinear };
-enum class Activation { kReLU, kLeakyReLU };
-
-CoordMode parse_coord_mode(const std::string& s, const std::string& option = "COORD");
-Norm parse_norm(const std::string& s, const std::string& option = "NORMALIZATION");
-Upsampling parse_upsampling(const std::string& s, const std::string& option = "UPSAMPLING");
-Activation parse_activation(const std::string& s, const std::string& option = "ACTIVATION");
-std::string to_string(CoordMode m);
-std::string to_string(Norm n);
-std::string to_string(Upsampling u);
-std::string to_string(Activation a);
 
 struct UNet3dOptions {
   UNet3dOptions() = default;

@@ -1,0 +1,70 @@
+// The words a parameter file (and the command line) uses for its choices, as typed values:
+// one enum per setting, each with the one table of its words. `parse_setting` reads a word
+// (aliases included, e.g. the reference's "GroupNormalization" for group) and throws a
+// usage error naming the key and the words it expects; `to_string` gives the canonical word,
+// which is what RUN/config.json stores. Torch-free, so the core can validate a
+// configuration without the network being built.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coordseg/core/error.h"
+
+namespace coordseg {
+
+enum class DataModality { kCT, kMR, kAll };                // DATA: the cases to use
+enum class OptimizerKind { kAdam, kAdamW, kSgd };          // OPTIMIZER
+enum class Norm { kNone, kBatch, kGroup, kInstance };      // NORMALIZATION
+enum class CoordMode { kNone, kLocal, kGlobal, kAll };     // COORD
+enum class Activation { kReLU, kLeakyReLU };               // ACTIVATION
+enum class Upsampling { kTransposed, kTrilinear };         // UPSAMPLING
+enum class LossKind { kDice, kCrossEntropy, kDiceCrossEntropy };     // LOSS
+enum class Schedule { kConstant, kPoly, kCosine };         // SCHEDULE
+enum class IntensityScheme { kAuto, kCT, kZScore, kScale255 };  // INTENSITY (auto: ct for CT, zscore for MR)
+enum class Amp { kNone, kBf16, kFp16 };                    // AMP
+
+// The words of a setting: canonical ones first (in the order listed in errors), then aliases.
+template <class E>
+struct SettingWords {
+  const char* key;                                  // the parameter file's key
+  std::vector<std::pair<E, const char*>> words;     // canonical: the first word of each value
+  std::vector<std::pair<E, const char*>> aliases;   // also accepted when reading
+};
+
+template <class E>
+const SettingWords<E>& setting_words();
+
+// The canonical words of a setting, for errors and help texts: "none, bf16 or fp16".
+template <class E>
+std::string setting_choices() {
+  const auto& w = setting_words<E>().words;
+  std::string s;
+  for (size_t i = 0; i < w.size(); ++i) s += std::string(i == 0 ? "" : i + 1 == w.size() ? " or " : ", ") + w[i].second;
+  return s;
+}
+
+// `where` names the file or option in errors (default: the setting's key).
+template <class E>
+E parse_setting(const std::string& word, const std::string& where = "") {
+  const SettingWords<E>& w = setting_words<E>();
+  for (const auto& [value, text] : w.words)
+    if (word == text) return value;
+  for (const auto& [value, text] : w.aliases)
+    if (word == text) return value;
+  throw usage_error(where.empty() ? w.key : where,
+                    "unknown value '" + word + "' (expected " + setting_choices<E>() + ")");
+}
+
+template <class E>
+std::string to_string(E value) {
+  for (const auto& [v, text] : setting_words<E>().words)
+    if (v == value) return text;
+  return "?";
+}
+
+// Global coordinates (network input) in use: the sampler and sliding windows must supply them.
+inline bool needs_global_coords(CoordMode m) { return m == CoordMode::kGlobal || m == CoordMode::kAll; }
+
+}  // namespace coordseg

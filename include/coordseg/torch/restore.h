@@ -1,0 +1,30 @@
+// The return path: network outputs on the preprocessed grid back to the input's own grid --
+// the inverse of prepare_image (preprocess.h). Logits (K, D, H, W) are sampled at every
+// canonical voxel centre (trilinear, align_corners = false, borders clamped) in slabs of
+// output z, so memory stays bounded however large the input, then reduced by argmax (and
+// softmax for probability maps); the canonical-order result is then put back into the
+// file's voxel order with the input's grid, qform and sform.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "coordseg/core/volume.h"
+#include "coordseg/torch/preprocess.h"
+
+namespace coordseg {
+
+struct CanonicalOutput {
+  LabelVolume classes;               // classes 0..K-1 on prepared.canonical
+  std::vector<Volume> probabilities; // per class, when asked for
+};
+
+// logits: (K, D, H, W) on prepared.grid, on the CPU.
+CanonicalOutput restore_canonical(const torch::Tensor& logits, const PreparedImage& prepared, bool probabilities);
+
+// A canonical-order volume back to `input`'s voxel order, grid and header.
+template <class T>
+VolumeOf<T> to_input_grid(const VolumeOf<T>& canonical, const PreparedImage& prepared, const Volume& input);
+
+}  // namespace coordseg

@@ -1,0 +1,87 @@
+#include "coordseg/core/settings.h"
+
+namespace coordseg {
+
+template <>
+const SettingWords<DataModality>& setting_words() {
+  static const SettingWords<DataModality> w{"DATA", {{DataModality::kCT, "CT"}, {DataModality::kMR, "MR"}, {DataModality::kAll, "ALL"}}, {}};
+  return w;
+}
+
+template <>
+const SettingWords<OptimizerKind>& setting_words() {
+  static const SettingWords<OptimizerKind> w{
+      "OPTIMIZER", {{OptimizerKind::kAdam, "adam"}, {OptimizerKind::kAdamW, "adamw"}, {OptimizerKind::kSgd, "sgd"}}, {}};
+  return w;
+}
+
+template <>
+const SettingWords<Norm>& setting_words() {
+  // The reference writes 0 for none (read as a number by the config) and Keras layer names.
+  static const SettingWords<Norm> w{
+      "NORMALIZATION",
+      {{Norm::kNone, "none"}, {Norm::kBatch, "batch"}, {Norm::kGroup, "group"}, {Norm::kInstance, "instance"}},
+      {{Norm::kNone, "0"},
+       {Norm::kBatch, "BatchNormalization"},
+       {Norm::kGroup, "GroupNormalization"},
+       {Norm::kInstance, "InstanceNormalization"}}};
+  return w;
+}
+
+template <>
+const SettingWords<CoordMode>& setting_words() {
+  static const SettingWords<CoordMode> w{"COORD",
+                                         {{CoordMode::kNone, "none"},
+                                          {CoordMode::kLocal, "local"},
+                                          {CoordMode::kGlobal, "global"},
+                                          {CoordMode::kAll, "all"}},
+                                         {}};
+  return w;
+}
+
+template <>
+const SettingWords<Activation>& setting_words() {
+  static const SettingWords<Activation> w{
+      "ACTIVATION", {{Activation::kReLU, "relu"}, {Activation::kLeakyReLU, "leakyrelu"}}, {}};
+  return w;
+}
+
+template <>
+const SettingWords<Upsampling>& setting_words() {
+  static const SettingWords<Upsampling> w{
+      "UPSAMPLING", {{Upsampling::kTransposed, "transposed"}, {Upsampling::kTrilinear, "trilinear"}}, {}};
+  return w;
+}
+
+template <>
+const SettingWords<LossKind>& setting_words() {
+  static const SettingWords<LossKind> w{
+      "LOSS", {{LossKind::kDice, "dice"}, {LossKind::kCrossEntropy, "ce"}, {LossKind::kDiceCrossEntropy, "dice_ce"}}, {}};
+  return w;
+}
+
+template <>
+const SettingWords<Schedule>& setting_words() {
+  static const SettingWords<Schedule> w{
+      "SCHEDULE", {{Schedule::kConstant, "constant"}, {Schedule::kPoly, "poly"}, {Schedule::kCosine, "cosine"}}, {}};
+  return w;
+}
+
+template <>
+const SettingWords<IntensityScheme>& setting_words() {
+  // "auto" is never written: a resolved configuration stores the scheme in effect.
+  static const SettingWords<IntensityScheme> w{"INTENSITY",
+                                               {{IntensityScheme::kCT, "ct"},
+                                                {IntensityScheme::kZScore, "zscore"},
+                                                {IntensityScheme::kScale255, "scale255"}},
+                                               {{IntensityScheme::kAuto, ""}, {IntensityScheme::kAuto, "auto"}}};
+  return w;
+}
+
+template <>
+const SettingWords<Amp>& setting_words() {
+  static const SettingWords<Amp> w{"AMP", {{Amp::kNone, "none"}, {Amp::kBf16, "bf16"}, {Amp::kFp16, "fp16"}}, {}};
+  return w;
+}
+
+}  // namespace coordseg
