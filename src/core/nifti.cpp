@@ -112,23 +112,34 @@ class InputFile {
   gzFile file_ = nullptr;
 };
 
+// The voxel types read and written: the one list (the reader's type dispatch is
+// for_each_value, whose switch covers exactly these codes).
 struct Datatype {
   int code;
   int bytes;
   bool is_float;
   bool is_signed;
+  const char* name;
+};
+
+constexpr Datatype kDatatypes[] = {
+    {DT_UINT8, 1, false, false, "uint8"},     {DT_INT8, 1, false, true, "int8"},
+    {DT_INT16, 2, false, true, "int16"},      {DT_UINT16, 2, false, false, "uint16"},
+    {DT_INT32, 4, false, true, "int32"},      {DT_UINT32, 4, false, false, "uint32"},
+    {DT_INT64, 8, false, true, "int64"},      {DT_UINT64, 8, false, false, "uint64"},
+    {DT_FLOAT32, 4, true, true, "float32"},   {DT_FLOAT64, 8, true, true, "float64"},
 };
 
 const Datatype* find_datatype(int code) {
-  static const Datatype kTypes[] = {
-      {DT_UINT8, 1, false, false},   {DT_INT8, 1, false, true},    {DT_INT16, 2, false, true},
-      {DT_UINT16, 2, false, false},  {DT_INT32, 4, false, true},   {DT_UINT32, 4, false, false},
-      {DT_INT64, 8, false, true},    {DT_UINT64, 8, false, false}, {DT_FLOAT32, 4, true, true},
-      {DT_FLOAT64, 8, true, true},
-  };
-  for (const auto& t : kTypes)
+  for (const auto& t : kDatatypes)
     if (t.code == code) return &t;
   return nullptr;
+}
+
+std::string supported_datatypes() {
+  std::string s;
+  for (const auto& t : kDatatypes) s += std::string(s.empty() ? "" : ", ") + t.name;
+  return s;
 }
 
 // The raw header, in native byte order, plus where the voxels are.
@@ -257,9 +268,7 @@ void interpret_header(const std::string& path, const Fields& f, int version, Nif
   if (!type) {
     const char* name = nifti_datatype_string(f.datatype);
     throw data_error(path, std::string("unsupported datatype ") + (name ? name : "?") + " (code " +
-                               std::to_string(f.datatype) +
-                               "); supported: uint8, int8, int16, uint16, int32, uint32, int64, uint64, "
-                               "float32, float64");
+                               std::to_string(f.datatype) + "); supported: " + supported_datatypes());
   }
 
   int64_t nvox = 1;
@@ -321,12 +330,7 @@ void interpret_header(const std::string& path, const Fields& f, int version, Nif
     for (int c = 0; c < 4; ++c) h.sform.m[r][c] = f.srow[r][c];
 
   grid.dims = {dims[1], dims[2], dims[3]};
-  if (h.sform_code > 0)
-    grid.affine = h.sform;
-  else if (h.qform_code > 0)
-    grid.affine = h.qform;
-  else
-    grid.affine = Affine::from_spacing({h.pixdim[1], h.pixdim[2], h.pixdim[3]});
+  grid.affine = h.affine();
   for (int r = 0; r < 3; ++r)
     for (int c = 0; c < 4; ++c)
       if (!std::isfinite(grid.affine.m[r][c]))
@@ -341,11 +345,6 @@ struct RawNifti {
   NiftiInfo info;
   bool swapped = false;
   std::vector<unsigned char> bytes;  // voxel data, file byte order
-};
-
-struct OpenedHeader {
-  RawHeader raw;
-  int64_t vox_offset = 0;
 };
 
 NiftiInfo parse_header(InputFile& in, const std::string& path, RawHeader& raw, int64_t& vox_offset) {
@@ -472,16 +471,10 @@ VolumeOf<T> volume_from(const RawNifti& raw) {
 
 // --- writing ---------------------------------------------------------------------------
 
-bool header_describes(const NiftiHeader& h, const Grid& grid) {
-  Affine a;
-  if (h.sform_code > 0)
-    a = h.sform;
-  else if (h.qform_code > 0)
-    a = h.qform;
-  else
-    a = Affine::from_spacing({h.pixdim[1], h.pixdim[2], h.pixdim[3]});
-  return a.max_abs_diff(grid.affine) <= 1e-4;
-}
+// Whether a volume's kept header still describes its grid (then the writer keeps the
+// header's own transforms; else it makes new ones from the grid). 1e-4 mm: the float32
+// precision of a NIfTI-1 sform over a few hundred millimetres.
+bool header_describes(const NiftiHeader& h, const Grid& grid) { return h.affine().max_abs_diff(grid.affine) <= 1e-4; }
 
 template <class H>
 void fill_header(H& hdr, const NiftiHeader& h, const Grid& grid, int datatype, int bitpix) {
@@ -603,6 +596,12 @@ const char* NiftiHeader::affine_source() const {
   return sform_code > 0 ? "sform" : qform_code > 0 ? "qform" : "pixdim";
 }
 
+Affine NiftiHeader::affine() const {
+  if (sform_code > 0) return sform;
+  if (qform_code > 0) return qform;
+  return Affine::from_spacing({pixdim[1], pixdim[2], pixdim[3]});
+}
+
 bool NiftiHeader::has_scaling() const {
   return std::isfinite(scl_slope) && scl_slope != 0.0 && (scl_slope != 1.0 || (std::isfinite(scl_inter) && scl_inter != 0.0));
 }
@@ -629,22 +628,9 @@ NiftiHeader make_header(const Grid& grid, int qform_code, int sform_code) {
 }
 
 std::string datatype_name(int datatype) {
-  switch (datatype) {
-    case DT_UINT8: return "uint8";
-    case DT_INT8: return "int8";
-    case DT_INT16: return "int16";
-    case DT_UINT16: return "uint16";
-    case DT_INT32: return "int32";
-    case DT_UINT32: return "uint32";
-    case DT_INT64: return "int64";
-    case DT_UINT64: return "uint64";
-    case DT_FLOAT32: return "float32";
-    case DT_FLOAT64: return "float64";
-    default: {
-      const char* s = nifti_datatype_string(datatype);
-      return s ? s : "unknown";
-    }
-  }
+  if (const Datatype* t = find_datatype(datatype)) return t->name;
+  const char* s = nifti_datatype_string(datatype);
+  return s ? s : "unknown";
 }
 
 std::string resolve_nifti_path(const std::string& path) {

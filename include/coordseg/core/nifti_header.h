@@ -31,7 +31,10 @@ struct NiftiHeader {
   Affine sform = Affine::identity();  // srow_x/y/z (meaningful if sform_code > 0)
   std::string descrip;
 
-  // Which transform the grid's affine came from: "sform", "qform" or "pixdim".
+  // The transform that places the voxels, by NIfTI's precedence: the sform when its code
+  // is set, else the qform, else the pixdim scaling (Analyze's method 1).
+  Affine affine() const;
+  // Which transform affine() is: "sform", "qform" or "pixdim".
   const char* affine_source() const;
   // True when scl_slope is a finite non-zero value and (slope, inter) is not (1, 0).
   bool has_scaling() const;
