@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
+
+#include "coordseg/torch/loss_scaler.h"
 
 namespace coordseg {
 namespace {
@@ -69,6 +72,40 @@ TEST(Loss, DiceCountsPerClass) {
   DiceCounts empty(3);
   empty.add(torch::tensor({0, 0}), torch::tensor({0, 0}));
   EXPECT_TRUE(std::isnan(empty.dice()[1]));
+}
+
+}  // namespace
+}  // namespace coordseg
+
+namespace coordseg {
+namespace {
+
+TEST(LossScaler, ScalesUnscalesAndSkipsOverflowingSteps) {
+  auto param = torch::zeros({3}, torch::requires_grad());
+  LossScaler off(false);
+  EXPECT_EQ(off.current(), 1.0);
+  (param.sum() * 2).backward();
+  EXPECT_TRUE(off.unscale({param}));
+  EXPECT_TRUE(torch::equal(param.grad(), torch::full({3}, 2.0)));
+
+  LossScaler on(true);
+  EXPECT_EQ(on.current(), LossScaler::kInitialScale);
+  param.mutable_grad().zero_();
+  on.scale(param.sum() * 2).backward();
+  EXPECT_FLOAT_EQ(param.grad()[0].item<float>(), 2.0f * 65536);
+  EXPECT_TRUE(on.unscale({param}));
+  EXPECT_TRUE(torch::allclose(param.grad(), torch::full({3}, 2.0)));
+  EXPECT_EQ(on.current(), 65536.0);
+
+  param.mutable_grad().fill_(std::numeric_limits<float>::infinity());
+  EXPECT_FALSE(on.unscale({param}));
+  EXPECT_EQ(on.current(), 32768.0);
+  // After kGrowthInterval good steps the scale doubles.
+  for (int64_t i = 0; i < LossScaler::kGrowthInterval; ++i) {
+    param.mutable_grad().fill_(1.0);
+    EXPECT_TRUE(on.unscale({param}));
+  }
+  EXPECT_EQ(on.current(), 65536.0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "coordseg/core/components.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/nifti.h"
 #include "coordseg/torch/sliding_window.h"
@@ -87,14 +88,11 @@ TEST(Predictor, RasAndLpsCopiesGetTheSameLabelsAtTheSameWorldPositions) {
   EXPECT_GT(distinct, 0);  // not a constant map, so the comparison means something
 }
 
-TEST(Predictor, ProbabilitiesSumToOneAndTtaRuns) {
+TEST(Predictor, ProbabilitiesSumToOne) {
   testing::TempDir dir;
-  PredictOptions o;
+  PredictOptions o = one_thread();
   o.probabilities = true;
-  o.tta = true;
-  o.keep_largest = true;
   o.overlap = 0.0;
-  o.threads = 1;
   const Predictor p(tiny_checkpoint(dir), o);
   const Prediction out = p.predict(scene(false));
   ASSERT_EQ(out.probabilities.size(), 8u);
@@ -103,9 +101,82 @@ TEST(Predictor, ProbabilitiesSumToOneAndTtaRuns) {
     for (const auto& pr : out.probabilities) sum += pr.voxels[i];
     EXPECT_NEAR(sum, 1.0, 1e-4);
   }
-  // Eight mirrorings of the windows over the resampled (z, y, x) = (10, 13, 16) grid.
-  const auto n = [](int64_t len) { return static_cast<int64_t>(window_starts(len, 8, 0.0).size()); };
-  EXPECT_EQ(out.windows, 8 * n(10) * n(13) * n(16));
+}
+
+int64_t components_removed(const LabelVolume& values) {
+  LabelVolume classes = to_classes(values, LabelMap::mmwhs());
+  const LabelVolume before = classes;
+  keep_largest_components(classes, 8);
+  int64_t changed = 0;
+  for (size_t i = 0; i < classes.voxels.size(); ++i) changed += classes.voxels[i] != before.voxels[i];
+  return changed;
+}
+
+TEST(Predictor, KeepLargestLeavesOneComponentPerStructureAndChangesNothingElse) {
+  testing::TempDir dir;
+  const std::string ckpt = tiny_checkpoint(dir);
+  PredictOptions o = one_thread();
+  const LabelVolume plain = Predictor(ckpt, o).predict(scene(true)).labels;
+  o.keep_largest = true;
+  const LabelVolume kept = Predictor(ckpt, o).predict(scene(true)).labels;
+  ASSERT_GT(components_removed(plain), 0) << "the untrained network's map must have fragments for this test to mean anything";
+  EXPECT_EQ(components_removed(kept), 0);
+  int64_t removed = 0;
+  for (size_t i = 0; i < kept.voxels.size(); ++i) {
+    if (kept.voxels[i] != plain.voxels[i]) {
+      EXPECT_EQ(kept.voxels[i], 0) << "keep-largest only removes voxels";
+      ++removed;
+    }
+  }
+  EXPECT_EQ(removed, components_removed(plain));
+}
+
+// With mirroring TTA over the whole flip group, predicting a mirrored image gives the
+// mirrored prediction (no coordinates, windows that tile the volume exactly); a single
+// pass does not.
+TEST(Predictor, TtaMakesThePredictionMirrorEquivariant) {
+  testing::TempDir dir;
+  TrainConfig c;
+  c.base = 2;
+  c.depth = 2;
+  c.patch = {8, 8, 8};
+  c.intensity = IntensityScheme::kZScore;
+  torch::manual_seed(11);
+  UNet3d net = make_unet(c);
+  CheckpointState s;
+  s.config = c;
+  save_checkpoint(dir.file("plain.pt"), net, nullptr, s);
+
+  Grid g;
+  g.dims = {16, 16, 8};
+  Volume v = Volume::filled(g, 0.0f), mirrored = v;
+  for (int64_t k = 0; k < 8; ++k)
+    for (int64_t j = 0; j < 16; ++j)
+      for (int64_t i = 0; i < 16; ++i) {
+        v.at(i, j, k) = static_cast<float>(std::sin(0.7 * i + 0.3 * j * j) + 0.1 * k * i);
+        mirrored.at(15 - i, j, k) = v.at(i, j, k);
+      }
+  auto asymmetry = [&](bool tta) {
+    PredictOptions o = one_thread();
+    o.overlap = 0.0;
+    o.probabilities = true;
+    o.tta = tta;
+    const Predictor p(dir.file("plain.pt"), o);
+    const Prediction a = p.predict(v), b = p.predict(mirrored);
+    EXPECT_EQ(a.windows, (tta ? 8 : 1) * 2 * 2 * 1);
+    double worst = 0;
+    for (size_t k = 0; k < a.probabilities.size(); ++k)
+      for (int64_t z = 0; z < 8; ++z)
+        for (int64_t y = 0; y < 16; ++y)
+          for (int64_t x = 0; x < 16; ++x)
+            worst = std::max(worst, static_cast<double>(std::fabs(a.probabilities[k].at(x, y, z) -
+                                                                   b.probabilities[k].at(15 - x, y, z))));
+    return worst;
+  };
+  // An untrained network's probabilities stay near 1/8: compare the two against each other.
+  const double single = asymmetry(false), tta = asymmetry(true);
+  EXPECT_GT(single, 1e-4);
+  EXPECT_LT(tta, single / 100) << "single pass " << single;
 }
 
 TEST(Predictor, FilesAreNeverOverwrittenWithoutForce) {

@@ -1,0 +1,76 @@
+#include "coordseg/core/evaluation.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "coordseg/core/error.h"
+#include "coordseg/core/nifti.h"
+#include "test_util.h"
+
+namespace coordseg {
+namespace {
+
+Grid grid() {
+  Grid g;
+  g.dims = {16, 16, 12};
+  g.spacing = {1, 1, 2};
+  g.affine = Affine::from_spacing(g.spacing);
+  return g;
+}
+
+// MLV (205) slab and an LV cavity (500) box of 4 x 4 x 4 voxels starting at x = x0.
+LabelVolume case_labels(int x0) {
+  LabelVolume v = LabelVolume::filled(grid(), 0);
+  for (int k = 0; k < 12; ++k)
+    for (int j = 0; j < 16; ++j)
+      for (int i = 0; i < 16; ++i) {
+        if (k < 2) v.at(i, j, k) = 205;
+        if (i >= x0 && i < x0 + 4 && j >= 6 && j < 10 && k >= 4 && k < 8) v.at(i, j, k) = 500;
+      }
+  return v;
+}
+
+TEST(Evaluation, FoldersArePairedByCaseAndScoredWithKnownDice) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("truth"));
+  std::filesystem::create_directories(dir.file("pred"));
+  write_labels(dir.file("truth/ct_train_1001_label.nii.gz"), case_labels(5));
+  write_labels(dir.file("truth/ct_train_1002_label.nii.gz"), case_labels(5));
+  write_labels(dir.file("pred/ct_train_1001_label.nii.gz"), case_labels(5));  // exact
+  write_labels(dir.file("pred/ct_train_1002_label.nii.gz"), case_labels(6));  // LV shifted by one voxel
+
+  const Evaluation e = evaluate_folders(dir.file("pred"), dir.file("truth"), LabelMap::mmwhs(), "model");
+  ASSERT_EQ(e.cases.size(), 2u);
+  EXPECT_EQ(e.cases[0].case_id, "ct_train_1001");
+  EXPECT_EQ(e.cases[1].case_id, "ct_train_1002");
+  const int mlv = 1, lv = 3, rv = 5;
+  EXPECT_DOUBLE_EQ(e.cases[0].classes[lv].dice, 1.0);
+  // 3 of 4 columns overlap: 2 * 48 / (64 + 64).
+  EXPECT_DOUBLE_EQ(e.cases[1].classes[lv].dice, 0.75);
+  EXPECT_DOUBLE_EQ(e.cases[1].classes[lv].jaccard, 48.0 / 80.0);
+  EXPECT_NEAR(e.cases[1].classes[lv].hd95, 1.0, 1e-9);  // one voxel along x (1 mm)
+  EXPECT_DOUBLE_EQ(e.mean(lv, &ClassMetrics::dice), 0.875);
+  EXPECT_DOUBLE_EQ(e.mean(mlv, &ClassMetrics::dice), 1.0);
+  EXPECT_TRUE(std::isnan(e.mean(rv, &ClassMetrics::dice)));  // absent from both: skipped
+  EXPECT_DOUBLE_EQ(e.average_dsc(), (1.0 + 0.875) / 2);
+  EXPECT_NE(reference_table({e}).find("0.938"), std::string::npos) << reference_table({e});
+}
+
+TEST(Evaluation, APredictionWithoutItsReferenceIsAnError) {
+  testing::TempDir dir;
+  std::filesystem::create_directories(dir.file("truth"));
+  std::filesystem::create_directories(dir.file("pred"));
+  write_labels(dir.file("truth/ct_train_1001_label.nii.gz"), case_labels(5));
+  write_labels(dir.file("pred/ct_train_1001_label.nii.gz"), case_labels(5));
+  write_labels(dir.file("pred/ct_train_1009_label.nii.gz"), case_labels(5));
+  try {
+    evaluate_folders(dir.file("pred"), dir.file("truth"), LabelMap::mmwhs(), "model");
+    FAIL() << "accepted a prediction without a reference";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ct_train_1009"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace coordseg
