@@ -138,6 +138,17 @@ expect 2 "^coordseg: error: $TMP/type.json: key EPOCHS must be an integer, got a
 expect 2 '^coordseg: error: --out: give either --out RUN' '' -- "$COORDSEG" train --data "$TMP/ph"
 expect 2 '^coordseg: error: --amp: fp16 needs CUDA' '' -- \
   "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --amp fp16 --device cpu
+# Command-line overrides are checked like the file's keys, 0 included, and name the option.
+expect 2 '^coordseg: error: --epochs: must be at least 1, got 0$' '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --epochs 0
+expect 2 '^coordseg: error: --lr: must be positive$' '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --lr -1
+expect 2 '^coordseg: error: --threads: must not be negative$' '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --threads -5
+expect 2 "^coordseg: error: --amp: unknown value 'fp8' \\(expected none, bf16 or fp16\\)$" '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --amp fp8
+expect 2 "^coordseg: error: --amp: unknown value 'fp8'" '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred5" --amp fp8
 expect 1 "^coordseg: error: $TMP/nowhere: no such dataset folder" '' -- \
   "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/nowhere" --out "$TMP/run2"
 [[ ! -e "$TMP/run2" ]] || { echo "FAIL: a refused training run left a folder"; failed=$((failed + 1)); }
