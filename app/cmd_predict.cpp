@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "coordseg/core/error.h"
+#include "coordseg/core/settings.h"
 #include "coordseg/torch/predictor.h"
 
 namespace coordseg::app {
@@ -35,8 +36,7 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores)")->capture_default_str();
   return [a, cmd]() {
     if (!*cmd) return -1;
-    if (cmd->count("--overlap") && !(a->o.overlap >= 0 && a->o.overlap < 1))
-      throw usage_error("--overlap", "must be in [0, 1), got " + std::to_string(a->o.overlap));
+    if (cmd->count("--overlap")) check_overlap(a->o.overlap, "--overlap");  // given: no negative "default"
     a->o.amp = parse_setting<Amp>(a->amp, "--amp");
     const Predictor predictor(a->model, a->o);
     const bool tty = ::isatty(STDOUT_FILENO);

@@ -211,7 +211,7 @@ std::vector<ConfigKey> make_keys() {
                    if (!(f >= 1)) throw usage_error(w, "key OVERLAP_FACTOR must be at least 1 (windows per patch side)");
                    c.overlap = 1.0 - 1.0 / f;
                  }),
-      number_key("OVERLAP", own, &C::overlap, interval(0, 1, false, true, "[0, 1)")),
+      number_key("OVERLAP", own, &C::overlap, check_overlap),
       custom_key("MULTI_GPU", ref,
                  [](TrainConfig& c, const json& v, const std::string& w) {
                    if (!v.is_array()) bad_type(w, "MULTI_GPU", "an array of GPU ids", v);
@@ -221,9 +221,7 @@ std::vector<ConfigKey> make_keys() {
                  }),
       integer_key("BASE_FILTERS", own, &C::base, at_least(1)),
       integer_key("DEPTH", own, &C::depth,
-                  [](double v, const std::string& key) {
-                    if (v < 1 || v > 6) throw usage_error(key, "must be 1..6, got " + std::to_string(static_cast<int64_t>(v)));
-                  }),
+                  [](double v, const std::string& key) { check_depth(static_cast<int64_t>(v), key); }),
       setting_key("ACTIVATION", own, &C::activation),
       setting_key("UPSAMPLING", own, &C::upsampling),
       setting_key("LOSS", own, &C::loss),

@@ -2,6 +2,14 @@
 
 namespace coordseg {
 
+void check_overlap(double overlap, const std::string& where) {
+  if (!(overlap >= 0 && overlap < 1)) throw usage_error(where, "must be in [0, 1), got " + std::to_string(overlap));
+}
+
+void check_depth(int64_t depth, const std::string& where) {
+  if (depth < 1 || depth > 6) throw usage_error(where, "must be 1..6, got " + std::to_string(depth));
+}
+
 template <>
 const SettingWords<DataModality>& setting_words() {
   static const SettingWords<DataModality> w{"DATA", {{DataModality::kCT, "CT"}, {DataModality::kMR, "MR"}, {DataModality::kAll, "ALL"}}, {}};

@@ -20,7 +20,7 @@ Predictor::Predictor(const std::string& model, const PredictOptions& options) : 
   // The options first: a bad one should not wait for the checkpoint to load.
   device_ = resolve_device(options_.device);
   check_amp(options_.amp, device_);
-  if (options_.overlap >= 1) throw usage_error("--overlap", "must be in [0, 1)");
+  if (options_.overlap >= 0) check_overlap(options_.overlap, "--overlap");  // negative: the run's OVERLAP
   if (options_.batch < 1) throw usage_error("--batch", "must be at least 1");
   use_threads(options_.threads);
   const std::string path = fs::is_directory(model) ? (fs::path(model) / "best.pt").string() : model;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "coordseg/core/error.h"
+#include "coordseg/core/settings.h"
 #include "coordseg/torch/coordinates.h"
 
 namespace coordseg {
@@ -35,7 +36,7 @@ torch::Tensor gaussian_importance(const std::array<int64_t, 3>& patch) {
 torch::Tensor sliding_window(const torch::Tensor& volume, int64_t out_channels, const WindowFn& fn,
                              const SlidingWindowOptions& o) {
   if (volume.dim() != 4) throw usage_error("sliding_window", "volume must be (C, D, H, W)");
-  if (!(o.overlap >= 0 && o.overlap < 1)) throw usage_error("--overlap", "must be in [0, 1)");
+  check_overlap(o.overlap, "--overlap");
   if (o.batch < 1) throw usage_error("--batch", "must be at least 1");
   const int64_t dims[3] = {volume.size(1), volume.size(2), volume.size(3)};
   // Pad (at the far end) up to a patch where the volume is smaller.

@@ -29,7 +29,7 @@ nn::Sequential UNet3dImpl::conv_block(int64_t in, int64_t out, const std::string
 
 UNet3dImpl::UNet3dImpl(const UNet3dOptions& options) : options_(options) {
   const int64_t depth = options_.depth(), b = options_.base();
-  if (depth < 1 || depth > 6) throw usage_error("DEPTH", "must be 1..6, got " + std::to_string(depth));
+  check_depth(depth, "DEPTH");
   if (b < 1) throw usage_error("BASE_FILTERS", "must be positive");
   if (options_.norm() == Norm::kGroup && b % 8 != 0)
     throw usage_error("BASE_FILTERS", "group normalization (8 groups) needs a multiple of 8, got " + std::to_string(b));

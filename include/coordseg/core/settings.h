@@ -6,6 +6,7 @@
 // configuration without the network being built.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,11 @@ std::string to_string(E value) {
     if (v == value) return text;
   return "?";
 }
+
+// Ranges that several entry points check (a parameter file, the command line, the library
+// API), written once: a usage error naming `where`.
+void check_overlap(double overlap, const std::string& where);  // sliding-window overlap in [0, 1)
+void check_depth(int64_t depth, const std::string& where);     // U-Net levels, 1..6
 
 // Global coordinates (network input) in use: the sampler and sliding windows must supply them.
 inline bool needs_global_coords(CoordMode m) { return m == CoordMode::kGlobal || m == CoordMode::kAll; }
