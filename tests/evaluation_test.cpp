@@ -31,14 +31,17 @@ LabelVolume case_labels(int x0) {
   return v;
 }
 
+// Writes truth/<case>_label.nii.gz and pred/<case>_label.nii.gz, the LV box at the x given.
+void write_case(const testing::TempDir& dir, const std::string& folder, const std::string& id, int x0) {
+  std::filesystem::create_directories(dir.file(folder));
+  write_labels(dir.file(folder + "/" + id + "_label.nii.gz"), case_labels(x0));
+}
+
 TEST(Evaluation, FoldersArePairedByCaseAndScoredWithKnownDice) {
   testing::TempDir dir;
-  std::filesystem::create_directories(dir.file("truth"));
-  std::filesystem::create_directories(dir.file("pred"));
-  write_labels(dir.file("truth/ct_train_1001_label.nii.gz"), case_labels(5));
-  write_labels(dir.file("truth/ct_train_1002_label.nii.gz"), case_labels(5));
-  write_labels(dir.file("pred/ct_train_1001_label.nii.gz"), case_labels(5));  // exact
-  write_labels(dir.file("pred/ct_train_1002_label.nii.gz"), case_labels(6));  // LV shifted by one voxel
+  for (const char* id : {"ct_train_1001", "ct_train_1002"}) write_case(dir, "truth", id, 5);
+  write_case(dir, "pred", "ct_train_1001", 5);  // exact
+  write_case(dir, "pred", "ct_train_1002", 6);  // LV shifted by one voxel
 
   const Evaluation e = evaluate_folders(dir.file("pred"), dir.file("truth"), LabelMap::mmwhs(), "model");
   ASSERT_EQ(e.cases.size(), 2u);
@@ -59,11 +62,9 @@ TEST(Evaluation, FoldersArePairedByCaseAndScoredWithKnownDice) {
 
 TEST(Evaluation, APredictionWithoutItsReferenceIsAnError) {
   testing::TempDir dir;
-  std::filesystem::create_directories(dir.file("truth"));
-  std::filesystem::create_directories(dir.file("pred"));
-  write_labels(dir.file("truth/ct_train_1001_label.nii.gz"), case_labels(5));
-  write_labels(dir.file("pred/ct_train_1001_label.nii.gz"), case_labels(5));
-  write_labels(dir.file("pred/ct_train_1009_label.nii.gz"), case_labels(5));
+  write_case(dir, "truth", "ct_train_1001", 5);
+  write_case(dir, "pred", "ct_train_1001", 5);
+  write_case(dir, "pred", "ct_train_1009", 5);
   try {
     evaluate_folders(dir.file("pred"), dir.file("truth"), LabelMap::mmwhs(), "model");
     FAIL() << "accepted a prediction without a reference";
