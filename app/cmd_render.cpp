@@ -1,11 +1,14 @@
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.h"
 #include "coordseg/core/error.h"
+#include "coordseg/core/labels.h"
 #include "coordseg/core/nifti.h"
+#include "coordseg/core/outputs.h"
 #include "coordseg/core/render.h"
 
 namespace coordseg::app {
@@ -14,7 +17,8 @@ namespace {
 struct RenderArgs {
   std::string image, label, out, axis = "axial", window;
   std::vector<std::string> preds, titles;
-  int slices = 0;
+  std::optional<int> slices;
+  bool force = false;
 };
 
 // "C,W" -> centre and width.
@@ -47,26 +51,33 @@ Runner add_render_command(CLI::App& app) {
   cmd->add_option("--axis", a->axis, "axial, coronal or sagittal")->capture_default_str();
   cmd->add_option("--slices", a->slices, "PNG: rows (default 4); GIF: frames (default all, at most 80)");
   cmd->add_option("--window", a->window, "Grey window CENTRE,WIDTH (default: CT 100,700; MR percentiles)");
+  cmd->add_flag("--force", a->force, "Overwrite an existing output file");
   return [a, cmd]() {
     if (!*cmd) return -1;
     RenderOptions o;
     o.axis = parse_slice_axis(a->axis);
-    if (a->slices < 0) throw usage_error("--slices", "must be positive");
-    o.slices = a->slices;
+    if (a->slices && *a->slices < 1) throw usage_error("--slices", "must be at least 1, got " + std::to_string(*a->slices));
+    o.slices = a->slices.value_or(0);  // 0: the renderer's default
     if (!a->window.empty()) parse_window(a->window, o);
     const size_t n_panels = (a->label.empty() ? 0 : 1) + a->preds.size();
     if (!a->titles.empty() && a->titles.size() != std::max<size_t>(n_panels, 1))
       throw usage_error("--titles", "gives " + std::to_string(a->titles.size()) + " titles for " +
                                         std::to_string(std::max<size_t>(n_panels, 1)) + " panels");
+    std::vector<std::string> inputs = a->preds;
+    inputs.push_back(a->image);
+    if (!a->label.empty()) inputs.push_back(a->label);
+    check_outputs({{a->out, "--out"}}, inputs, a->force);
     const Volume image = read_image(a->image);
     std::vector<LabelVolume> maps;
     std::vector<std::string> default_titles;
     if (!a->label.empty()) {
       maps.push_back(read_labels(a->label));
+      check_label_map(maps.back(), a->label);
       default_titles.push_back("Mask");
     }
     for (size_t i = 0; i < a->preds.size(); ++i) {
       maps.push_back(read_labels(a->preds[i]));
+      check_label_map(maps.back(), a->preds[i]);
       default_titles.push_back(a->preds.size() == 1 ? "Prediction" : "Prediction " + std::to_string(i + 1));
     }
     std::vector<RenderPanel> panels;

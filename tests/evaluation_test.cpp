@@ -73,5 +73,23 @@ TEST(Evaluation, APredictionWithoutItsReferenceIsAnError) {
   }
 }
 
+TEST(Evaluation, AReferenceCaseWithoutAPredictionIsAnErrorUnlessAllowed) {
+  testing::TempDir dir;
+  for (const char* id : {"ct_train_1001", "ct_train_1002", "ct_train_1003"}) write_case(dir, "truth", id, 5);
+  write_case(dir, "pred", "ct_train_1002", 6);
+  try {
+    evaluate_folders(dir.file("pred"), dir.file("truth"), LabelMap::mmwhs(), "model");
+    FAIL() << "scored a subset without a word";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir.file("pred") +
+                                         ": no prediction for 2 of 3 reference cases (ct_train_1001, ct_train_1003); "
+                                         "pass --allow-missing to score the others");
+  }
+  const Evaluation e = evaluate_folders(dir.file("pred"), dir.file("truth"), LabelMap::mmwhs(), "model", true);
+  ASSERT_EQ(e.cases.size(), 1u);
+  EXPECT_EQ(e.missing, (std::vector<std::string>{"ct_train_1001", "ct_train_1003"}));
+  EXPECT_DOUBLE_EQ(e.mean(3, &ClassMetrics::dice), 0.75);
+}
+
 }  // namespace
 }  // namespace coordseg

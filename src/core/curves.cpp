@@ -88,8 +88,12 @@ void plot(Image& img, int x0, int y0, int w, int h, const std::string& title, co
 
 }  // namespace
 
+std::string history_file(const std::string& path) {
+  return fs::is_directory(path) ? (fs::path(path) / "history.csv").string() : path;
+}
+
 History read_history(const std::string& path, const std::string& name) {
-  const std::string file = fs::is_directory(path) ? (fs::path(path) / "history.csv").string() : path;
+  const std::string file = history_file(path);
   std::ifstream in(file);
   if (!in) throw data_error(file, "cannot open the training history");
   std::string header;

@@ -74,7 +74,7 @@ double Evaluation::average_dsc() const {
 }
 
 Evaluation evaluate_folders(const std::string& pred_dir, const std::string& truth_dir, const LabelMap& map,
-                            const std::string& model_name) {
+                            const std::string& model_name, bool allow_missing) {
   const auto preds = label_files(pred_dir);
   const auto truths = label_files(truth_dir);
   std::map<std::string, std::string> truth_of(truths.begin(), truths.end());
@@ -82,9 +82,21 @@ Evaluation evaluate_folders(const std::string& pred_dir, const std::string& trut
   Evaluation e;
   e.model = model_name;
   e.map = map;
+  for (const auto& [id, path] : preds)
+    if (!truth_of.count(id)) throw data_error(path, "no reference label map for case " + id + " in " + truth_dir);
+  const std::map<std::string, std::string> pred_of(preds.begin(), preds.end());
+  for (const auto& [id, path] : truths)
+    if (!pred_of.count(id)) e.missing.push_back(id);
+  if (!e.missing.empty() && !allow_missing) {
+    std::string list;
+    for (size_t i = 0; i < e.missing.size() && i < 10; ++i) list += (i ? ", " : "") + e.missing[i];
+    if (e.missing.size() > 10) list += ", ...";
+    throw data_error(pred_dir, "no prediction for " + std::to_string(e.missing.size()) + " of " +
+                                   std::to_string(truths.size()) + " reference cases (" + list +
+                                   "); pass --allow-missing to score the others");
+  }
   for (const auto& [id, path] : preds) {
     const auto t = truth_of.find(id);
-    if (t == truth_of.end()) throw data_error(path, "no reference label map for case " + id + " in " + truth_dir);
     CaseEvaluation ce;
     ce.case_id = id;
     ce.prediction = path;

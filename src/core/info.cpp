@@ -53,7 +53,7 @@ std::string describe_nifti(const std::string& path, const LabelMap& map) {
 
   std::vector<int32_t> values(image.voxels.begin(), image.voxels.end());
   const auto counts = count_values(values);
-  if (static_cast<int>(counts.size()) > kMaxLabelValues) return s.str();
+  if (counts.size() > kMaxLabelValues) return s.str();  // an image, not a label map
   s << "  labels       " << counts.size() << " values\n";
   s << "      value  class  name              voxels          ml\n";
   for (const auto& [value, count] : counts) {

@@ -100,4 +100,11 @@ LabelVolume to_values(const LabelVolume& classes, const LabelMap& map) {
   return out;
 }
 
+void check_label_map(const LabelVolume& labels, const std::string& path) {
+  const size_t n = count_values(labels.voxels).size();
+  if (n > kMaxLabelValues)
+    throw data_error(path, std::to_string(n) + " distinct values; not a label map (at most " +
+                               std::to_string(kMaxLabelValues) + ")");
+}
+
 }  // namespace coordseg

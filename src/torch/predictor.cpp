@@ -8,6 +8,7 @@
 #include "coordseg/core/error.h"
 #include "coordseg/core/names.h"
 #include "coordseg/core/nifti.h"
+#include "coordseg/core/outputs.h"
 #include "coordseg/torch/preprocess.h"
 #include "coordseg/torch/restore.h"
 #include "coordseg/torch/sliding_window.h"
@@ -105,16 +106,15 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
   // Check every output before writing any: never an input, never an existing file unless forced.
   std::error_code ec;
   std::vector<std::string> outputs;
+  std::vector<OutputFile> checked;
   for (const auto& f : files) {
     const std::string out = (fs::path(out_dir) / (case_name(f) + "_label.nii.gz")).string();
-    for (const auto& g : files)
-      if (fs::exists(out) && fs::equivalent(out, g, ec)) throw usage_error(out, "would overwrite an input image");
-    if (fs::exists(out) && !predictor.options().force)
-      throw usage_error(out, "already exists; pass --force to overwrite");
     if (std::find(outputs.begin(), outputs.end(), out) != outputs.end())
       throw usage_error(out, "two inputs would write the same output (case " + case_name(f) + ")");
     outputs.push_back(out);
+    checked.push_back({out, "--out"});
   }
+  check_outputs(checked, files, predictor.options().force);
   fs::create_directories(out_dir, ec);
   if (ec) throw data_error(out_dir, "cannot create the output folder: " + ec.message());
   for (size_t i = 0; i < files.size(); ++i) {

@@ -204,5 +204,38 @@ expect 0 '' 'PNG' -- head -c 4 "$TMP/curves.png"
 expect 2 '^coordseg: error: --names: give one name per --run$' '' -- \
   "$COORDSEG" plot --run "$TMP/run" --names a b --out "$TMP/c2.png"
 
+# Writers never overwrite their own inputs, nor an existing file without --force.
+sum_before=$(md5sum "$LBL" "$TMP/pred/ct_train_1001_label.nii.gz" "$TMP/curves.png")
+expect 2 "^coordseg: error: $LBL: is an input of this command \\(--json would overwrite it\\)$" '' -- \
+  "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --json "$LBL"
+expect 2 "^coordseg: error: $TMP/pred/ct_train_1001_label.nii.gz: is an input of this command" '' -- \
+  "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --markdown "$TMP/pred/ct_train_1001_label.nii.gz" --force
+expect 2 "^coordseg: error: $TMP/e.csv: already exists; pass --force to overwrite$" '' -- \
+  "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --csv "$TMP/e.csv"
+expect 0 '' '^tiny \| ' -- "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --name tiny --csv "$TMP/e.csv" --force
+expect 2 "^coordseg: error: $TMP/e2.csv: named by both --csv and --json$" '' -- \
+  "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --csv "$TMP/e2.csv" --json "$TMP/e2.csv"
+expect 2 "^coordseg: error: $TMP/curves.png: is an input of this command" '' -- \
+  "$COORDSEG" plot --run "$TMP/curves.png" --out "$TMP/curves.png" --force
+expect 2 "^coordseg: error: $TMP/curves.png: already exists; pass --force to overwrite$" '' -- \
+  "$COORDSEG" plot --run "$TMP/run" --out "$TMP/curves.png"
+expect 0 '' "^wrote $TMP/curves.png$" -- "$COORDSEG" plot --run "$TMP/run" --out "$TMP/curves.png" --force
+expect 2 "^coordseg: error: $TMP/a.png: already exists; pass --force to overwrite$" '' -- \
+  "$COORDSEG" render --image "$IMG" --label "$LBL" --out "$TMP/a.png"
+expect 2 "^coordseg: error: $IMG: is an input of this command" '' -- \
+  "$COORDSEG" render --image "$IMG" --out "$IMG" --force
+[[ "$(md5sum "$LBL" "$TMP/pred/ct_train_1001_label.nii.gz")" == "$(echo "$sum_before" | head -2)" ]] ||
+  { echo "FAIL: an input was modified"; failed=$((failed + 1)); }
+# A CT image is not a label map; --slices must be positive.
+expect 1 "^coordseg: error: $IMG: [0-9]+ distinct values; not a label map \\(at most 64\\)$" '' -- \
+  "$COORDSEG" render --image "$IMG" --label "$IMG" --out "$TMP/ct_as_label.png"
+expect 2 '^coordseg: error: --slices: must be at least 1, got 0$' '' -- \
+  "$COORDSEG" render --image "$IMG" --slices 0 --out "$TMP/s0.png"
+# Evaluating a subset of the cases fails, naming them, unless --allow-missing.
+mkdir -p "$TMP/half" && cp "$TMP/pred/ct_train_1001_label.nii.gz" "$TMP/half/"
+expect 1 "^coordseg: error: $TMP/half: no prediction for 1 of 2 reference cases \\(ct_train_1002\\); pass --allow-missing" '' -- \
+  "$COORDSEG" evaluate --pred "$TMP/half" --truth "$TMP/ph"
+expect 0 '' '^1 cases' -- "$COORDSEG" evaluate --pred "$TMP/half" --truth "$TMP/ph" --allow-missing
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

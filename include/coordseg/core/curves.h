@@ -15,6 +15,8 @@ struct History {
 
 // Reads RUN/history.csv (or a history.csv path); `name` labels the run in the legend.
 History read_history(const std::string& path, const std::string& name);
+// The history.csv a --run names: RUN/history.csv for a folder, else the path itself.
+std::string history_file(const std::string& path);
 
 void render_curves(const std::string& png_path, const std::vector<History>& runs);
 

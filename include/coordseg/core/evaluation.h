@@ -24,6 +24,7 @@ struct Evaluation {
   std::string model;
   LabelMap map;
   std::vector<CaseEvaluation> cases;
+  std::vector<std::string> missing;  // reference cases without a prediction (allow_missing)
 
   // Mean over cases of one metric of class c (NaN values skipped; NaN if none).
   double mean(int c, double ClassMetrics::*metric) const;
@@ -35,9 +36,11 @@ struct Evaluation {
 std::vector<std::pair<std::string, std::string>> label_files(const std::string& dir);
 
 // Evaluates every prediction in pred_dir against the reference of the same case in
-// truth_dir. A prediction without a reference, or no pairs at all, is an error.
+// truth_dir. A prediction without a reference, or no pairs at all, is an error; so is a
+// reference case without a prediction unless `allow_missing` (then it is listed in
+// Evaluation::missing and the averages cover the predicted cases).
 Evaluation evaluate_folders(const std::string& pred_dir, const std::string& truth_dir, const LabelMap& map,
-                            const std::string& model_name);
+                            const std::string& model_name, bool allow_missing = false);
 
 // The reference's table, one row per model (Dice to three decimals).
 std::string reference_table(const std::vector<Evaluation>& models);

@@ -10,8 +10,6 @@
 
 namespace coordseg {
 
-constexpr int kMaxLabelValues = 64;
-
 // A multi-line report, ending in a newline. Throws coordseg::Error for unreadable files.
 std::string describe_nifti(const std::string& path, const LabelMap& map = LabelMap::mmwhs());
 

@@ -41,4 +41,9 @@ LabelVolume to_values(const LabelVolume& classes, const LabelMap& map);
 // (value, voxel count) for each distinct value, ascending.
 std::vector<std::pair<int32_t, int64_t>> count_values(const std::vector<int32_t>& voxels);
 
+// A label map holds a few distinct values; an image read as one (a CT with thousands of HU
+// values) is refused: "<path>: 1874 distinct values; not a label map (at most 64)".
+constexpr size_t kMaxLabelValues = 64;
+void check_label_map(const LabelVolume& labels, const std::string& path);
+
 }  // namespace coordseg
