@@ -43,7 +43,7 @@ Runner add_train_command(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
   ConfigOverrides& o = a->overrides;
   CLI::App* cmd = app.add_subcommand("train", "Train a 3D U-Net (+CoordConv) on an MM-WHS or nnU-Net style dataset");
-  cmd->add_option("--params", a->params, "Parameter file (the reference's JSON keys; see docs/params.md)");
+  cmd->add_option("--params", a->params, "Parameter file of a new run (the reference's JSON keys; see docs/params.md)");
   cmd->add_option("--data", a->data, "Dataset folder")->required();
   cmd->add_option("--out", a->out, "Run folder to create");
   cmd->add_option("--resume", a->resume, "Run folder to continue from its last.pt");
@@ -54,7 +54,7 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--patch", o.patch, "Override PATCH_DIM (cube side)");
   cmd->add_option("--seed", o.seed, "Override SEED");
   cmd->add_option("--device", o.device, "Override DEVICE: auto, cpu, cuda, cuda:N");
-  cmd->add_option("--threads", o.threads, "Override THREADS (0 = all cores)");
+  cmd->add_option("--threads", o.threads, "Override THREADS (0 = all cores; at most 4 per core)");
   cmd->add_option("--amp", o.amp, "Override AMP: none, bf16 (CPU or CUDA), fp16 (CUDA)");
   cmd->add_flag("--force", a->force, "Write into a run folder that already holds files");
   return [a, cmd]() {
@@ -63,9 +63,22 @@ Runner add_train_command(CLI::App& app) {
       throw usage_error("--out", "give either --out RUN (a new run) or --resume RUN (continue one)");
     if (!a->resume.empty() && !a->params.empty())
       throw usage_error("--params", "a resumed run uses its own config.json; leave --params out");
+    if (a->resume.empty() && a->params.empty())
+      throw usage_error("--params", "a new run needs a parameter file (configs/phantom_quick.json for the phantom, "
+                                    "configs/ct_train.json for the reference network)");
     TrainConfig c;
-    if (!a->resume.empty()) c = TrainConfig::from_file(a->resume + "/config.json");
-    else if (!a->params.empty()) c = TrainConfig::from_file(a->params);
+    if (!a->resume.empty()) {
+      // Resuming may change how long and where the run goes on, not what it trains.
+      const ConfigOverrides& given = a->overrides;
+      const char* unsafe = given.batch ? "--batch-size" : given.lr ? "--lr" : given.patch ? "--patch"
+                           : given.seed ? "--seed" : given.amp ? "--amp" : nullptr;
+      if (unsafe)
+        throw usage_error(unsafe, "cannot change when resuming (the run's config.json fixes it); resume accepts "
+                                  "--epochs, --steps, --threads and --device");
+      c = TrainConfig::from_file(a->resume + "/config.json");
+    } else {
+      c = TrainConfig::from_file(a->params);
+    }
     apply_overrides(c, a->overrides);
     TrainRequest r;
     r.config = c;

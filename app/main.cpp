@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "coordseg/torch/compat.h"
+#include "coordseg/core/atomic_file.h"
 #include "coordseg/core/error.h"
 
 #ifndef COORDSEG_VERSION
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
                                       app::add_predict_command(cli), app::add_evaluate_command(cli),
                                       app::add_plot_command(cli)};
 
+  remove_temporaries_on_signal();
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

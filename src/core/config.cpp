@@ -1,6 +1,8 @@
 #include "coordseg/core/config.h"
 
+#include <cerrno>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -243,9 +245,11 @@ std::vector<ConfigKey> make_keys() {
       number_key("AUG_NOISE", own, &C::aug_noise, probability()),
       number_key("AUG_BRIGHTNESS", own, &C::aug_brightness, probability()),
       integer_key("FULL_VALID_EVERY", own, &C::full_valid_every, not_negative()),
-      integer_key("LOADER_THREADS", own, &C::loader_threads, at_least(1)),
+      integer_key("LOADER_THREADS", own, &C::loader_threads,
+                  [](double v, const std::string& key) { check_threads(static_cast<int64_t>(v), key, false); }),
       string_key("DEVICE", own, &C::device),
-      integer_key("THREADS", own, &C::threads, not_negative()),
+      integer_key("THREADS", own, &C::threads,
+                  [](double v, const std::string& key) { check_threads(static_cast<int64_t>(v), key); }),
       setting_key("AMP", own, &C::amp),
       custom_key("LABELS", own,
                  [](TrainConfig& c, const json& v, const std::string& w) {
@@ -293,8 +297,12 @@ std::vector<ConfigKey> make_keys() {
 }  // namespace
 
 TrainConfig TrainConfig::from_file(const std::string& path) {
+  // A file that cannot be read is a data error (exit 1), like any unreadable input; a file
+  // that is read but is not a valid parameter file is a usage error (exit 2).
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw data_error(path, "is a folder, not a parameter file");
   std::ifstream in(path);
-  if (!in) throw usage_error(path, "cannot open the parameter file");
+  if (!in) throw data_error(path, system_reason("cannot open the parameter file", errno));
   json j;
   try {
     j = json::parse(in);

@@ -8,13 +8,16 @@
 #include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/labels.h"
+#include "coordseg/core/names.h"
 #include "coordseg/core/nifti.h"
 #include "coordseg/core/parallel.h"
 #include "coordseg/core/random.h"
+#include "coordseg/core/settings.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;
@@ -597,7 +600,7 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
 void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& options, bool force,
                            const std::function<void(const PhantomFacts&, const Grid&, double)>& progress) {
   if (options.cases < 1) throw usage_error("--cases", "must be at least 1 (got " + std::to_string(options.cases) + ")");
-  if (options.threads < 0) throw usage_error("--threads", "must be 0 (all cores) or more");
+  check_threads(options.threads, "--threads");
   std::error_code ec;
   if (fs::exists(out_dir, ec)) {
     if (!fs::is_directory(out_dir, ec)) throw usage_error(out_dir, "exists and is not a folder");
@@ -610,6 +613,7 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
   if (ec) throw data_error(dir.string(), "cannot create folder: " + ec.message());
 
   nlohmann::json training = nlohmann::json::array();
+  std::set<std::string> written;
   for (int i = 0; i < options.cases; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     PhantomCase pc = make_phantom_case(options, i);
@@ -623,6 +627,16 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
                         {"label", "./" + sub + "/" + pc.facts.id + "_label.nii.gz"}});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (progress) progress(pc.facts, pc.image.grid, seconds);
+    written.insert(image);
+    written.insert(label);
+  }
+  // A forced rewrite with fewer cases removes the old cases beyond them, so the folder and
+  // dataset.json agree. Only files named as this command names its cases are touched.
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool ours = name.rfind(sub + "_", 0) == 0 &&
+                      (ends_with(name, "_image.nii.gz") || ends_with(name, "_label.nii.gz"));
+    if (ours && !written.count(e.path().string())) fs::remove(e.path(), ec);
   }
 
   const LabelMap map = LabelMap::mmwhs();

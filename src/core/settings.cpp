@@ -1,9 +1,25 @@
 #include "coordseg/core/settings.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace coordseg {
 
 void check_overlap(double overlap, const std::string& where) {
   if (!(overlap >= 0 && overlap < 1)) throw usage_error(where, "must be in [0, 1), got " + std::to_string(overlap));
+}
+
+int64_t max_threads() {
+  return kThreadsPerCore * std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
+}
+
+void check_threads(int64_t threads, const std::string& where, bool zero_allowed) {
+  if (threads < (zero_allowed ? 0 : 1))
+    throw usage_error(where, zero_allowed ? "must not be negative" : "must be at least 1, got " + std::to_string(threads));
+  if (threads > max_threads())
+    throw usage_error(where, std::to_string(threads) + " threads for " + std::to_string(max_threads() / kThreadsPerCore) +
+                                 " cores; at most " + std::to_string(max_threads()) + " (" +
+                                 std::to_string(kThreadsPerCore) + " per core)");
 }
 
 void check_depth(int64_t depth, const std::string& where) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "coordseg/core/atomic_file.h"
 #include "coordseg/core/components.h"
 #include "coordseg/torch/device.h"
 #include "coordseg/core/error.h"
@@ -23,6 +24,7 @@ Predictor::Predictor(const std::string& model, const PredictOptions& options) : 
   check_amp(options_.amp, device_);
   if (options_.overlap >= 0) check_overlap(options_.overlap, "--overlap");  // negative: the run's OVERLAP
   if (options_.batch < 1) throw usage_error("--batch", "must be at least 1");
+  check_threads(options_.threads, "--threads");
   use_threads(options_.threads);
   const std::string path = fs::is_directory(model) ? (fs::path(model) / "best.pt").string() : model;
   model_ = load_unet(path, state_);
@@ -117,6 +119,7 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
   check_outputs(checked, files, predictor.options().force);
   fs::create_directories(out_dir, ec);
   if (ec) throw data_error(out_dir, "cannot create the output folder: " + ec.message());
+  remove_stale_temporaries(out_dir);
   for (size_t i = 0; i < files.size(); ++i) {
     PredictedFile pf;
     pf.input = files[i];

@@ -99,10 +99,20 @@ Data load_data(const TrainConfig& cfg, const std::string& data_dir, const LabelM
   const Dataset ds = discover_dataset(data_dir);
   const std::string modality = cfg.data == DataModality::kCT ? "ct" : "mr";
   std::vector<Case> cases;
+  std::vector<std::string> unlabelled;
   for (const auto& c : ds.cases) {
-    if (c.label.empty()) continue;
+    if (c.label.empty()) {
+      unlabelled.push_back(c.id);
+      continue;
+    }
     if (cfg.data != DataModality::kAll && !c.modality.empty() && c.modality != modality) continue;
     cases.push_back(c);
+  }
+  if (!unlabelled.empty()) {
+    std::string list;
+    for (size_t i = 0; i < unlabelled.size() && i < 10; ++i) list += (i ? ", " : "") + unlabelled[i];
+    log.line("note: " + std::to_string(unlabelled.size()) + " cases have no label file and are not used: " + list +
+             (unlabelled.size() > 10 ? ", ..." : ""));
   }
   if (cases.empty()) throw data_error(data_dir, "no labelled " + to_string(cfg.data) + " cases to train on");
   if (static_cast<int64_t>(cases.size()) <= cfg.valid_cases)
@@ -183,6 +193,23 @@ std::string dice_text(const LabelMap& map, const std::vector<double>& dice) {
   return s.str();
 }
 
+// A run stopped between its checkpoint and its history row, or resumed from an older
+// last.pt, has rows past the checkpoint's epoch: they are dropped, so the resumed run's rows
+// follow on without repeats.
+void trim_history(const fs::path& file, int64_t epoch) {
+  std::ifstream in(file);
+  std::string line, kept;
+  bool trimmed = false;
+  for (bool header = true; std::getline(in, line); header = false) {
+    if (!header && !line.empty() && std::stoll(line.substr(0, line.find(','))) > epoch) {
+      trimmed = true;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  if (trimmed) write_text_file(file.string(), kept);
+}
+
 // One run of train(): the steps of an epoch around the state they share.
 class Trainer {
  public:
@@ -222,6 +249,8 @@ void Trainer::setup() {
   std::error_code ec;
   if (req_.resume) {
     if (!fs::is_regular_file(run_ / "last.pt")) throw usage_error(req_.run_dir, "no last.pt to resume from");
+  } else if (fs::exists(run_, ec) && !fs::is_directory(run_, ec)) {
+    throw usage_error(req_.run_dir, "exists and is not a folder; --out names the run folder to create");
   } else if (fs::exists(run_, ec) && !fs::is_empty(run_, ec) && !req_.force) {
     throw usage_error(req_.run_dir, "run folder already holds files; use --resume to continue it or --force");
   }
@@ -257,7 +286,9 @@ void Trainer::setup() {
   if (ec) throw data_error(req_.run_dir, "cannot create the run folder: " + ec.message());
   log_.open(run_ / "train.log");
   write_text_file((run_ / "config.json").string(), cfg_.to_json().dump(2) + "\n");
+  remove_stale_temporaries(run_.string());
   if (!req_.resume || !fs::exists(run_ / "history.csv")) write_text_file((run_ / "history.csv").string(), history_header(map_));
+  else trim_history(run_ / "history.csv", state_.epoch);
   train_sampler_ = std::make_unique<PatchSampler>(data_.train, cfg_.patch, cfg_.foreground, Augmentation::from_config(cfg_));
   valid_sampler_ = std::make_unique<PatchSampler>(data_.valid, cfg_.patch, cfg_.foreground, Augmentation::none());
   steps_per_epoch_ = cfg_.train_patches * static_cast<int64_t>(data_.train.size());

@@ -88,6 +88,9 @@ expect 0 '' '^ct_train_1002: [0-9]+ x [0-9]+ x [0-9]+ voxels' -- "$COORDSEG" pha
 expect 0 '' 'labels       8 values' -- "$COORDSEG" info "$TMP/ph/ct_train/ct_train_1001_label.nii.gz"
 expect 0 '' '"numTraining": 2' -- cat "$TMP/ph/dataset.json"
 expect 2 "^coordseg: error: $TMP/ph: folder already holds files" '' -- "$COORDSEG" phantom --out "$TMP/ph" --cases 1
+"$COORDSEG" phantom --out "$TMP/phf" --cases 3 --seed 4 >/dev/null
+expect 0 '' '' -- "$COORDSEG" phantom --out "$TMP/phf" --cases 1 --seed 4 --force
+expect 0 '' '^ct_train_1001_image.nii.gz ct_train_1001_label.nii.gz $' -- bash -c "ls '$TMP/phf/ct_train' | tr '\n' ' '"
 expect 2 '^coordseg: error: --cases: must be at least 1 \(got 0\)$' '' -- "$COORDSEG" phantom --out "$TMP/ph0" --cases 0
 expect 2 "^coordseg: error: --preset: unknown preset 'huge' \(expected quick or full\)$" '' -- \
   "$COORDSEG" phantom --out "$TMP/ph1" --preset huge
@@ -127,6 +130,40 @@ for f in config.json history.csv best.pt last.pt train.log info.json; do
 done
 expect 0 '' '^epoch 2/2 ' -- "$COORDSEG" train --resume "$TMP/run" --data "$TMP/ph" --epochs 2
 expect 0 '' '^3$' -- bash -c "wc -l < '$TMP/run/history.csv'"
+# Resuming: history rows past the checkpoint are dropped; stale temporaries of dead processes
+# go, a live process's stay; only --epochs, --steps, --threads and --device may change.
+cp "$TMP/run/history.csv" "$TMP/history.before"
+echo '9,1,1,0,0,0,0,0,0,0,0,0.1,1,1' >>"$TMP/run/history.csv"
+touch "$TMP/run/.last.pt.tmp999999999" "$TMP/run/.best.pt.tmp$$"
+expect 0 '' '^epoch 3/3 ' -- "$COORDSEG" train --resume "$TMP/run" --data "$TMP/ph" --epochs 3
+expect 0 '' '^1,2,3,$' -- bash -c "cut -d, -f1 '$TMP/run/history.csv' | tail -n +2 | tr '\n' ,"
+[[ ! -e "$TMP/run/.last.pt.tmp999999999" && -e "$TMP/run/.best.pt.tmp$$" ]] ||
+  { echo "FAIL: stale temporaries"; failed=$((failed + 1)); }
+rm -f "$TMP/run/.best.pt.tmp$$"
+cp "$TMP/run/config.json" "$TMP/config.before"
+expect 2 '^coordseg: error: --patch: cannot change when resuming' '' -- \
+  "$COORDSEG" train --resume "$TMP/run" --data "$TMP/ph" --epochs 4 --patch 32
+cmp -s "$TMP/run/config.json" "$TMP/config.before" || { echo "FAIL: a refused resume rewrote config.json"; failed=$((failed + 1)); }
+# A new run needs --params; unreadable parameter files are data errors naming the file.
+expect 2 '^coordseg: error: --params: a new run needs a parameter file' '' -- \
+  "$COORDSEG" train --data "$TMP/ph" --out "$TMP/run2"
+expect 1 "^coordseg: error: $TMP: is a folder, not a parameter file$" '' -- \
+  "$COORDSEG" train --params "$TMP" --data "$TMP/ph" --out "$TMP/run2"
+expect 1 "^coordseg: error: $TMP/none.json: cannot open the parameter file: No such file or directory$" '' -- \
+  "$COORDSEG" train --params "$TMP/none.json" --data "$TMP/ph" --out "$TMP/run2"
+expect 2 "^coordseg: error: $TMP/tiny.json: exists and is not a folder" '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/tiny.json" --force
+# Thread counts: no negatives, no runaway pools.
+expect 2 '^coordseg: error: --threads: 100000 threads for [0-9]+ cores; at most [0-9]+ \(4 per core\)$' '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --threads 100000
+expect 2 '^coordseg: error: --threads: must not be negative$' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred6" --threads -1
+expect 2 '^coordseg: error: --threads: 100000 threads' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred6" --threads 100000
+expect 2 '^coordseg: error: --threads: 100000 threads' '' -- \
+  "$COORDSEG" phantom --out "$TMP/ph7" --cases 1 --threads 100000
+[[ ! -e "$TMP/run2" && ! -e "$TMP/pred6" && ! -e "$TMP/ph7" ]] ||
+  { echo "FAIL: a refused command left a folder"; failed=$((failed + 1)); }
 expect 2 "^coordseg: error: $TMP/run: run folder already holds files" '' -- \
   "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run"
 echo '{"EPOCS": 3}' >"$TMP/typo.json"

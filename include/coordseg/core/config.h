@@ -71,7 +71,8 @@ struct TrainConfig {
   std::vector<int32_t> label_values{0, 205, 420, 500, 550, 600, 820, 850};  // LABELS.values
   std::vector<std::string> label_names;  // LABELS.names (empty: MM-WHS names or "class N")
 
-  // Reads a parameter file (reference or coordseg keys). Throws usage errors naming `path`.
+  // Reads a parameter file (reference or coordseg keys). A file that cannot be read is a
+  // data error; invalid JSON, keys or values are usage errors; both name `path`.
   static TrainConfig from_file(const std::string& path);
   static TrainConfig from_json(const nlohmann::json& j, const std::string& source);
   // Every stored key, in the order of config_keys().

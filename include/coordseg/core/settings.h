@@ -69,6 +69,10 @@ std::string to_string(E value) {
 // API), written once: a usage error naming `where`.
 void check_overlap(double overlap, const std::string& where);  // sliding-window overlap in [0, 1)
 void check_depth(int64_t depth, const std::string& where);     // U-Net levels, 1..6
+// Threads: 0 (all cores) up to kThreadsPerCore x this machine's cores; more only thrash.
+constexpr int64_t kThreadsPerCore = 4;
+int64_t max_threads();
+void check_threads(int64_t threads, const std::string& where, bool zero_allowed = true);
 
 // Global coordinates (network input) in use: the sampler and sliding windows must supply them.
 inline bool needs_global_coords(CoordMode m) { return m == CoordMode::kGlobal || m == CoordMode::kAll; }
