@@ -46,7 +46,9 @@ int main(int argc, char** argv) {
     std::cerr << "coordseg: error: " << e.what() << "\n";
     return e.exit_code();
   } catch (const std::exception& e) {
-    std::cerr << "coordseg: error: " << e.what() << "\n";
+    // Anything else (a LibTorch error among them) is still one line: its first.
+    const std::string what = e.what();
+    std::cerr << "coordseg: error: " << what.substr(0, what.find('\n')) << "\n";
     return static_cast<int>(ErrorKind::kData);
   }
   std::cerr << "coordseg: error: a subcommand is required (see coordseg --help)\n";

@@ -179,6 +179,26 @@ TEST(Predictor, TtaMakesThePredictionMirrorEquivariant) {
   EXPECT_LT(tta, single / 100) << "single pass " << single;
 }
 
+TEST(Predictor, AVolumeThatCannotFitIsRefusedBeforeAnyWork) {
+  testing::TempDir dir;
+  const Predictor p(tiny_checkpoint(dir), one_thread());
+  Grid g;
+  g.dims = {64, 64, 64};
+  g.spacing = {50, 50, 50};  // resampled to the run's 2 mm: 1600^3 voxels
+  g.affine = Affine::from_spacing(g.spacing);
+  Volume huge = Volume::filled(g, 0.0f);
+  huge.source = "huge.nii.gz";
+  try {
+    p.predict(huge);
+    FAIL() << "started a prediction that cannot fit";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("huge.nii.gz: prediction on the resampled 1600 x 1600 x 1600 grid needs ", 0), 0u) << what;
+    EXPECT_NE(what.find("GiB of available memory"), std::string::npos) << what;
+  }
+}
+
 TEST(Predictor, FilesAreNeverOverwrittenWithoutForce) {
   testing::TempDir dir;
   const std::string ckpt = tiny_checkpoint(dir);

@@ -76,5 +76,23 @@ TEST(UNet3d, LocalCoordinatesMatchPassingThemExplicitly) {
   EXPECT_TRUE(torch::allclose(local->forward(x), global->forward(x, coords)));
 }
 
+TEST(UNet3d, TrainingMemoryIsCountedFromTheLayers) {
+  // base 2, depth 2, no normalisation: level 0 (4 filters) keeps 2 convolutions x (conv,
+  // ReLU) = 16 channels plus up (4) and concat (8) and 2 x 2 x 4 = 44; the bottom level
+  // (8 filters at 1/8 of the voxels) 2 x 2 x 8 / 8 = 4; head 2 x 2 and 8 logits = 12.
+  const UNet3dOptions o = UNet3dOptions().base(2).depth(2);
+  const int64_t parameters = UNet3d(o)->parameter_count();
+  EXPECT_DOUBLE_EQ(training_memory_bytes(o, {8, 8, 8}, 1, parameters), 4.0 * (512.0 * 60 + 4.0 * parameters));
+  // Twice the batch, twice the activations; instance norm adds a tensor per convolution.
+  const double one = training_memory_bytes(o, {16, 16, 16}, 1, 0), two = training_memory_bytes(o, {16, 16, 16}, 2, 0);
+  EXPECT_DOUBLE_EQ(two, 2 * one);
+  EXPECT_GT(training_memory_bytes(UNet3dOptions().base(2).depth(2).norm(Norm::kInstance), {16, 16, 16}, 1, 0), one);
+  // The reference network at the reference patch: several GiB, as measured (6.2 GB).
+  const UNet3dOptions ref;
+  const double gib = training_memory_bytes(ref, {96, 96, 96}, 2, UNet3d(ref)->parameter_count()) / (1 << 30);
+  EXPECT_GT(gib, 4.0);
+  EXPECT_LT(gib, 12.0);
+}
+
 }  // namespace
 }  // namespace coordseg

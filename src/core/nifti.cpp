@@ -18,6 +18,7 @@
 
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/error.h"
+#include "coordseg/core/memory.h"
 #include "coordseg/core/names.h"
 #include "nifti2_io.h"
 
@@ -36,23 +37,6 @@ constexpr size_t kReadChunk = size_t{16} << 20;
 int32_t bswap32(int32_t v) {
   const uint32_t u = static_cast<uint32_t>(v);
   return static_cast<int32_t>((u >> 24) | ((u >> 8) & 0xff00u) | ((u << 8) & 0xff0000u) | (u << 24));
-}
-
-// Bytes of memory the system can still give us (MemAvailable), or a large number if unknown.
-uint64_t available_memory_bytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  uint64_t kb = 0;
-  std::string unit;
-  while (meminfo >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024;
-  return std::numeric_limits<uint64_t>::max() / 4;
-}
-
-std::string gib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
-  return buf;
 }
 
 // A gzip-or-plain input file (zlib reads plain files transparently).

@@ -7,6 +7,8 @@
 #include "coordseg/core/components.h"
 #include "coordseg/torch/device.h"
 #include "coordseg/core/error.h"
+#include "coordseg/core/memory.h"
+#include "coordseg/core/orientation.h"
 #include "coordseg/core/names.h"
 #include "coordseg/core/nifti.h"
 #include "coordseg/core/outputs.h"
@@ -38,6 +40,18 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   const TrainConfig& c = state_.config;
   Preprocessing p = Preprocessing::from_config(c);
   p.stats = state_.stats;
+  {
+    // Up front: the network's grid holds the image, the coordinates, the summed logits and
+    // weights (and the TTA sum); the input's grid the classes (and probability maps).
+    const Grid canonical = reorient_grid(image.grid, canonical_reorientation(image.grid));
+    const Grid net = resampled_grid(canonical, p);
+    const double k = static_cast<double>(c.classes);
+    const double bytes = 4.0 * static_cast<double>(net.voxel_count()) * (5 + k * (options_.tta ? 2 : 1)) +
+                         4.0 * static_cast<double>(canonical.voxel_count()) * (2 + (options_.probabilities ? k : 0));
+    check_memory(bytes, ErrorKind::kData, image.source.empty() ? "input" : image.source,
+                 "prediction on the resampled " + std::to_string(net.dims[0]) + " x " + std::to_string(net.dims[1]) +
+                     " x " + std::to_string(net.dims[2]) + " grid");
+  }
   const PreparedImage prepared = prepare_image(image, p);
   const torch::Tensor x = prepared.image.to(device_);
 

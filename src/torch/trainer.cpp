@@ -12,6 +12,7 @@
 #include "coordseg/core/dataset.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/labels.h"
+#include "coordseg/core/memory.h"
 #include "coordseg/core/random.h"
 #include "coordseg/torch/batch_loader.h"
 #include "coordseg/torch/checkpoint.h"
@@ -279,6 +280,10 @@ void Trainer::setup() {
     if (p % model_->size_multiple() != 0)
       throw usage_error("PATCH_DIM", std::to_string(p) + " is not a multiple of " + std::to_string(model_->size_multiple()) +
                                          " (2^(DEPTH-1))");
+  check_memory(training_memory_bytes(model_->options(), cfg_.patch, cfg_.batch, model_->parameter_count()),
+               ErrorKind::kUsage, "PATCH_DIM",
+               "a training step of batch " + std::to_string(cfg_.batch) + " at patch " + std::to_string(cfg_.patch[0]) + "x" +
+                   std::to_string(cfg_.patch[1]) + "x" + std::to_string(cfg_.patch[2]));
   data_ = load_data(cfg_, req_.data_dir, map_, req_.resume ? &state_.stats : nullptr, log_);
   state_.stats = data_.stats;
 

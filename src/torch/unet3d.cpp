@@ -1,5 +1,7 @@
 #include "coordseg/torch/unet3d.h"
 
+#include <cmath>
+
 #include "coordseg/core/error.h"
 #include "coordseg/torch/coordinates.h"
 
@@ -9,6 +11,20 @@ namespace nn = torch::nn;
 
 torch::Tensor coordinate_channels(int64_t n, int64_t d, int64_t h, int64_t w, const torch::TensorOptions& options) {
   return window_coordinates({0, 0, 0}, {d, h, w}, {d, h, w}, options).unsqueeze(0).expand({n, 3, d, h, w});
+}
+
+double training_memory_bytes(const UNet3dOptions& o, const std::array<int64_t, 3>& patch, int64_t batch,
+                             int64_t parameters) {
+  const double voxels = static_cast<double>(patch[0]) * static_cast<double>(patch[1]) * static_cast<double>(patch[2]);
+  const double per_conv = o.norm() == Norm::kNone ? 2 : 3;  // conv, (norm), activation outputs
+  double channels = 0;  // activation channels at full resolution, summed over levels
+  for (int64_t l = 0; l < o.depth(); ++l) {
+    const double f = static_cast<double>(2 * o.base() << l), scale = std::pow(8.0, static_cast<double>(l));
+    const bool bottom = l == o.depth() - 1;
+    channels += (2 * per_conv * f + (bottom ? 0 : 3 * f + 2 * per_conv * f)) / scale;
+  }
+  channels += per_conv * static_cast<double>(o.base()) + static_cast<double>(o.classes());  // head and logits
+  return 4.0 * (static_cast<double>(batch) * voxels * channels + 4.0 * static_cast<double>(parameters));
 }
 
 nn::Sequential UNet3dImpl::conv_block(int64_t in, int64_t out, const std::string& name) {

@@ -153,6 +153,9 @@ expect 1 "^coordseg: error: $TMP/none.json: cannot open the parameter file: No s
   "$COORDSEG" train --params "$TMP/none.json" --data "$TMP/ph" --out "$TMP/run2"
 expect 2 "^coordseg: error: $TMP/tiny.json: exists and is not a folder" '' -- \
   "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/tiny.json" --force
+# A patch that cannot fit is refused up front, in one line.
+expect 2 '^coordseg: error: PATCH_DIM: a training step of batch 2 at patch 4096x4096x4096 needs [0-9.]+ GiB, more than the [0-9.]+ GiB of available memory$' '' -- \
+  "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --patch 4096
 # Thread counts: no negatives, no runaway pools.
 expect 2 '^coordseg: error: --threads: 100000 threads for [0-9]+ cores; at most [0-9]+ \(4 per core\)$' '' -- \
   "$COORDSEG" train --params "$TMP/tiny.json" --data "$TMP/ph" --out "$TMP/run2" --threads 100000

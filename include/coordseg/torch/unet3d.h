@@ -40,6 +40,14 @@ struct UNet3dOptions {
 // (N, 3, D, H, W) channels z, y, x, each spanning [-1, 1] over its axis (0 for length 1).
 torch::Tensor coordinate_channels(int64_t n, int64_t d, int64_t h, int64_t w, const torch::TensorOptions& options);
 
+// Bytes one training step holds at its peak, counted from the layers in float32: the
+// activations kept for backward (per 3x3x3 convolution its output, the normalisation's and
+// the activation's; per decoder level the upsampled tensor and the concatenation) for
+// `batch` patches of `patch` voxels, plus weights, gradients and two Adam moments of the
+// network's `parameters`. An estimate for refusing impossible sizes up front.
+double training_memory_bytes(const UNet3dOptions& options, const std::array<int64_t, 3>& patch, int64_t batch,
+                             int64_t parameters);
+
 class UNet3dImpl : public torch::nn::Module {
  public:
   explicit UNet3dImpl(const UNet3dOptions& options);
