@@ -33,8 +33,17 @@ int main(int argc, char** argv) {
     return cli.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return cli.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    // CLI11: "The following argument(s) was/were not expected: X Y" -> "X Y: unexpected ...".
+    const std::string what = e.what(), marker = "expected: ";
+    const auto at = what.find(marker);
+    const std::string args = at == std::string::npos ? what : what.substr(at + marker.size());
+    std::cerr << "coordseg: error: " << args << ": not an option or argument of this command (see coordseg "
+              << (cli.get_subcommands().empty() ? "" : cli.get_subcommands().front()->get_name() + " ") << "--help)\n";
+    return static_cast<int>(ErrorKind::kUsage);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "coordseg: error: " << e.what() << " (see coordseg --help)\n";
+    const std::string what = e.what();
+    std::cerr << "coordseg: error: " << what.substr(0, what.find('\n')) << " (see coordseg --help)\n";
     return static_cast<int>(ErrorKind::kUsage);
   }
   try {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "coordseg/core/error.h"
 #include "test_util.h"
@@ -104,6 +105,36 @@ TEST(Checkpoint, ATruncatedFileIsAClearError) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), dir.file("missing.pt") + ": no such checkpoint");
+  }
+}
+
+TEST(Checkpoint, SixtyFourChangedBytesInTheMiddleAreCaught) {
+  testing::TempDir dir;
+  const TrainConfig c = tiny();
+  Trained a = one_step(c, 1);
+  CheckpointState s;
+  s.config = c;
+  const std::string path = dir.file("best.pt");
+  save_checkpoint(path, a.model, a.optimizer.get(), s);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    const auto size = static_cast<std::streamoff>(std::filesystem::file_size(path));
+    f.seekg(size / 2);
+    char block[64];
+    f.read(block, sizeof block);
+    for (char& b : block) b = static_cast<char>(~b);
+    f.seekp(size / 2);
+    f.write(block, sizeof block);
+  }
+  try {
+    CheckpointState st;
+    load_unet(path, st);
+    FAIL() << "loaded a damaged checkpoint";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind(path + ": checksum mismatch (CRC-32 stored ", 0), 0u) << what;
+    EXPECT_NE(what.find("the file is damaged"), std::string::npos) << what;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -140,7 +141,11 @@ void render_curves(const std::string& png_path, const std::vector<History>& runs
   }
   const std::string tmp = temporary_path(png_path);
   FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw data_error(png_path, "cannot create the file");
+  if (!f) {
+    const int err = errno;
+    discard_file(tmp);
+    throw data_error(png_path, system_reason("cannot create " + tmp, err));
+  }
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
   png_infop info = png_create_info_struct(png);
   if (setjmp(png_jmpbuf(png))) {

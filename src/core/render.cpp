@@ -406,8 +406,9 @@ void render_volume(const std::string& path, const Volume& image, const std::vect
     const auto frames = draw(image, panels, options, slices, static_cast<int>(slices.size()));
     const std::string tmp = temporary_path(path);
     if (!write_png_file(tmp.c_str(), frames.front(), palette)) {
+      const int err = errno ? errno : EIO;  // before discard_file's unlink can change it
       discard_file(tmp);
-      throw data_error(path, system_reason("cannot write PNG", errno ? errno : EIO));
+      throw data_error(path, system_reason("cannot write PNG", err));
     }
     commit_file(tmp, path);
   } else {

@@ -1,7 +1,12 @@
 #include "coordseg/torch/checkpoint.h"
 
 
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/error.h"
@@ -9,6 +14,19 @@
 namespace coordseg {
 
 namespace {
+const char* const kPayloadKey = "coordseg_payload";
+const char* const kChecksumKey = "coordseg_crc32";
+
+uint32_t crc_of(const char* data, size_t size) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t done = 0; done < size;) {  // zlib takes uInt lengths
+    const uInt n = static_cast<uInt>(std::min<size_t>(size - done, 1u << 30));
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(data + done), n);
+    done += n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
 torch::Tensor string_tensor(const std::string& s) {
   return torch::from_blob(const_cast<char*>(s.data()), {static_cast<int64_t>(s.size())}, torch::kUInt8).clone();
 }
@@ -45,9 +63,18 @@ void save_checkpoint(const std::string& path, UNet3d& model, torch::optim::Optim
   archive.write("stats", torch::tensor({s.stats.lo, s.stats.hi, s.stats.mean, s.stats.sd}, torch::kFloat64));
   archive.write("progress", torch::tensor({s.epoch, s.step, s.best_epoch}, torch::kInt64));
   archive.write("best_val_loss", torch::tensor({s.best_val_loss}, torch::kFloat64));
+  // The archive goes inside an outer one with its CRC-32, so a damaged file is caught at
+  // load (LibTorch's reader does not check its own records' checksums).
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string payload = bytes.str();
+  torch::serialize::OutputArchive outer;
+  outer.write(kPayloadKey, torch::from_blob(const_cast<char*>(payload.data()), {static_cast<int64_t>(payload.size())},
+                                           torch::kUInt8));
+  outer.write(kChecksumKey, torch::tensor({static_cast<int64_t>(crc_of(payload.data(), payload.size()))}, torch::kInt64));
   const std::string tmp = temporary_path(path);
   try {
-    archive.save_to(tmp);
+    outer.save_to(tmp);
   } catch (const c10::Error& e) {
     discard_file(tmp);
     throw data_error(path, std::string("cannot write checkpoint: ") + e.what_without_backtrace());
@@ -60,10 +87,26 @@ namespace {
 // *model before loading the weights.
 CheckpointState load(const std::string& path, UNet3d* model, bool make_model, torch::optim::Optimizer* optimizer) {
   if (!std::filesystem::is_regular_file(path)) throw data_error(path, "no such checkpoint");
-  torch::serialize::InputArchive archive;
+  torch::serialize::InputArchive outer, archive;
   CheckpointState s;
   try {
-    archive.load_from(path);
+    outer.load_from(path);
+    torch::Tensor payload, checksum;
+    if (outer.try_read(kPayloadKey, payload) && outer.try_read(kChecksumKey, checksum)) {
+      payload = payload.contiguous();
+      const char* data = reinterpret_cast<const char*>(payload.data_ptr<uint8_t>());
+      const auto size = static_cast<size_t>(payload.numel());
+      const auto stored = static_cast<uint32_t>(checksum[0].item<int64_t>()), computed = crc_of(data, size);
+      if (stored != computed) {
+        char detail[96];
+        std::snprintf(detail, sizeof detail, "checksum mismatch (CRC-32 stored %08x, computed %08x): the file is damaged",
+                      stored, computed);
+        throw data_error(path, detail);
+      }
+      archive.load_from(data, size);
+    } else {
+      archive.load_from(path);  // written before checkpoints carried a checksum
+    }
     torch::Tensor config, stats, progress, best;
     archive.read("config", config);
     archive.read("stats", stats);

@@ -38,6 +38,8 @@ expect 0 '' 'Usage: coordseg' -- "$COORDSEG" --help
 expect 0 '' '^coordseg [0-9]+\.[0-9]+\.[0-9]+ \(LibTorch [0-9.]+\)' -- "$COORDSEG" --version
 expect 2 '^coordseg: error: .*subcommand' '' -- "$COORDSEG"
 expect 2 '^coordseg: error: .*--bogus' '' -- "$COORDSEG" --bogus
+expect 2 '^coordseg: error: --bogus: not an option or argument of this command \(see coordseg train --help\)$' '' -- \
+  "$COORDSEG" train --bogus --data x
 expect 2 '^coordseg: error: .*' '' -- "$COORDSEG" frobnicate
 expect 2 '^coordseg: error: .*files.*required' '' -- "$COORDSEG" info
 expect 0 '' 'Usage: coordseg info' -- "$COORDSEG" info --help
