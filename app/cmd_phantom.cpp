@@ -28,7 +28,7 @@ Runner add_phantom_command(CLI::App& app) {
   cmd->add_option("--preset", a->preset, "quick (small, for CPU training) or full (MM-WHS CT-like)")->capture_default_str();
   cmd->add_option("--modality", a->modality, "ct or mr")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed: the same seed gives byte-identical files")->capture_default_str();
-  cmd->add_option("--threads", a->threads, "Threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->threads, "Threads (0: all cores; at most 4 per core)")->capture_default_str();
   cmd->add_flag("--force", a->force, "Write into a folder that already holds files");
   return [a, cmd]() {
     if (!*cmd) return -1;

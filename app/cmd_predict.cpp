@@ -33,7 +33,7 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_flag("--force", a->o.force, "Overwrite existing outputs");
   cmd->add_option("--device", a->o.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_option("--amp", a->amp, "none, bf16, fp16 (CUDA)")->capture_default_str();
-  cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores; at most 4 per core)")->capture_default_str();
   return [a, cmd]() {
     if (!*cmd) return -1;
     if (cmd->count("--overlap")) check_overlap(a->o.overlap, "--overlap");  // given: no negative "default"

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/core/error.h"
@@ -148,6 +149,43 @@ TEST(Trainer, ANonFiniteLossStopsTheRunAndKeepsTheCheckpoints) {
   }
   EXPECT_EQ(testing::read_all(dir.file("run/last.pt")), last);
   EXPECT_EQ(testing::read_all(dir.file("run/best.pt")), best);
+}
+
+TEST(Trainer, ANonFiniteLossInTheFirstEpochSaysNoCheckpointExists) {
+  testing::TempDir dir;
+  TrainRequest r;
+  r.config = tiny_config();
+  r.config.lr = 1e30;
+  r.data_dir = tiny_dataset();
+  r.run_dir = dir.file("run");
+  try {
+    train(r);
+    FAIL() << "expected the run to stop";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("loss is not finite at epoch 1, step "), std::string::npos) << what;
+    EXPECT_NE(what.find("; no checkpoint was written (try a lower LEARNINGRATE)"), std::string::npos) << what;
+    EXPECT_EQ(what.find("epoch 0"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("run/last.pt")));
+}
+
+TEST(Trainer, CasesWithoutLabelsAreNamedInTheLog) {
+  testing::TempDir dir;
+  std::filesystem::copy(tiny_dataset(), dir.file("data"), std::filesystem::copy_options::recursive);
+  std::filesystem::remove(dir.file("data/ct_train/ct_train_1002_label.nii.gz"));
+  std::ostringstream log;
+  TrainRequest r;
+  r.config = tiny_config();
+  r.config.epochs = 1;
+  r.data_dir = dir.file("data");
+  r.run_dir = dir.file("run");
+  r.out = &log;
+  const TrainSummary s = train(r);
+  EXPECT_EQ(s.epochs_done, 1);
+  EXPECT_NE(log.str().find("note: 1 cases have no label file and are not used: ct_train_1002\n"), std::string::npos)
+      << log.str();
+  EXPECT_NE(log.str().find("data: 2 training and 1 validation cases"), std::string::npos) << log.str();
 }
 
 TEST(Trainer, BadRequests) {
