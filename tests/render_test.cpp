@@ -3,7 +3,11 @@
 #include <gif_lib.h>
 #include <gtest/gtest.h>
 #include <png.h>
+#include <unistd.h>
 
+#include <filesystem>
+
+#include "coordseg/core/curves.h"
 #include "coordseg/core/error.h"
 #include "test_util.h"
 
@@ -136,6 +140,33 @@ TEST(Render, BadInput) {
   EXPECT_THROW(parse_slice_axis("oblique"), Error);
   EXPECT_EQ(parse_slice_axis("sagittal"), SliceAxis::kSagittal);
   EXPECT_TRUE(dir.entries().empty());
+}
+
+// A write that fails reports the system's reason, not one left over from cleaning up: the
+// temporary name is taken by a folder, so creating the file fails with EISDIR.
+TEST(Render, AFailedWriteReportsTheSystemsReason) {
+  testing::TempDir dir;
+  const Scene s = make_scene(false);
+  for (const char* name : {"x.png", "curves.png"})
+    std::filesystem::create_directory(dir.file("." + std::string(name) + ".tmp" + std::to_string(::getpid())));
+  try {
+    render_volume(dir.file("x.png"), s.image, {}, small());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir.file("x.png") + ": cannot write PNG: Is a directory");
+  }
+  History h;
+  h.name = "run";
+  h.epoch = {1, 2};
+  h.train_loss = h.val_loss = {0.5, 0.4};
+  h.mean_dice = {0.5, 0.6};
+  try {
+    render_curves(dir.file("curves.png"), {h});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(": Is a directory"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.png")));
 }
 
 }  // namespace
