@@ -188,6 +188,43 @@ TEST(Trainer, CasesWithoutLabelsAreNamedInTheLog) {
   EXPECT_NE(log.str().find("data: 2 training and 1 validation cases"), std::string::npos) << log.str();
 }
 
+// A network that cannot learn (a learning rate of 1e-12) predicts only the class its
+// initial bias favours: the others present in validation stay at Dice 0 and, after three
+// epochs, are reported once each.
+TEST(Trainer, AClassStuckAtDiceZeroIsReportedOnce) {
+  testing::TempDir dir;
+  std::ostringstream log;
+  TrainRequest r;
+  r.config = tiny_config();
+  r.config.epochs = 5;
+  r.config.lr = 1e-12;
+  r.config.norm = Norm::kNone;  // without normalisation the untrained network's map is near constant
+  r.data_dir = tiny_dataset();
+  r.run_dir = dir.file("run");
+  r.out = &log;
+  const TrainSummary s = train(r);
+  const std::string text = log.str();
+  const auto at = text.find("warning: ");
+  ASSERT_NE(at, std::string::npos) << text;
+  EXPECT_EQ(text.find("warning: ", at + 1), std::string::npos) << "reported more than once:\n" << text;
+  const std::string line = text.substr(at, text.find('\n', at) - at);
+  EXPECT_NE(line.find(": validation Dice 0 for 3 epochs while present in the validation labels"), std::string::npos) << line;
+  EXPECT_NE(line.find("NORMALIZATION \"instance\""), std::string::npos) << line;
+  // Exactly the classes at Dice 0 in epochs 1-3 are named; the line follows the third epoch's.
+  const LabelMap map = LabelMap::mmwhs();
+  const std::string listed = ", " + line.substr(9, line.find(": validation") - 9) + ",";
+  int named = 0;
+  for (size_t c = 1; c < map.names.size(); ++c) {
+    const bool zero = s.history[0].val_dice[c] == 0.0 && s.history[1].val_dice[c] == 0.0 && s.history[2].val_dice[c] == 0.0 &&
+                      s.history[2].val_present[c];
+    EXPECT_EQ(listed.find(", " + map.names[c] + ",") != std::string::npos, zero) << map.names[c] << " in " << line;
+    named += zero;
+  }
+  EXPECT_GT(named, 0);
+  EXPECT_LT(text.find("epoch 3/5"), at);
+  EXPECT_GT(text.find("epoch 4/5"), at);
+}
+
 TEST(Trainer, BadRequests) {
   testing::TempDir dir;
   TrainRequest r;

@@ -30,6 +30,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// A class present in the validation labels at validation Dice 0 for this many epochs in a
+// row has collapsed: the network predicts none of it, and the run says so once.
+constexpr int64_t kCollapseEpochs = 3;
+
 // Validation patches are drawn from this stream of the run's seed (epoch 0 of training is
 // never used), so they are the same every epoch.
 constexpr uint64_t kValidationStream = 0x7a11d;
@@ -224,6 +228,7 @@ class Trainer {
   std::vector<double> validate_full(double& mean);
   void record(const EpochRecord& record, bool best, const std::vector<double>* full, double full_mean);
   void write_info(const TrainSummary& summary) const;
+  void warn_collapse(const EpochRecord& record);
 
   const TrainRequest& req_;
   const TrainConfig& cfg_;
@@ -238,6 +243,8 @@ class Trainer {
   std::unique_ptr<PatchSampler> train_sampler_, valid_sampler_;
   LossScaler scaler_;
   int64_t steps_per_epoch_ = 0, total_steps_ = 0, total_epochs_ = 0;
+  std::vector<int64_t> zero_epochs_;  // per class: consecutive epochs at validation Dice 0 while present
+  std::vector<bool> warned_;          // per class: collapse already reported
 };
 
 Trainer::Trainer(const TrainRequest& request)
@@ -369,6 +376,8 @@ void Trainer::validate_patches(EpochRecord& rec) {
   rec.val_loss = batches ? loss_sum / batches : rec.train_loss;
   rec.val_dice = counts.dice();
   rec.val_mean_dice = counts.mean_foreground();
+  rec.val_present.clear();
+  for (size_t c = 0; c < counts.tp.size(); ++c) rec.val_present.push_back(counts.tp[c] + counts.fn[c] > 0);
 }
 
 // Whole validation volumes by sliding windows, in the preprocessed grid: Dice per class.
@@ -404,6 +413,28 @@ void Trainer::record(const EpochRecord& rec, bool best, const std::vector<double
   line << "  mean " << std::setprecision(3) << rec.val_mean_dice << std::setprecision(1) << "  " << rec.seconds
        << " s (waited " << rec.wait_seconds << " s)" << (best ? "  *best" : "");
   log_.line(line.str());
+}
+
+// Collapse is the reference recipe's known failure (issue 9): a class the network never
+// predicts stays at Dice 0 while its loss term is flat. Reported once per class, with the
+// recipe that learns every structure on the phantom.
+void Trainer::warn_collapse(const EpochRecord& rec) {
+  zero_epochs_.resize(rec.val_dice.size(), 0);
+  warned_.resize(rec.val_dice.size(), false);
+  std::string names;
+  for (size_t c = 1; c < rec.val_dice.size(); ++c) {
+    const bool collapsed = c < rec.val_present.size() && rec.val_present[c] && rec.val_dice[c] == 0.0;
+    zero_epochs_[c] = collapsed ? zero_epochs_[c] + 1 : 0;
+    if (zero_epochs_[c] >= kCollapseEpochs && !warned_[c]) {
+      warned_[c] = true;
+      names += (names.empty() ? "" : ", ") + map_.names[c];
+    }
+  }
+  if (names.empty()) return;
+  log_.line("warning: " + names + ": validation Dice 0 for " + std::to_string(kCollapseEpochs) +
+            " epochs while present in the validation labels; the network predicts none of it. Try NORMALIZATION "
+            "\"instance\" with ACTIVATION \"leakyrelu\" and LEARNINGRATE 0.003, or FOREGROUND_FRACTION 0.5 "
+            "(configs/phantom_quick.json learns all seven structures of the phantom)");
 }
 
 void Trainer::write_info(const TrainSummary& summary) const {
@@ -454,6 +485,7 @@ TrainSummary Trainer::run() {
       state_.best_epoch = epoch;
     }
     record(rec, best, do_full ? &full : nullptr, full_mean);
+    warn_collapse(rec);
     summary.history.push_back(rec);
     if (req_.stop_after_epochs > 0 && ++epochs_this_call >= req_.stop_after_epochs) break;
   }

@@ -41,6 +41,7 @@ struct EpochRecord {
   double train_loss = 0, val_loss = 0, lr = 0, seconds = 0, wait_seconds = 0;
   std::vector<double> val_dice;  // per class, validation patches
   double val_mean_dice = 0;      // over the foreground classes present
+  std::vector<bool> val_present; // per class: present in the validation labels
 };
 
 struct TrainSummary {
