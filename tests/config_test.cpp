@@ -132,6 +132,7 @@ TEST(Settings, WordsAliasesAndErrors) {
   round_trip(Schedule{});
   round_trip(IntensityScheme{});
   round_trip(Amp{});
+  round_trip(Init{});
 }
 
 TEST(Config, EveryStoredKeyIsReadBackAndEveryKeyIsListedOnce) {

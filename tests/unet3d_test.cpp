@@ -94,5 +94,37 @@ TEST(UNet3d, TrainingMemoryIsCountedFromTheLayers) {
   EXPECT_LT(gib, 12.0);
 }
 
+TEST(UNet3d, GlorotInitialisationAsKeras) {
+  torch::manual_seed(3);
+  UNet3d net(UNet3dOptions().base(4).depth(2).norm(Norm::kInstance));
+  initialise(*net, Init::kGlorot);
+  int convs = 0;
+  for (const auto& item : net->named_parameters()) {
+    const std::string& name = item.key();
+    const torch::Tensor& p = item.value();
+    if (p.dim() == 5) {
+      // Conv3d (out, in, k, k, k) or ConvTranspose3d (in, out, k, k, k): fans by the kernel volume.
+      const double receptive = static_cast<double>(p[0][0].numel());
+      const double bound = std::sqrt(6.0 / (receptive * static_cast<double>(p.size(0) + p.size(1))));
+      EXPECT_LE(p.abs().max().item<double>(), bound + 1e-7) << name;
+      if (p.numel() > 1000) {
+        EXPECT_NEAR(p.std().item<double>(), bound / std::sqrt(3.0), 0.1 * bound) << name;
+      }
+      ++convs;
+    } else if (name.find("bias") != std::string::npos && name.find(".0.") != std::string::npos) {
+      EXPECT_EQ(p.abs().max().item<double>(), 0.0) << name;  // convolution biases
+    }
+  }
+  EXPECT_EQ(convs, 9);  // depth 2: 4 encoder, 1 transposed, 2 decoder, the head and the output convolution
+  // INIT torch keeps LibTorch's own draw.
+  torch::manual_seed(3);
+  UNet3d a(UNet3dOptions().base(4).depth(2));
+  torch::manual_seed(3);
+  UNet3d b(UNet3dOptions().base(4).depth(2));
+  initialise(*b, Init::kTorch);
+  const auto pa = a->parameters(), pb = b->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+}
+
 }  // namespace
 }  // namespace coordseg

@@ -251,6 +251,8 @@ std::vector<ConfigKey> make_keys() {
       integer_key("THREADS", own, &C::threads,
                   [](double v, const std::string& key) { check_threads(static_cast<int64_t>(v), key); }),
       setting_key("AMP", own, &C::amp),
+      setting_key("INIT", own, &C::init),
+      number_key("ADAM_EPSILON", own, &C::adam_epsilon, positive()),
       custom_key("LABELS", own,
                  [](TrainConfig& c, const json& v, const std::string& w) {
                    if (!v.is_object() || !v.contains("values"))

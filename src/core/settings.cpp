@@ -108,4 +108,11 @@ const SettingWords<Amp>& setting_words() {
   return w;
 }
 
+template <>
+const SettingWords<Init>& setting_words() {
+  static const SettingWords<Init> w{"INIT", {{Init::kTorch, "torch"}, {Init::kGlorot, "glorot"}},
+                                    {{Init::kGlorot, "glorot_uniform"}}};
+  return w;
+}
+
 }  // namespace coordseg

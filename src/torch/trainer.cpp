@@ -53,8 +53,8 @@ double schedule_factor(Schedule schedule, double t) {
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, UNet3d& model) {
   switch (c.optimizer) {
     case OptimizerKind::kAdamW:
-      return std::make_unique<torch::optim::AdamW>(model->parameters(),
-                                                   torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay));
+      return std::make_unique<torch::optim::AdamW>(
+          model->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay).eps(c.adam_epsilon));
     case OptimizerKind::kSgd:
       return std::make_unique<torch::optim::SGD>(
           model->parameters(),
@@ -62,7 +62,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, UN
     case OptimizerKind::kAdam: break;
   }
   return std::make_unique<torch::optim::Adam>(model->parameters(),
-                                              torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay));
+                                              torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay).eps(c.adam_epsilon));
 }
 
 // Logs to the console (if any) and RUN/train.log; lines before the run folder exists are
@@ -271,6 +271,7 @@ void Trainer::setup() {
 
   torch::manual_seed(cfg_.seed);
   model_ = make_unet(cfg_);
+  initialise(*model_, cfg_.init);
   model_->to(device_);
   optimizer_ = make_optimizer(cfg_, model_);
   state_.config = cfg_;

@@ -13,6 +13,26 @@ torch::Tensor coordinate_channels(int64_t n, int64_t d, int64_t h, int64_t w, co
   return window_coordinates({0, 0, 0}, {d, h, w}, {d, h, w}, options).unsqueeze(0).expand({n, 3, d, h, w});
 }
 
+void initialise(UNet3dImpl& net, Init init) {
+  if (init == Init::kTorch) return;
+  torch::NoGradGuard no_grad;
+  for (auto& module : net.modules(/*include_self=*/false)) {
+    torch::Tensor weight, bias;
+    if (auto* conv = module->as<nn::Conv3d>()) {
+      weight = conv->weight;
+      bias = conv->bias;
+    } else if (auto* up = module->as<nn::ConvTranspose3d>()) {
+      weight = up->weight;
+      bias = up->bias;
+    } else {
+      continue;
+    }
+    // (fan_in + fan_out) is symmetric, so the transposed layout (in, out, k...) gives the same bound.
+    nn::init::xavier_uniform_(weight);
+    if (bias.defined()) nn::init::zeros_(bias);
+  }
+}
+
 double training_memory_bytes(const UNet3dOptions& o, const std::array<int64_t, 3>& patch, int64_t batch,
                              int64_t parameters) {
   const double voxels = static_cast<double>(patch[0]) * static_cast<double>(patch[1]) * static_cast<double>(patch[2]);

@@ -68,6 +68,8 @@ struct TrainConfig {
   std::string device = "auto";         // DEVICE: auto, cpu, cuda, cuda:N
   int64_t threads = 0;                 // THREADS: intra-op threads (0 = all cores)
   Amp amp = Amp::kNone;                // AMP
+  Init init = Init::kTorch;            // INIT: weight initialisation (glorot: Keras's, as the reference)
+  double adam_epsilon = 1e-8;          // ADAM_EPSILON (Keras's default is 1e-7)
   std::vector<int32_t> label_values{0, 205, 420, 500, 550, 600, 820, 850};  // LABELS.values
   std::vector<std::string> label_names;  // LABELS.names (empty: MM-WHS names or "class N")
 

@@ -25,6 +25,7 @@ enum class LossKind { kDice, kCrossEntropy, kDiceCrossEntropy };     // LOSS
 enum class Schedule { kConstant, kPoly, kCosine };         // SCHEDULE
 enum class IntensityScheme { kAuto, kCT, kZScore, kScale255 };  // INTENSITY (auto: ct for CT, zscore for MR)
 enum class Amp { kNone, kBf16, kFp16 };                    // AMP
+enum class Init { kTorch, kGlorot };                       // INIT: LibTorch's defaults or Keras's
 
 // The words of a setting: canonical ones first (in the order listed in errors), then aliases.
 template <class E>

@@ -48,6 +48,13 @@ torch::Tensor coordinate_channels(int64_t n, int64_t d, int64_t h, int64_t w, co
 double training_memory_bytes(const UNet3dOptions& options, const std::array<int64_t, 3>& patch, int64_t batch,
                              int64_t parameters);
 
+// Re-initialises every convolution and transposed convolution: kTorch keeps LibTorch's
+// defaults (Kaiming-uniform weights, a=sqrt(5); uniform biases); kGlorot is Keras's
+// glorot_uniform kernels, U(+-sqrt(6 / (fan_in + fan_out))), and zero biases. Normalisation
+// layers keep weight 1, bias 0. Draws from LibTorch's global generator (torch::manual_seed).
+class UNet3dImpl;
+void initialise(UNet3dImpl& net, Init init);
+
 class UNet3dImpl : public torch::nn::Module {
  public:
   explicit UNet3dImpl(const UNet3dOptions& options);
