@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -205,10 +206,17 @@ void trim_history(const fs::path& file, int64_t epoch) {
   std::ifstream in(file);
   std::string line, kept;
   bool trimmed = false;
-  for (bool header = true; std::getline(in, line); header = false) {
-    if (!header && !line.empty() && std::stoll(line.substr(0, line.find(','))) > epoch) {
-      trimmed = true;
-      continue;
+  int64_t row = 0;
+  for (bool header = true; std::getline(in, line); header = false, ++row) {
+    if (!header && !line.empty()) {
+      char* end = nullptr;
+      const long long e = std::strtoll(line.c_str(), &end, 10);
+      if (end == line.c_str() || *end != ',')
+        throw data_error(file.string(), "line " + std::to_string(row + 1) + " does not start with an epoch number");
+      if (e > epoch) {
+        trimmed = true;
+        continue;
+      }
     }
     kept += line + "\n";
   }
