@@ -81,41 +81,42 @@ TEST(Checkpoint, SaveAndLoadRoundTripEverything) {
   EXPECT_EQ(state.config.name, "tiny");
 }
 
-TEST(Checkpoint, ATruncatedFileIsAClearError) {
-  testing::TempDir dir;
-  const TrainConfig c = tiny();
-  Trained a = one_step(c, 1);
-  CheckpointState s;
-  s.config = c;
-  const std::string path = dir.file("best.pt");
-  save_checkpoint(path, a.model, nullptr, s);
-  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
-  try {
-    CheckpointState st;
-    load_unet(path, st);
-    FAIL() << "loaded a truncated checkpoint";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 1);
-    EXPECT_EQ(std::string(e.what()).rfind(path + ": not a coordseg checkpoint or damaged", 0), 0u) << e.what();
-    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line";
-  }
-  try {
-    CheckpointState st;
-    load_unet(dir.file("missing.pt"), st);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), dir.file("missing.pt") + ": no such checkpoint");
-  }
-}
-
-TEST(Checkpoint, SixtyFourChangedBytesInTheMiddleAreCaught) {
-  testing::TempDir dir;
+// A checkpoint of the tiny network after one step, with its optimiser.
+std::string saved_checkpoint(const testing::TempDir& dir) {
   const TrainConfig c = tiny();
   Trained a = one_step(c, 1);
   CheckpointState s;
   s.config = c;
   const std::string path = dir.file("best.pt");
   save_checkpoint(path, a.model, a.optimizer.get(), s);
+  return path;
+}
+
+// load_unet's error message, or "" when it loads.
+std::string load_error(const std::string& path) {
+  try {
+    CheckpointState st;
+    load_unet(path, st);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "one line";
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Checkpoint, ATruncatedFileIsAClearError) {
+  testing::TempDir dir;
+  const std::string path = saved_checkpoint(dir);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+  const std::string truncated = load_error(path);
+  EXPECT_EQ(truncated.rfind(path + ": not a coordseg checkpoint or damaged", 0), 0u) << truncated;
+  EXPECT_EQ(load_error(dir.file("missing.pt")), dir.file("missing.pt") + ": no such checkpoint");
+}
+
+TEST(Checkpoint, SixtyFourChangedBytesInTheMiddleAreCaught) {
+  testing::TempDir dir;
+  const std::string path = saved_checkpoint(dir);
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
     const auto size = static_cast<std::streamoff>(std::filesystem::file_size(path));
@@ -126,16 +127,9 @@ TEST(Checkpoint, SixtyFourChangedBytesInTheMiddleAreCaught) {
     f.seekp(size / 2);
     f.write(block, sizeof block);
   }
-  try {
-    CheckpointState st;
-    load_unet(path, st);
-    FAIL() << "loaded a damaged checkpoint";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.exit_code(), 1);
-    const std::string what = e.what();
-    EXPECT_EQ(what.rfind(path + ": checksum mismatch (CRC-32 stored ", 0), 0u) << what;
-    EXPECT_NE(what.find("the file is damaged"), std::string::npos) << what;
-  }
+  const std::string what = load_error(path);
+  EXPECT_EQ(what.rfind(path + ": checksum mismatch (CRC-32 stored ", 0), 0u) << what;
+  EXPECT_NE(what.find("the file is damaged"), std::string::npos) << what;
 }
 
 }  // namespace
