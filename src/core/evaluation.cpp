@@ -88,11 +88,8 @@ Evaluation evaluate_folders(const std::string& pred_dir, const std::string& trut
   for (const auto& [id, path] : truths)
     if (!pred_of.count(id)) e.missing.push_back(id);
   if (!e.missing.empty() && !allow_missing) {
-    std::string list;
-    for (size_t i = 0; i < e.missing.size() && i < 10; ++i) list += (i ? ", " : "") + e.missing[i];
-    if (e.missing.size() > 10) list += ", ...";
     throw data_error(pred_dir, "no prediction for " + std::to_string(e.missing.size()) + " of " +
-                                   std::to_string(truths.size()) + " reference cases (" + list +
+                                   std::to_string(truths.size()) + " reference cases (" + name_list(e.missing) +
                                    "); pass --allow-missing to score the others");
   }
   for (const auto& [id, path] : preds) {

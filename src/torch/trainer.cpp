@@ -14,6 +14,7 @@
 #include "coordseg/core/error.h"
 #include "coordseg/core/labels.h"
 #include "coordseg/core/memory.h"
+#include "coordseg/core/names.h"
 #include "coordseg/core/random.h"
 #include "coordseg/torch/batch_loader.h"
 #include "coordseg/torch/checkpoint.h"
@@ -114,12 +115,9 @@ Data load_data(const TrainConfig& cfg, const std::string& data_dir, const LabelM
     if (cfg.data != DataModality::kAll && !c.modality.empty() && c.modality != modality) continue;
     cases.push_back(c);
   }
-  if (!unlabelled.empty()) {
-    std::string list;
-    for (size_t i = 0; i < unlabelled.size() && i < 10; ++i) list += (i ? ", " : "") + unlabelled[i];
-    log.line("note: " + std::to_string(unlabelled.size()) + " cases have no label file and are not used: " + list +
-             (unlabelled.size() > 10 ? ", ..." : ""));
-  }
+  if (!unlabelled.empty())
+    log.line("note: " + std::to_string(unlabelled.size()) + " cases have no label file and are not used: " +
+             name_list(unlabelled));
   if (cases.empty()) throw data_error(data_dir, "no labelled " + to_string(cfg.data) + " cases to train on");
   if (static_cast<int64_t>(cases.size()) <= cfg.valid_cases)
     throw usage_error("VALID_CASES", std::to_string(cfg.valid_cases) + " validation cases leave none of the " +
@@ -430,17 +428,17 @@ void Trainer::record(const EpochRecord& rec, bool best, const std::vector<double
 void Trainer::warn_collapse(const EpochRecord& rec) {
   zero_epochs_.resize(rec.val_dice.size(), 0);
   warned_.resize(rec.val_dice.size(), false);
-  std::string names;
+  std::vector<std::string> names;
   for (size_t c = 1; c < rec.val_dice.size(); ++c) {
     const bool collapsed = c < rec.val_present.size() && rec.val_present[c] && rec.val_dice[c] == 0.0;
     zero_epochs_[c] = collapsed ? zero_epochs_[c] + 1 : 0;
     if (zero_epochs_[c] >= kCollapseEpochs && !warned_[c]) {
       warned_[c] = true;
-      names += (names.empty() ? "" : ", ") + map_.names[c];
+      names.push_back(map_.names[c]);
     }
   }
   if (names.empty()) return;
-  log_.line("warning: " + names + ": validation Dice 0 for " + std::to_string(kCollapseEpochs) +
+  log_.line("warning: " + name_list(names, names.size()) + ": validation Dice 0 for " + std::to_string(kCollapseEpochs) +
             " epochs while present in the validation labels; the network predicts none of it. Try NORMALIZATION "
             "\"instance\" with ACTIVATION \"leakyrelu\" and LEARNINGRATE 0.003, or FOREGROUND_FRACTION 0.5 "
             "(configs/phantom_quick.json learns all seven structures of the phantom)");
