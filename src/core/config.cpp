@@ -88,27 +88,22 @@ ConfigKey make_key(const char* name, bool reference) {
   return k;
 }
 
+// A value of type T (an integer type, double or std::string) read from JSON.
 template <class T>
-ConfigKey integer_key(const char* name, bool reference, T TrainConfig::*m, Range range = {}) {
-  ConfigKey k = make_key(name, reference);
-  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) { c.*m = static_cast<T>(as_int(w, name, v)); };
-  k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
-  if (range) k.check = [m, range, name](const TrainConfig& c) { range(static_cast<double>(c.*m), name); };
-  return k;
+T read_value(const std::string& where, const std::string& key, const json& v) {
+  if constexpr (std::is_same_v<T, std::string>) return as_string(where, key, v);
+  else if constexpr (std::is_integral_v<T>) return static_cast<T>(as_int(where, key, v));
+  else return as_number(where, key, v);
 }
 
-ConfigKey number_key(const char* name, bool reference, double TrainConfig::*m, Range range = {}) {
+// A key stored as it is read; numbers may carry a range check.
+template <class T>
+ConfigKey value_key(const char* name, bool reference, T TrainConfig::*m, Range range = {}) {
   ConfigKey k = make_key(name, reference);
-  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) { c.*m = as_number(w, name, v); };
+  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) { c.*m = read_value<T>(w, name, v); };
   k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
-  if (range) k.check = [m, range, name](const TrainConfig& c) { range(c.*m, name); };
-  return k;
-}
-
-ConfigKey string_key(const char* name, bool reference, std::string TrainConfig::*m) {
-  ConfigKey k = make_key(name, reference);
-  k.read = [m, name](TrainConfig& c, const json& v, const std::string& w) { c.*m = as_string(w, name, v); };
-  k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
+  if constexpr (std::is_arithmetic_v<T>)
+    if (range) k.check = [m, range, name](const TrainConfig& c) { range(static_cast<double>(c.*m), name); };
   return k;
 }
 
@@ -135,15 +130,11 @@ template <class T>
 ConfigKey triple_key(const char* name, bool reference, std::array<T, 3> TrainConfig::*m, const char* want, Range range) {
   ConfigKey k = make_key(name, reference);
   k.read = [m, name, want](TrainConfig& c, const json& v, const std::string& w) {
-    auto one = [&](const json& x) -> T {
-      if constexpr (std::is_integral_v<T>) return as_int(w, name, x);
-      else return as_number(w, name, x);
-    };
     if (v.is_array()) {
       if (v.size() != 3) bad_type(w, name, want, v);
-      for (size_t i = 0; i < 3; ++i) (c.*m)[i] = one(v[i]);
+      for (size_t i = 0; i < 3; ++i) (c.*m)[i] = read_value<T>(w, name, v[i]);
     } else {
-      (c.*m).fill(one(v));
+      (c.*m).fill(read_value<T>(w, name, v));
     }
   };
   k.write = [m](const TrainConfig& c) { return nlohmann::ordered_json(c.*m); };
@@ -164,30 +155,27 @@ std::vector<ConfigKey> make_keys() {
   using C = TrainConfig;
   const bool ref = true, own = false;
   std::vector<ConfigKey> keys = {
-      string_key("NAME", ref, &C::name),
+      value_key("NAME", ref, &C::name),
       setting_key("DATA", ref, &C::data),
-      triple_key("PATCH_DIM", ref, &C::patch, "a number or [D, H, W]",
-                 [](double v, const std::string& key) {
-                   if (v < 1) throw usage_error(key, "must be positive");
-                 }),
-      number_key("RESIZE_R", ref, &C::resize, interval(0, 4, true, false, "(0, 4]")),
-      integer_key("TRAIN_PATCH_NUM", ref, &C::train_patches, at_least(1)),
-      integer_key("VALID_PATCH_NUM", ref, &C::valid_patches, at_least(1)),
-      integer_key("IMAGE_NUM", ref, &C::image_num),
-      integer_key("BATCH_SIZE", ref, &C::batch, at_least(1)),
-      integer_key("EPOCHS", ref, &C::epochs, at_least(1)),
-      integer_key("INPUT_CHANNEL", ref, &C::in_channels,
+      triple_key("PATCH_DIM", ref, &C::patch, "a number or [D, H, W]", positive()),
+      value_key("RESIZE_R", ref, &C::resize, interval(0, 4, true, false, "(0, 4]")),
+      value_key("TRAIN_PATCH_NUM", ref, &C::train_patches, at_least(1)),
+      value_key("VALID_PATCH_NUM", ref, &C::valid_patches, at_least(1)),
+      value_key("IMAGE_NUM", ref, &C::image_num),
+      value_key("BATCH_SIZE", ref, &C::batch, at_least(1)),
+      value_key("EPOCHS", ref, &C::epochs, at_least(1)),
+      value_key("INPUT_CHANNEL", ref, &C::in_channels,
                   [](double v, const std::string& key) {
                     if (v != 1)
                       throw usage_error(key, "only single-channel images are supported (got " +
                                                  std::to_string(static_cast<int64_t>(v)) + ")");
                   }),
-      integer_key("OUTPUT_CHANNEL", ref, &C::classes,
+      value_key("OUTPUT_CHANNEL", ref, &C::classes,
                   [](double v, const std::string& key) {
                     if (v < 2) throw usage_error(key, "needs at least 2 classes");
                   }),
       setting_key("OPTIMIZER", ref, &C::optimizer),
-      number_key("LEARNINGRATE", ref, &C::lr, positive()),
+      value_key("LEARNINGRATE", ref, &C::lr, positive()),
       custom_key("NORMALIZATION", ref,
                  [](TrainConfig& c, const json& v, const std::string& w) {
                    // The reference writes 0 for no normalisation.
@@ -213,7 +201,7 @@ std::vector<ConfigKey> make_keys() {
                    if (!(f >= 1)) throw usage_error(w, "key OVERLAP_FACTOR must be at least 1 (windows per patch side)");
                    c.overlap = 1.0 - 1.0 / f;
                  }),
-      number_key("OVERLAP", own, &C::overlap, check_overlap),
+      value_key("OVERLAP", own, &C::overlap, check_overlap),
       custom_key("MULTI_GPU", ref,
                  [](TrainConfig& c, const json& v, const std::string& w) {
                    if (!v.is_array()) bad_type(w, "MULTI_GPU", "an array of GPU ids", v);
@@ -221,38 +209,38 @@ std::vector<ConfigKey> make_keys() {
                    for (const auto& g : v)
                      c.gpus.push_back(g.is_string() ? g.get<std::string>() : std::to_string(as_int(w, "MULTI_GPU", g)));
                  }),
-      integer_key("BASE_FILTERS", own, &C::base, at_least(1)),
-      integer_key("DEPTH", own, &C::depth,
+      value_key("BASE_FILTERS", own, &C::base, at_least(1)),
+      value_key("DEPTH", own, &C::depth,
                   [](double v, const std::string& key) { check_depth(static_cast<int64_t>(v), key); }),
       setting_key("ACTIVATION", own, &C::activation),
       setting_key("UPSAMPLING", own, &C::upsampling),
       setting_key("LOSS", own, &C::loss),
       setting_key("SCHEDULE", own, &C::schedule),
-      number_key("WEIGHT_DECAY", own, &C::weight_decay, not_negative()),
-      number_key("MOMENTUM", own, &C::momentum, interval(0, 1, false, true, "[0, 1)")),
-      number_key("GRAD_CLIP", own, &C::grad_clip, not_negative()),
-      integer_key("STEPS", own, &C::steps, not_negative()),
-      integer_key("VALID_CASES", own, &C::valid_cases, not_negative()),
-      integer_key("SEED", own, &C::seed),
+      value_key("WEIGHT_DECAY", own, &C::weight_decay, not_negative()),
+      value_key("MOMENTUM", own, &C::momentum, interval(0, 1, false, true, "[0, 1)")),
+      value_key("GRAD_CLIP", own, &C::grad_clip, not_negative()),
+      value_key("STEPS", own, &C::steps, not_negative()),
+      value_key("VALID_CASES", own, &C::valid_cases, not_negative()),
+      value_key("SEED", own, &C::seed),
       setting_key("INTENSITY", own, &C::intensity),
       triple_key("TARGET_SPACING", own, &C::spacing, "a number or [x, y, z] in mm", not_negative()),
-      number_key("FOREGROUND_FRACTION", own, &C::foreground, probability()),
-      number_key("AUG_MIRROR", own, &C::aug_mirror, probability()),
-      number_key("AUG_ROTATE", own, &C::aug_rotate, probability()),
-      number_key("AUG_SCALE", own, &C::aug_scale, probability()),
-      number_key("AUG_ELASTIC", own, &C::aug_elastic, probability()),
-      number_key("AUG_GAMMA", own, &C::aug_gamma, probability()),
-      number_key("AUG_NOISE", own, &C::aug_noise, probability()),
-      number_key("AUG_BRIGHTNESS", own, &C::aug_brightness, probability()),
-      integer_key("FULL_VALID_EVERY", own, &C::full_valid_every, not_negative()),
-      integer_key("LOADER_THREADS", own, &C::loader_threads,
+      value_key("FOREGROUND_FRACTION", own, &C::foreground, probability()),
+      value_key("AUG_MIRROR", own, &C::aug_mirror, probability()),
+      value_key("AUG_ROTATE", own, &C::aug_rotate, probability()),
+      value_key("AUG_SCALE", own, &C::aug_scale, probability()),
+      value_key("AUG_ELASTIC", own, &C::aug_elastic, probability()),
+      value_key("AUG_GAMMA", own, &C::aug_gamma, probability()),
+      value_key("AUG_NOISE", own, &C::aug_noise, probability()),
+      value_key("AUG_BRIGHTNESS", own, &C::aug_brightness, probability()),
+      value_key("FULL_VALID_EVERY", own, &C::full_valid_every, not_negative()),
+      value_key("LOADER_THREADS", own, &C::loader_threads,
                   [](double v, const std::string& key) { check_threads(static_cast<int64_t>(v), key, false); }),
-      string_key("DEVICE", own, &C::device),
-      integer_key("THREADS", own, &C::threads,
+      value_key("DEVICE", own, &C::device),
+      value_key("THREADS", own, &C::threads,
                   [](double v, const std::string& key) { check_threads(static_cast<int64_t>(v), key); }),
       setting_key("AMP", own, &C::amp),
       setting_key("INIT", own, &C::init),
-      number_key("ADAM_EPSILON", own, &C::adam_epsilon, positive()),
+      value_key("ADAM_EPSILON", own, &C::adam_epsilon, positive()),
       custom_key("LABELS", own,
                  [](TrainConfig& c, const json& v, const std::string& w) {
                    if (!v.is_object() || !v.contains("values"))
