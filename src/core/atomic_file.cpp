@@ -29,8 +29,8 @@ void remember(const std::string& tmp) {
   for (int i = 0; i < kSlots; ++i) {
     bool expected = false;
     if (g_used[i].compare_exchange_strong(expected, true)) {
-      // Mark "in use" before the path is complete: the handler skips a slot whose path is
-      // being written by checking the terminator written last.
+      // The slot is claimed before its path is complete: the path's first byte is written
+      // last, and the handler skips a slot whose first byte is still the terminator.
       g_paths[i][0] = '\0';
       std::memcpy(g_paths[i] + 1, tmp.c_str() + 1, tmp.size());
       g_paths[i][0] = tmp[0];

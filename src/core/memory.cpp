@@ -25,18 +25,19 @@ uint64_t available_memory_bytes() {
   return available;
 }
 
-std::string gib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+namespace {
+// "3.25 GiB"
+std::string gib(double bytes) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
   return buf;
 }
+}  // namespace
 
 void check_memory(double bytes, ErrorKind kind, const std::string& subject, const std::string& what) {
-  const uint64_t available = available_memory_bytes();
-  if (bytes <= static_cast<double>(available)) return;
-  char need[48];
-  std::snprintf(need, sizeof need, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
-  throw Error(kind, subject, what + " needs " + need + ", more than the " + gib(available) + " of available memory");
+  const double available = static_cast<double>(available_memory_bytes());
+  if (bytes <= available) return;
+  throw Error(kind, subject, what + " needs " + gib(bytes) + ", more than the " + gib(available) + " of available memory");
 }
 
 }  // namespace coordseg

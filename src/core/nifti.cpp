@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -266,11 +265,9 @@ void interpret_header(const std::string& path, const Fields& f, int version, Nif
   if (__builtin_mul_overflow(nvox, int64_t{type->bytes}, &nbytes) ||
       __builtin_mul_overflow(nvox, int64_t{type->bytes + 4}, &needed))
     throw data_error(path, "voxel data size overflows");
-  const uint64_t available = available_memory_bytes();
-  if (static_cast<uint64_t>(needed) > available)
-    throw data_error(path, "dims " + std::to_string(dims[1]) + " x " + std::to_string(dims[2]) + " x " +
-                               std::to_string(dims[3]) + " need " + gib(static_cast<uint64_t>(needed)) +
-                               ", more than the " + gib(available) + " of available memory");
+  check_memory(static_cast<double>(needed), ErrorKind::kData, path,
+               "a volume of " + std::to_string(dims[1]) + " x " + std::to_string(dims[2]) + " x " +
+                   std::to_string(dims[3]) + " voxels");
 
   for (int i = 1; i <= 3; ++i) {
     const double p = f.pixdim[i];

@@ -121,23 +121,21 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
   const auto files = prediction_inputs(inputs);
   // Check every output before writing any: never an input, never an existing file unless forced.
   std::error_code ec;
-  std::vector<std::string> outputs;
-  std::vector<OutputFile> checked;
+  std::vector<OutputFile> outputs;
   for (const auto& f : files) {
     const std::string out = (fs::path(out_dir) / (case_name(f) + "_label.nii.gz")).string();
-    if (std::find(outputs.begin(), outputs.end(), out) != outputs.end())
-      throw usage_error(out, "two inputs would write the same output (case " + case_name(f) + ")");
-    outputs.push_back(out);
-    checked.push_back({out, "--out"});
+    for (const auto& o : outputs)
+      if (o.path == out) throw usage_error(out, "two inputs would write the same output (case " + case_name(f) + ")");
+    outputs.push_back({out, "--out"});
   }
-  check_outputs(checked, files, predictor.options().force);
+  check_outputs(outputs, files, predictor.options().force);
   fs::create_directories(out_dir, ec);
   if (ec) throw data_error(out_dir, "cannot create the output folder: " + ec.message());
   remove_stale_temporaries(out_dir);
   for (size_t i = 0; i < files.size(); ++i) {
     PredictedFile pf;
     pf.input = files[i];
-    pf.output = outputs[i];
+    pf.output = outputs[i].path;
     pf.prediction = predictor.predict(read_image(files[i]), [&](int64_t d, int64_t t) {
       if (progress) progress(files[i], d, t);
     });

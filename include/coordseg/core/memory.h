@@ -14,9 +14,6 @@ namespace coordseg {
 // set; a large number when neither is known.
 uint64_t available_memory_bytes();
 
-// "3.25 GiB"
-std::string gib(uint64_t bytes);
-
 // Throws `kind` naming `subject`: "<subject>: <what> needs 41.2 GiB, more than the 20.1 GiB
 // of available memory". `bytes` is a double so that absurd sizes cannot overflow.
 void check_memory(double bytes, ErrorKind kind, const std::string& subject, const std::string& what);
