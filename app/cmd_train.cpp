@@ -68,13 +68,7 @@ Runner add_train_command(CLI::App& app) {
                                     "configs/ct_train.json for the reference network)");
     TrainConfig c;
     if (!a->resume.empty()) {
-      // Resuming may change how long and where the run goes on, not what it trains.
-      const ConfigOverrides& given = a->overrides;
-      const char* unsafe = given.batch ? "--batch-size" : given.lr ? "--lr" : given.patch ? "--patch"
-                           : given.seed ? "--seed" : given.amp ? "--amp" : nullptr;
-      if (unsafe)
-        throw usage_error(unsafe, "cannot change when resuming (the run's config.json fixes it); resume accepts "
-                                  "--epochs, --steps, --threads and --device");
+      check_resume_overrides(a->overrides);
       c = TrainConfig::from_file(a->resume + "/config.json");
     } else {
       c = TrainConfig::from_file(a->params);

@@ -189,6 +189,32 @@ TEST(Config, DocsListEveryKeyWithTheCodesDefault) {
   EXPECT_GE(checked, 40);
 }
 
+TEST(Config, ResumeAcceptsOnlyOverridesThatKeepWhatIsTrained) {
+  ConfigOverrides safe;
+  safe.epochs = 5;
+  safe.steps = 100;
+  safe.threads = 1;
+  safe.device = "cpu";
+  EXPECT_NO_THROW(check_resume_overrides(safe));
+  ConfigOverrides patch;
+  patch.patch = 16;
+  try {
+    check_resume_overrides(patch);
+    FAIL() << "accepted --patch on resume";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    EXPECT_EQ(std::string(e.what()).rfind("--patch: cannot change when resuming", 0), 0u) << e.what();
+  }
+  for (auto set : std::vector<void (*)(ConfigOverrides&)>{[](ConfigOverrides& o) { o.batch = 4; },
+                                                          [](ConfigOverrides& o) { o.lr = 0.1; },
+                                                          [](ConfigOverrides& o) { o.seed = 3; },
+                                                          [](ConfigOverrides& o) { o.amp = "bf16"; }}) {
+    ConfigOverrides o;
+    set(o);
+    EXPECT_THROW(check_resume_overrides(o), Error);
+  }
+}
+
 TEST(Config, OverridesApplyWhatWasGivenAndNameTheOption) {
   TrainConfig c;
   ConfigOverrides o;

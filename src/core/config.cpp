@@ -364,6 +364,14 @@ void TrainConfig::validate() const {
     if (k.check) k.check(*this);
 }
 
+void check_resume_overrides(const ConfigOverrides& o) {
+  const char* unsafe = o.batch ? "--batch-size" : o.lr ? "--lr" : o.patch ? "--patch" : o.seed ? "--seed"
+                       : o.amp ? "--amp" : nullptr;
+  if (unsafe)
+    throw usage_error(unsafe, "cannot change when resuming (the run's config.json fixes it); resume accepts "
+                              "--epochs, --steps, --threads and --device");
+}
+
 void apply_overrides(TrainConfig& c, const ConfigOverrides& o) {
   // Each given value is set, then held to its key's own check; an error names the option.
   auto apply = [&c](const char* option, const char* key, const auto& value, auto set) {

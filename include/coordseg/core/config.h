@@ -113,5 +113,8 @@ struct ConfigOverrides {
   std::optional<std::string> device, amp;
 };
 void apply_overrides(TrainConfig& config, const ConfigOverrides& overrides);
+// A resumed run may change how long and where it goes on (--epochs, --steps, --threads,
+// --device), not what it trains: any other override is a usage error naming it.
+void check_resume_overrides(const ConfigOverrides& overrides);
 
 }  // namespace coordseg
