@@ -53,14 +53,20 @@ std::vector<std::string> files(const std::string& dir) {
   return out;
 }
 
-TEST(Trainer, ATinyRunLowersTheLossAndWritesARunFolder) {
-  testing::TempDir dir;
+// A request for the tiny configuration on the tiny dataset, into dir/run.
+TrainRequest tiny_request(const testing::TempDir& dir) {
   TrainRequest r;
   r.config = tiny_config();
-  r.config.epochs = 4;
-  r.config.full_valid_every = 2;
   r.data_dir = tiny_dataset();
   r.run_dir = dir.file("run");
+  return r;
+}
+
+TEST(Trainer, ATinyRunLowersTheLossAndWritesARunFolder) {
+  testing::TempDir dir;
+  TrainRequest r = tiny_request(dir);
+  r.config.epochs = 4;
+  r.config.full_valid_every = 2;
   const TrainSummary s = train(r);
   ASSERT_EQ(s.history.size(), 4u);
   EXPECT_LT(s.history.back().train_loss, s.history.front().train_loss);
@@ -130,11 +136,8 @@ TEST(Trainer, AResumedRunEqualsAnUninterruptedOne) {
 
 TEST(Trainer, ANonFiniteLossStopsTheRunAndKeepsTheCheckpoints) {
   testing::TempDir dir;
-  TrainRequest r;
-  r.config = tiny_config();
+  TrainRequest r = tiny_request(dir);
   r.config.epochs = 1;
-  r.data_dir = tiny_dataset();
-  r.run_dir = dir.file("run");
   train(r);
   const auto last = testing::read_all(dir.file("run/last.pt")), best = testing::read_all(dir.file("run/best.pt"));
   r.resume = true;
@@ -153,11 +156,8 @@ TEST(Trainer, ANonFiniteLossStopsTheRunAndKeepsTheCheckpoints) {
 
 TEST(Trainer, ANonFiniteLossInTheFirstEpochSaysNoCheckpointExists) {
   testing::TempDir dir;
-  TrainRequest r;
-  r.config = tiny_config();
+  TrainRequest r = tiny_request(dir);
   r.config.lr = 1e30;
-  r.data_dir = tiny_dataset();
-  r.run_dir = dir.file("run");
   try {
     train(r);
     FAIL() << "expected the run to stop";
@@ -175,11 +175,9 @@ TEST(Trainer, CasesWithoutLabelsAreNamedInTheLog) {
   std::filesystem::copy(tiny_dataset(), dir.file("data"), std::filesystem::copy_options::recursive);
   std::filesystem::remove(dir.file("data/ct_train/ct_train_1002_label.nii.gz"));
   std::ostringstream log;
-  TrainRequest r;
-  r.config = tiny_config();
+  TrainRequest r = tiny_request(dir);
   r.config.epochs = 1;
   r.data_dir = dir.file("data");
-  r.run_dir = dir.file("run");
   r.out = &log;
   const TrainSummary s = train(r);
   EXPECT_EQ(s.epochs_done, 1);
@@ -194,13 +192,10 @@ TEST(Trainer, CasesWithoutLabelsAreNamedInTheLog) {
 TEST(Trainer, AClassStuckAtDiceZeroIsReportedOnce) {
   testing::TempDir dir;
   std::ostringstream log;
-  TrainRequest r;
-  r.config = tiny_config();
+  TrainRequest r = tiny_request(dir);
   r.config.epochs = 5;
   r.config.lr = 1e-12;
   r.config.norm = Norm::kNone;  // without normalisation the untrained network's map is near constant
-  r.data_dir = tiny_dataset();
-  r.run_dir = dir.file("run");
   r.out = &log;
   const TrainSummary s = train(r);
   const std::string text = log.str();
@@ -227,10 +222,7 @@ TEST(Trainer, AClassStuckAtDiceZeroIsReportedOnce) {
 
 TEST(Trainer, BadRequests) {
   testing::TempDir dir;
-  TrainRequest r;
-  r.config = tiny_config();
-  r.data_dir = tiny_dataset();
-  r.run_dir = dir.file("run");
+  TrainRequest r = tiny_request(dir);
   r.resume = true;
   EXPECT_THROW(train(r), Error);  // nothing to resume
   r.resume = false;
