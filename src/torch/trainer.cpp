@@ -309,7 +309,10 @@ void Trainer::setup() {
   if (!req_.resume || !fs::exists(run_ / "history.csv")) write_text_file((run_ / "history.csv").string(), history_header(map_));
   else trim_history(run_ / "history.csv", state_.epoch);
   train_sampler_ = std::make_unique<PatchSampler>(data_.train, cfg_.patch, cfg_.foreground, Augmentation::from_config(cfg_));
-  valid_sampler_ = std::make_unique<PatchSampler>(data_.valid, cfg_.patch, cfg_.foreground, Augmentation::none());
+  // Validation patches are centred on a present class at FOREGROUND_FRACTION's default rate
+  // whatever this run trains with, so runs that differ in how they draw training patches are
+  // measured on the same validation patches.
+  valid_sampler_ = std::make_unique<PatchSampler>(data_.valid, cfg_.patch, TrainConfig().foreground, Augmentation::none());
   steps_per_epoch_ = cfg_.train_patches * static_cast<int64_t>(data_.train.size());
   total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
   total_epochs_ = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;
