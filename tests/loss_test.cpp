@@ -19,8 +19,8 @@ TEST(Loss, DiceOnAHandComputedExample) {
   const double e = std::exp(1.0);
   const double p0[2] = {0.5, 1 / (1 + e)}, p1[2] = {0.5, e / (1 + e)};
   const double s = 1e-5;
-  const double d0 = (2 * p0[0] + s / 2) / (1 + (p0[0] + p0[1]) + s);
-  const double d1 = (2 * p1[1] + s / 2) / (1 + (p1[0] + p1[1]) + s);
+  const double d0 = (2 * p0[0] + s) / (1 + (p0[0] + p0[1]) + s);
+  const double d1 = (2 * p1[1] + s) / (1 + (p1[0] + p1[1]) + s);
   EXPECT_NEAR(dice_loss(logits, target).item<double>(), 1 - (d0 + d1) / 2, 1e-6);
 }
 
@@ -33,7 +33,7 @@ TEST(Loss, DiceGradientMatchesFiniteDifferences) {
     const auto p = torch::softmax(l, 1);
     const auto y = torch::one_hot(target, 3).permute({0, 4, 1, 2, 3}).to(p.dtype());
     const auto inter = (p * y).sum({2, 3, 4}), den = y.sum({2, 3, 4}) + p.sum({2, 3, 4});
-    return 1.0 - ((2.0 * inter + kDiceSmooth / 2) / (den + kDiceSmooth)).mean();
+    return 1.0 - (2.0 * (inter + kDiceSmooth / 2) / (den + kDiceSmooth)).mean();
   };
   EXPECT_NEAR(loss_of(logits).item<double>(), dice_loss(logits, target).item<double>(), 1e-6);
   loss_of(logits).backward();
@@ -59,6 +59,60 @@ TEST(Loss, PerfectPredictionsGiveZeroLoss) {
   EXPECT_NEAR(dice_loss(logits, target).item<double>(), 0.0, 1e-5);
   EXPECT_NEAR(ce_loss(logits, target).item<double>(), 0.0, 1e-5);
   EXPECT_NEAR(segmentation_loss(LossKind::kDiceCrossEntropy, logits, target).item<double>(), 0.0, 1e-5);
+}
+
+TEST(Loss, AClassAbsentAndPredictedNowhereScoresOneAsInKeras) {
+  // Three classes, class 2 absent from the target and (to float precision) from the
+  // prediction: its term is 2 * (0 + s/2) / (0 + sum(p) + s) = 1 when sum(p) << s, so a
+  // perfect prediction has loss 0 (the reference's formula, not (2I + s/2) / (D + s), which
+  // would cap an absent class at 0.5 and give this prediction a loss of 1/6).
+  const auto target = torch::tensor({0, 1, 1, 0}, torch::kInt64).view({1, 4, 1, 1});
+  const auto logits = torch::one_hot(target, 3).permute({0, 4, 1, 2, 3}).to(torch::kFloat32) * 50.0;
+  EXPECT_NEAR(dice_loss(logits, target).item<double>(), 0.0, 1e-5);
+  // With sum(p) = s for the absent class, its term is exactly 1/2: loss 1/6 for one sample.
+  // Class 2's logit at each of the 4 voxels is set so that p2 = s/4 there.
+  const double s = kDiceSmooth, q = s / 4;
+  auto l = torch::zeros({1, 3, 4, 1, 1}, torch::kFloat64);
+  // Voxels of class c: p_c = 1 - q, p_other = 0 (logit -inf), p2 = q.
+  for (int v = 0; v < 4; ++v) {
+    const int c = target.flatten()[v].item<int>();
+    l[0][c][v][0][0] = std::log(1 - q);
+    l[0][1 - c][v][0][0] = -std::numeric_limits<double>::infinity();
+    l[0][2][v][0][0] = std::log(q);
+  }
+  // Present classes: Dice = 2 (2(1-q) + s/2) / (2 + 2(1-q) + s) per class.
+  const double present = 2 * (2 * (1 - q) + s / 2) / (2 + 2 * (1 - q) + s);
+  const double expected = 1 - (2 * present + 0.5) / 3;
+  EXPECT_NEAR(dice_loss(l, target).item<double>(), expected, 1e-6);
+}
+
+TEST(Loss, WeightedCrossEntropyOnAHandComputedExample) {
+  // One sample, two classes, four voxels; target 0, 1, 1, 1, so the batch weights are
+  // w0 = 1 - 1/4 and w1 = 1 - 3/4. Class 0's logit is 0 everywhere; class 1's logits give
+  // p1 = sigmoid(a): voxel 0 -> p0 = 1/2, voxels 1, 2 -> p1 = sigmoid(1), sigmoid(-1), and
+  // voxel 3 -> p1 = 0.001, under the 0.005 clip: it counts as log(0.005) and passes no gradient.
+  const double a3 = std::log(0.001 / 0.999);
+  auto logits = torch::tensor({0.0, 0.0, 0.0, 0.0, 0.0, 1.0, -1.0, a3}, torch::kFloat64).view({1, 2, 4, 1, 1});
+  logits.requires_grad_(true);
+  const auto target = torch::tensor({0, 1, 1, 1}, torch::kInt64).view({1, 4, 1, 1});
+  auto sigmoid = [](double x) { return 1 / (1 + std::exp(-x)); };
+  const double w0 = 0.75, w1 = 0.25;
+  const double expected =
+      -(w0 * std::log(0.5) + w1 * (std::log(sigmoid(1)) + std::log(sigmoid(-1)) + std::log(0.005))) / 4;
+  const auto loss = weighted_ce_loss(logits, target);
+  EXPECT_NEAR(loss.item<double>(), expected, 1e-6);
+  EXPECT_NEAR(segmentation_loss(LossKind::kWeightedCrossEntropy, logits, target).item<double>(), expected, 1e-6);
+  loss.backward();
+  const auto g = logits.grad();
+  // d/da1 of -w1/4 * log(sigmoid(a1)) = -w1/4 * (1 - sigmoid(a1)); the softmax couples the
+  // two logits of a voxel, so class 0's gradient is its negative.
+  EXPECT_NEAR(g[0][1][1][0][0].item<double>(), -w1 / 4 * (1 - sigmoid(1)), 1e-7);
+  EXPECT_NEAR(g[0][0][1][0][0].item<double>(), w1 / 4 * (1 - sigmoid(1)), 1e-7);
+  EXPECT_NEAR(g[0][0][0][0][0].item<double>(), -w0 / 4 * 0.5, 1e-7);
+  // (The loss is computed in float32, hence the tolerances.)
+  // The clipped voxel learns nothing, as with Keras's K.clip.
+  EXPECT_EQ(g[0][1][3][0][0].item<double>(), 0.0);
+  EXPECT_EQ(g[0][0][3][0][0].item<double>(), 0.0);
 }
 
 TEST(Loss, DiceCountsPerClass) {

@@ -80,7 +80,12 @@ const SettingWords<Upsampling>& setting_words() {
 template <>
 const SettingWords<LossKind>& setting_words() {
   static const SettingWords<LossKind> w{
-      "LOSS", {{LossKind::kDice, "dice"}, {LossKind::kCrossEntropy, "ce"}, {LossKind::kDiceCrossEntropy, "dice_ce"}}, {}};
+      "LOSS",
+      {{LossKind::kDice, "dice"},
+       {LossKind::kCrossEntropy, "ce"},
+       {LossKind::kDiceCrossEntropy, "dice_ce"},
+       {LossKind::kWeightedCrossEntropy, "weighted_ce"}},
+      {}};
   return w;
 }
 

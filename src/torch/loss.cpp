@@ -14,17 +14,31 @@ torch::Tensor dice_loss(const torch::Tensor& logits, const torch::Tensor& target
   const std::vector<int64_t> voxels = {2, 3, 4};
   const auto intersection = (p * y).sum(voxels);
   const auto denominator = y.sum(voxels) + p.sum(voxels);
-  return 1.0 - ((2.0 * intersection + kDiceSmooth / 2) / (denominator + kDiceSmooth)).mean();
+  return 1.0 - (2.0 * (intersection + kDiceSmooth / 2) / (denominator + kDiceSmooth)).mean();
 }
 
 torch::Tensor ce_loss(const torch::Tensor& logits, const torch::Tensor& target) {
   return torch::nn::functional::cross_entropy(logits.to(torch::kFloat32), target);
 }
 
+torch::Tensor weighted_ce_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+  const int64_t classes = logits.size(1);
+  const auto p = torch::softmax(logits.to(torch::kFloat32), 1);
+  const auto y = torch::one_hot(target, classes).permute({0, 4, 1, 2, 3}).to(p.dtype());
+  const std::vector<int64_t> all_but_class = {0, 2, 3, 4};
+  const double elements = static_cast<double>(target.numel());
+  const auto weight = 1.0 - y.sum(all_but_class) / elements;
+  // clamp passes no gradient below the bound, as Keras's K.clip: a class predicted with
+  // probability under kWeightedCeClip at its own voxels learns nothing there.
+  const auto log_p = torch::log(p.clamp(kWeightedCeClip, 1.0));
+  return -(weight * (y * log_p).sum(all_but_class)).sum() / elements;
+}
+
 torch::Tensor segmentation_loss(LossKind kind, const torch::Tensor& logits, const torch::Tensor& target) {
   switch (kind) {
     case LossKind::kCrossEntropy: return ce_loss(logits, target);
     case LossKind::kDiceCrossEntropy: return dice_loss(logits, target) + ce_loss(logits, target);
+    case LossKind::kWeightedCrossEntropy: return weighted_ce_loss(logits, target);
     default: return dice_loss(logits, target);
   }
 }

@@ -21,7 +21,7 @@ enum class Norm { kNone, kBatch, kGroup, kInstance };      // NORMALIZATION
 enum class CoordMode { kNone, kLocal, kGlobal, kAll };     // COORD
 enum class Activation { kReLU, kLeakyReLU };               // ACTIVATION
 enum class Upsampling { kTransposed, kTrilinear };         // UPSAMPLING
-enum class LossKind { kDice, kCrossEntropy, kDiceCrossEntropy };     // LOSS
+enum class LossKind { kDice, kCrossEntropy, kDiceCrossEntropy, kWeightedCrossEntropy };  // LOSS
 enum class Schedule { kConstant, kPoly, kCosine };         // SCHEDULE
 enum class IntensityScheme { kAuto, kCT, kZScore, kScale255 };  // INTENSITY (auto: ct for CT, zscore for MR)
 enum class Amp { kNone, kBf16, kFp16 };                    // AMP
