@@ -109,7 +109,7 @@ TEST(Settings, WordsAliasesAndErrors) {
   EXPECT_EQ(to_string(Norm::kGroup), "group");
   EXPECT_EQ(to_string(Amp::kBf16), "bf16");
   EXPECT_EQ(parse_setting<IntensityScheme>(""), IntensityScheme::kAuto);
-  EXPECT_EQ(setting_choices<LossKind>(), "dice, ce or dice_ce");
+  EXPECT_EQ(setting_choices<LossKind>(), "dice, ce, dice_ce or weighted_ce");
   try {
     parse_setting<Amp>("fp8", "--amp");
     FAIL();

@@ -45,7 +45,7 @@ struct TrainConfig {
   int64_t depth = 4;                   // DEPTH
   Activation activation = Activation::kReLU;          // ACTIVATION
   Upsampling upsampling = Upsampling::kTransposed;    // UPSAMPLING
-  LossKind loss = LossKind::kDice;     // LOSS
+  LossKind loss = LossKind::kWeightedCrossEntropy;  // LOSS (the reference code's softmax_weighted_loss)
   Schedule schedule = Schedule::kConstant;  // SCHEDULE
   double weight_decay = 0.0;           // WEIGHT_DECAY
   double momentum = 0.99;              // MOMENTUM (sgd, Nesterov)
