@@ -441,10 +441,15 @@ void Trainer::warn_collapse(const EpochRecord& rec) {
     }
   }
   if (names.empty()) return;
+  // With the Dice loss a class predicted nowhere gets almost no gradient (docs/recipe.md), so
+  // the first thing to try is the loss the reference's code trains with.
+  const std::string loss_hint = cfg_.loss == LossKind::kDice || cfg_.loss == LossKind::kDiceCrossEntropy
+                                    ? "LOSS \"weighted_ce\" (the reference code's loss), or "
+                                    : "";
   log_.line("warning: " + name_list(names, names.size()) + ": validation Dice 0 for " + std::to_string(kCollapseEpochs) +
-            " epochs while present in the validation labels; the network predicts none of it. Try NORMALIZATION "
-            "\"instance\" with ACTIVATION \"leakyrelu\" and LEARNINGRATE 0.003, or FOREGROUND_FRACTION 0.5 "
-            "(configs/phantom_quick.json learns all seven structures of the phantom)");
+            " epochs while present in the validation labels; the network predicts none of it. Try " + loss_hint +
+            "NORMALIZATION \"instance\" with ACTIVATION \"leakyrelu\" and LEARNINGRATE 0.003, or "
+            "FOREGROUND_FRACTION 0.5 (configs/phantom_quick.json learns all seven structures of the phantom)");
 }
 
 void Trainer::write_info(const TrainSummary& summary) const {
