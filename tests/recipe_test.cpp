@@ -9,26 +9,14 @@
 
 #include <sstream>
 
-#include "coordseg/core/phantom.h"
 #include "coordseg/torch/trainer.h"
 #include "test_util.h"
+#include "tiny_phantom.h"
 
 namespace coordseg {
 namespace {
 
 constexpr int64_t kRecipeSteps = 1200;
-
-const std::string& recipe_dataset() {
-  static testing::TempDir dir;
-  static const std::string path = [] {
-    PhantomOptions o;
-    o.cases = 4;
-    o.seed = 21;
-    write_phantom_dataset(dir.file("data"), o, false);
-    return dir.file("data");
-  }();
-  return path;
-}
 
 TrainConfig scaled_down(const std::string& file) {
   TrainConfig c = TrainConfig::from_file(std::string(COORDSEG_REFERENCE_PARAMS) + "/" + file);
@@ -53,7 +41,7 @@ TEST_P(ReferenceRecipe, LearnsEveryStructureOfATinyPhantom) {
   r.config = scaled_down(GetParam());
   ASSERT_EQ(r.config.lr, 1e-4);
   ASSERT_EQ(r.config.depth, 4);
-  r.data_dir = recipe_dataset();
+  r.data_dir = testing::tiny_phantom_dataset();
   r.run_dir = dir.file("run");
   const TrainSummary s = train(r);
   ASSERT_FALSE(s.history.empty());

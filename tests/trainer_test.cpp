@@ -7,24 +7,11 @@
 
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/core/error.h"
-#include "coordseg/core/phantom.h"
 #include "test_util.h"
+#include "tiny_phantom.h"
 
 namespace coordseg {
 namespace {
-
-// Four quick phantom cases, shared by the tests.
-const std::string& tiny_dataset() {
-  static testing::TempDir dir;
-  static const std::string path = [] {
-    PhantomOptions o;
-    o.cases = 4;
-    o.seed = 21;
-    write_phantom_dataset(dir.file("data"), o, false);
-    return dir.file("data");
-  }();
-  return path;
-}
 
 TrainConfig tiny_config() {
   TrainConfig c;
@@ -57,7 +44,7 @@ std::vector<std::string> files(const std::string& dir) {
 TrainRequest tiny_request(const testing::TempDir& dir) {
   TrainRequest r;
   r.config = tiny_config();
-  r.data_dir = tiny_dataset();
+  r.data_dir = testing::tiny_phantom_dataset();
   r.run_dir = dir.file("run");
   return r;
 }
@@ -103,7 +90,7 @@ TEST(Trainer, AResumedRunEqualsAnUninterruptedOne) {
   testing::TempDir dir;
   TrainRequest whole;
   whole.config = tiny_config();
-  whole.data_dir = tiny_dataset();
+  whole.data_dir = testing::tiny_phantom_dataset();
   whole.run_dir = dir.file("whole");
   train(whole);
 
@@ -172,7 +159,7 @@ TEST(Trainer, ANonFiniteLossInTheFirstEpochSaysNoCheckpointExists) {
 
 TEST(Trainer, CasesWithoutLabelsAreNamedInTheLog) {
   testing::TempDir dir;
-  std::filesystem::copy(tiny_dataset(), dir.file("data"), std::filesystem::copy_options::recursive);
+  std::filesystem::copy(testing::tiny_phantom_dataset(), dir.file("data"), std::filesystem::copy_options::recursive);
   std::filesystem::remove(dir.file("data/ct_train/ct_train_1002_label.nii.gz"));
   std::ostringstream log;
   TrainRequest r = tiny_request(dir);
