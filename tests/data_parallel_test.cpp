@@ -1,0 +1,131 @@
+#include "coordseg/torch/data_parallel.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "coordseg/core/error.h"
+#include "coordseg/torch/loss.h"
+#include "coordseg/torch/unet3d.h"
+
+namespace coordseg {
+namespace {
+
+// A loopback TCP port that was free a moment ago.
+int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+LaunchEnv rank_env(int rank, int world, int port) {
+  LaunchEnv e;
+  e.rank = rank;
+  e.world_size = world;
+  e.master_port = port;
+  e.launcher = "torchrun";
+  return e;
+}
+
+UNet3d tiny_unet(uint64_t seed) {
+  torch::manual_seed(seed);
+  return UNet3d(UNet3dOptions().base(2).depth(2));
+}
+
+std::vector<torch::Tensor> values(const UNet3d& net) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : net->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+// Two ranks as two threads on loopback: each starts from different weights and trains on its
+// own patch; after the broadcast and three averaged steps both hold the very same weights,
+// and they match one process that trains on both patches as one batch of two.
+TEST(DataParallel, TwoRanksStayIdenticalAndEqualTheCombinedBatch) {
+  if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
+  constexpr int kSteps = 3;
+  const int port = free_port();
+  torch::manual_seed(7);
+  const auto x = torch::randn({2, 1, 8, 8, 8});
+  const auto y = torch::randint(0, 8, {2, 8, 8, 8});
+  const auto coords = torch::zeros({1, 3, 8, 8, 8});
+  UNet3d nets[2] = {tiny_unet(1), tiny_unet(2)};
+  const auto initial = values(nets[0]);
+  std::string errors[2];
+  auto run = [&](int rank) {
+    try {
+      DataParallel dp(rank_env(rank, 2, port), std::chrono::seconds(30));
+      auto params = nets[rank]->parameters();
+      dp.broadcast(params);
+      torch::optim::Adam adam(params, torch::optim::AdamOptions(1e-2));
+      for (int s = 0; s < kSteps; ++s) {
+        adam.zero_grad();
+        dice_loss(nets[rank]->forward(x.narrow(0, rank, 1), coords), y.narrow(0, rank, 1)).backward();
+        dp.average_gradients(params, /*bucket_bytes=*/256);  // small buckets: several all-reduces
+        adam.step();
+      }
+      dp.barrier();
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread t1(run, 1);
+  run(0);
+  t1.join();
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+
+  // One process, rank 0's initial weights, both patches in one batch.
+  UNet3d single = tiny_unet(3);
+  {
+    torch::NoGradGuard no_grad;
+    auto p = single->parameters();
+    for (size_t i = 0; i < p.size(); ++i) p[i].copy_(initial[i]);
+  }
+  torch::optim::Adam adam(single->parameters(), torch::optim::AdamOptions(1e-2));
+  for (int s = 0; s < kSteps; ++s) {
+    adam.zero_grad();
+    dice_loss(single->forward(x, coords.expand({2, 3, 8, 8, 8})), y).backward();
+    adam.step();
+  }
+  const auto a = values(nets[0]), b = values(nets[1]), c = values(single);
+  ASSERT_EQ(a.size(), c.size());
+  double moved = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i << " differs between the ranks";
+    EXPECT_TRUE(torch::allclose(a[i], c[i], 1e-4, 1e-5)) << "parameter " << i << " differs from the combined batch";
+    moved = std::max(moved, (a[i] - initial[i]).abs().max().item<double>());
+  }
+  EXPECT_GT(moved, 1e-3);  // the steps did change the weights
+}
+
+// A lone rank of a run of two gives up within the timeout with a one-line error.
+TEST(DataParallel, ALoneRankFailsWithinTheTimeout) {
+  if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
+  const int port = free_port();
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    DataParallel dp(rank_env(1, 2, port), std::chrono::seconds(2));
+    FAIL() << "joined a run with no rank 0";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("rendezvous at 127.0.0.1:" + std::to_string(port) + ": ", 0), 0u) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_EQ(e.exit_code(), 1);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 15.0);
+}
+
+}  // namespace
+}  // namespace coordseg
