@@ -58,12 +58,9 @@ TEST_P(ReferenceRecipe, LearnsEveryStructureOfATinyPhantom) {
 INSTANTIATE_TEST_SUITE_P(ShippedConfigs, ReferenceRecipe,
                          ::testing::Values("ct_train.json", "ct_train_GN.json", "ct_train_coord.json",
                                            "ct_train_coord_input.json"),
-                         [](const ::testing::TestParamInfo<const char*>& info) {
-                           std::string name = info.param;
-                           name = name.substr(0, name.find('.'));
-                           for (char& ch : name)
-                             if (ch == '-') ch = '_';
-                           return name;
+                         [](const ::testing::TestParamInfo<const char*>& param) {
+                           const std::string file = param.param;
+                           return file.substr(0, file.find('.'));  // ct_train_GN.json -> ct_train_GN
                          });
 
 }  // namespace
