@@ -127,5 +127,32 @@ TEST(DataParallel, ALoneRankFailsWithinTheTimeout) {
   EXPECT_LT(seconds, 15.0);
 }
 
+// When a rank goes away after the rendezvous, the others' next all-reduce fails with an
+// error instead of waiting for it (here the other rank's group is destroyed, closing its
+// connections as a killed process's would): a one-line data error (exit code 1).
+TEST(DataParallel, ARankThatLeavesMakesTheOthersFail) {
+  if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
+  const int port = free_port();
+  std::unique_ptr<DataParallel> leaver;
+  std::thread t1([&] { leaver = std::make_unique<DataParallel>(rank_env(1, 2, port), std::chrono::seconds(30)); });
+  DataParallel stayer(rank_env(0, 2, port), std::chrono::seconds(5));
+  t1.join();
+  leaver.reset();
+  const auto w = torch::ones({4}, torch::requires_grad());
+  w.mutable_grad() = torch::ones({4});
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    stayer.average_gradients({w});
+    FAIL() << "all-reduce with a departed rank succeeded";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("data-parallel all-reduce: ", 0), 0u) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    EXPECT_EQ(e.exit_code(), 1);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(seconds, 10.0);
+}
+
 }  // namespace
 }  // namespace coordseg

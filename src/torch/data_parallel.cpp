@@ -16,6 +16,25 @@ struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
 };
 
+namespace {
+
+// c10d's messages run over several lines (with a C++ stack); the first says why.
+std::string first_line(const std::exception& e) {
+  const std::string what = e.what();
+  return what.substr(0, what.find('\n'));
+}
+
+// Waits for a collective; a peer that died or timed out becomes a one-line data error.
+void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    throw data_error("data-parallel " + what, first_line(e));
+  }
+}
+
+}  // namespace
+
 bool DataParallel::available() { return true; }
 
 DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout)
@@ -34,10 +53,7 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
     options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
   } catch (const std::exception& e) {
-    // c10d's messages run over several lines (with a C++ stack); the first says why.
-    std::string why = e.what();
-    why = why.substr(0, why.find('\n'));
-    throw data_error(where, why);
+    throw data_error(where, first_line(e));
   }
 }
 
@@ -46,7 +62,7 @@ DataParallel::~DataParallel() = default;
 void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) {
   for (const auto& t : tensors) {
     std::vector<torch::Tensor> one = {t.detach()};
-    impl_->group->broadcast(one)->wait();
+    wait_for(impl_->group->broadcast(one), "broadcast");
   }
 }
 
@@ -69,7 +85,7 @@ void DataParallel::average_gradients(const std::vector<torch::Tensor>& parameter
     std::vector<torch::Tensor> pieces;
     for (size_t i = begin; i < end; ++i) pieces.push_back(grads[i].reshape({-1}));
     std::vector<torch::Tensor> flat = {torch::cat(pieces)};
-    impl_->group->allreduce(flat)->wait();
+    wait_for(impl_->group->allreduce(flat), "all-reduce");
     flat[0].div_(world_);
     int64_t offset = 0;
     for (size_t i = begin; i < end; ++i) {
@@ -81,7 +97,7 @@ void DataParallel::average_gradients(const std::vector<torch::Tensor>& parameter
   }
 }
 
-void DataParallel::barrier() { impl_->group->barrier()->wait(); }
+void DataParallel::barrier() { wait_for(impl_->group->barrier(), "barrier"); }
 
 #else  // built without Gloo
 

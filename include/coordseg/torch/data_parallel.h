@@ -27,6 +27,8 @@ class DataParallel {
   int rank() const { return rank_; }
   int world_size() const { return world_; }
 
+  // The collectives below throw data_error("data-parallel all-reduce", ...) (or broadcast,
+  // barrier) when another rank has gone or does not answer within the timeout.
   // Rank 0's values into every rank's tensors, in place (parameters, buffers).
   void broadcast(const std::vector<torch::Tensor>& tensors);
   // Every parameter's .grad replaced by its mean over the ranks (a parameter without a
