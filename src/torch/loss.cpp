@@ -2,15 +2,25 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "coordseg/core/error.h"
 
 namespace coordseg {
+namespace {
+
+// p = softmax(logits) in float32 and y = the one-hot target, both (N, C, D, H, W).
+std::pair<torch::Tensor, torch::Tensor> probabilities_and_one_hot(const torch::Tensor& logits,
+                                                                  const torch::Tensor& target) {
+  auto p = torch::softmax(logits.to(torch::kFloat32), 1);
+  auto y = torch::one_hot(target, logits.size(1)).permute({0, 4, 1, 2, 3}).to(p.dtype());
+  return {p, y};
+}
+
+}  // namespace
 
 torch::Tensor dice_loss(const torch::Tensor& logits, const torch::Tensor& target) {
-  const int64_t classes = logits.size(1);
-  const auto p = torch::softmax(logits.to(torch::kFloat32), 1);
-  const auto y = torch::one_hot(target, classes).permute({0, 4, 1, 2, 3}).to(p.dtype());
+  const auto [p, y] = probabilities_and_one_hot(logits, target);
   const std::vector<int64_t> voxels = {2, 3, 4};
   const auto intersection = (p * y).sum(voxels);
   const auto denominator = y.sum(voxels) + p.sum(voxels);
@@ -22,9 +32,7 @@ torch::Tensor ce_loss(const torch::Tensor& logits, const torch::Tensor& target) 
 }
 
 torch::Tensor weighted_ce_loss(const torch::Tensor& logits, const torch::Tensor& target) {
-  const int64_t classes = logits.size(1);
-  const auto p = torch::softmax(logits.to(torch::kFloat32), 1);
-  const auto y = torch::one_hot(target, classes).permute({0, 4, 1, 2, 3}).to(p.dtype());
+  const auto [p, y] = probabilities_and_one_hot(logits, target);
   const std::vector<int64_t> all_but_class = {0, 2, 3, 4};
   const double elements = static_cast<double>(target.numel());
   const auto weight = 1.0 - y.sum(all_but_class) / elements;
