@@ -312,7 +312,8 @@ void Trainer::setup() {
   // Validation patches are centred on a present class at FOREGROUND_FRACTION's default rate
   // whatever this run trains with, so runs that differ in how they draw training patches are
   // measured on the same validation patches.
-  valid_sampler_ = std::make_unique<PatchSampler>(data_.valid, cfg_.patch, TrainConfig().foreground, Augmentation::none());
+  valid_sampler_ =
+      std::make_unique<PatchSampler>(data_.valid, cfg_.patch, kDefaultForegroundFraction, Augmentation::none());
   steps_per_epoch_ = cfg_.train_patches * static_cast<int64_t>(data_.train.size());
   total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
   total_epochs_ = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;

@@ -20,6 +20,9 @@
 
 namespace coordseg {
 
+// FOREGROUND_FRACTION's default; validation patches are always drawn at this rate.
+inline constexpr double kDefaultForegroundFraction = 0.33;
+
 struct TrainConfig {
   // --- the reference's keys
   std::string name = "UNET_3D";
@@ -55,7 +58,7 @@ struct TrainConfig {
   uint64_t seed = 1;                   // SEED
   IntensityScheme intensity = IntensityScheme::kAuto;  // INTENSITY (auto: ct for CT, zscore for MR)
   std::array<double, 3> spacing{0, 0, 0};  // TARGET_SPACING (mm, x y z); overrides RESIZE_R when set
-  double foreground = 0.33;            // FOREGROUND_FRACTION of patches centred on a labelled voxel
+  double foreground = kDefaultForegroundFraction;  // FOREGROUND_FRACTION of patches centred on a labelled voxel
   double aug_mirror = 0.0;             // AUG_MIRROR (off: mirroring swaps left and right hearts)
   double aug_rotate = 0.2;             // AUG_ROTATE (up to +-15 degrees about each axis)
   double aug_scale = 0.2;              // AUG_SCALE (0.85..1.15)
