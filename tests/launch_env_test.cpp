@@ -45,6 +45,8 @@ TEST(LaunchEnv, TorchrunVariables) {
   EXPECT_TRUE(e.distributed());
   EXPECT_EQ(e.master_addr, "node7");
   EXPECT_EQ(e.master_port, 29400);
+  EXPECT_EQ(e.local_world_size, 1);  // LOCAL_WORLD_SIZE unset
+  EXPECT_EQ(from({{"RANK", "0"}, {"WORLD_SIZE", "4"}, {"LOCAL_WORLD_SIZE", "2"}}).local_world_size, 2);
 }
 
 TEST(LaunchEnv, SlurmVariablesAndTorchrunsWinOverThem) {
@@ -56,6 +58,8 @@ TEST(LaunchEnv, SlurmVariablesAndTorchrunsWinOverThem) {
   EXPECT_EQ(s.world_size, 8);
   EXPECT_EQ(s.master_addr, "10.0.0.2");
   EXPECT_EQ(s.master_port, 29500);
+  EXPECT_EQ(from({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "8"}, {"SLURM_NTASKS_PER_NODE", "4"}}).local_world_size, 4);
+  EXPECT_EQ(from({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "5"}, {"SLURM_NTASKS_PER_NODE", "2(x2),1"}}).local_world_size, 2);
   const LaunchEnv t = from({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"RANK", "0"}, {"WORLD_SIZE", "2"}});
   EXPECT_EQ(t.launcher, "torchrun");
   EXPECT_EQ(t.rank, 0);
@@ -75,6 +79,8 @@ TEST(LaunchEnv, MalformedValuesAreNamed) {
             "MASTER_PORT: expected 1..65535, got '70000'");
   EXPECT_EQ(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", ""}}), "MASTER_ADDR: set but empty");
   EXPECT_EQ(error_of({{"SLURM_PROCID", "4"}, {"SLURM_NTASKS", "4"}}), "SLURM_PROCID: 4 is not below SLURM_NTASKS 4");
+  EXPECT_EQ(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"LOCAL_WORLD_SIZE", "0"}}),
+            "LOCAL_WORLD_SIZE: expected an integer >= 1, got '0'");
   EXPECT_EQ(error_of({{"RANK", "0"}, {"WORLD_SIZE", "99999999999"}}),
             "WORLD_SIZE: expected an integer >= 1, got '99999999999'");
 }

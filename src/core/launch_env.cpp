@@ -46,6 +46,14 @@ LaunchEnv launch_env_from(const std::function<const char*(const char*)>& get) {
                                      std::to_string(env.world_size));
   // Without a local rank (a one-process-per-node launch) the process uses device 0.
   if (const char* local = get(local_name)) env.local_rank = int_var(local_name, local, 0, kMax, "an integer >= 0");
+  const char* local_world = get(env.launcher == "slurm" ? "SLURM_NTASKS_PER_NODE" : "LOCAL_WORLD_SIZE");
+  // SLURM writes "2(x3),1" for uneven layouts; the first count is taken (it only divides the cores).
+  if (local_world && env.launcher == "slurm") {
+    const std::string v = local_world;
+    env.local_world_size = int_var("SLURM_NTASKS_PER_NODE", v.substr(0, v.find_first_of("(,")).c_str(), 1, kMax, "an integer >= 1");
+  } else if (local_world) {
+    env.local_world_size = int_var("LOCAL_WORLD_SIZE", local_world, 1, kMax, "an integer >= 1");
+  }
   if (const char* addr = get("MASTER_ADDR")) {
     if (*addr == '\0') throw usage_error("MASTER_ADDR", "set but empty");
     env.master_addr = addr;

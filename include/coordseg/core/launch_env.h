@@ -15,6 +15,7 @@ struct LaunchEnv {
   int rank = 0;        // 0 .. world_size - 1
   int local_rank = 0;  // rank on this machine: the GPU it uses
   int world_size = 1;
+  int local_world_size = 1;  // ranks on this machine (LOCAL_WORLD_SIZE, SLURM_NTASKS_PER_NODE): they share its cores
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::string launcher = "none";  // "none", "torchrun" (RANK/WORLD_SIZE) or "slurm"
