@@ -84,12 +84,19 @@ TEST(Sampler, BatchesArePureFunctionsOfTheSeed) {
   Augmentation a = Augmentation::none();
   a.rotate = a.noise = a.gamma = a.brightness = 0.5;
   const PatchSampler s(cases, {8, 8, 8}, 0.5, a);
-  const Batch x = s.batch(3, 42), y = s.batch(3, 42), z = s.batch(3, 43);
+  const Batch x = s.batch({42, 7, 9}), y = s.batch({42, 7, 9}), z = s.batch({43, 7, 9});
   EXPECT_TRUE(torch::equal(x.image, y.image));
   EXPECT_TRUE(torch::equal(x.labels, y.labels));
   EXPECT_FALSE(torch::equal(x.image, z.image));
   EXPECT_EQ(x.image.sizes(), (std::vector<int64_t>{3, 1, 8, 8, 8}));
   EXPECT_EQ(x.coords.sizes(), (std::vector<int64_t>{3, 3, 8, 8, 8}));
+  // Each sample is a function of its own seed alone: a batch is the concatenation of its
+  // samples' one-patch batches (what makes N ranks of batch B equal one process of N*B).
+  EXPECT_TRUE(torch::equal(z.image.narrow(0, 1, 2), x.image.narrow(0, 1, 2)));
+  const Batch joined = concatenate({s.batch({42}), s.batch({7, 9})});
+  EXPECT_TRUE(torch::equal(joined.image, x.image));
+  EXPECT_TRUE(torch::equal(joined.coords, x.coords));
+  EXPECT_TRUE(torch::equal(joined.labels, x.labels));
 }
 
 TEST(Sampler, SmallVolumesArePadded) {

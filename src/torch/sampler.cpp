@@ -207,10 +207,10 @@ Batch PatchSampler::patch(size_t case_index, uint64_t seed) const {
   return b;
 }
 
-Batch PatchSampler::batch(int64_t n, uint64_t seed) const {
-  Random rng(seed);
+Batch PatchSampler::batch(const std::vector<uint64_t>& seeds) const {
   std::vector<Batch> parts;
-  for (int64_t i = 0; i < n; ++i) {
+  for (const uint64_t seed : seeds) {
+    Random rng(seed);
     const size_t c = static_cast<size_t>(rng.integer(0, static_cast<int64_t>(cases_.size()) - 1));
     parts.push_back(patch(c, rng.next()));
   }

@@ -53,8 +53,9 @@ class PatchSampler {
   PatchSampler(const std::vector<PreparedCase>& cases, std::array<int64_t, 3> patch_zyx, double foreground,
                Augmentation augmentation);
 
-  // One batch of `n` patches drawn from a seed (cases chosen at random).
-  Batch batch(int64_t n, uint64_t seed) const;
+  // One patch per seed, each from a case its seed chooses: a sample depends on its own seed
+  // alone, so a batch split over ranks draws the same patches as the whole batch in one place.
+  Batch batch(const std::vector<uint64_t>& seeds) const;
   // One patch from case `c`.
   Batch patch(size_t c, uint64_t seed) const;
   // One patch from case `c` per seed, as a batch.
