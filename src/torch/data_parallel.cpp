@@ -1,19 +1,85 @@
 #include "coordseg/torch/data_parallel.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include "coordseg/core/error.h"
 
 #ifdef COORDSEG_WITH_GLOO
+#include <c10/util/Logging.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef COORDSEG_WITH_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace coordseg {
 
+uint64_t tensor_digest(const std::vector<torch::Tensor>& tensors) {
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& t : tensors) {
+    const torch::Tensor host = t.detach().to(torch::kCPU).contiguous();
+    const auto* p = static_cast<const unsigned char*>(host.data_ptr());
+    for (size_t i = 0, n = host.nbytes(); i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  }
+  return h;
+}
+
+bool DataParallel::available(const std::string& backend) {
+#ifdef COORDSEG_WITH_GLOO
+  if (backend == "gloo") return true;
+#endif
+#ifdef COORDSEG_WITH_NCCL
+  if (backend == "nccl") return true;
+#endif
+  (void)backend;
+  return false;
+}
+
+std::string DataParallel::resolve_backend(const std::string& name, bool cuda) {
+  const std::string b = name == "auto" ? (cuda && available("nccl") ? "nccl" : "gloo") : name;
+  if (b != "gloo" && b != "nccl") throw usage_error("--backend", "expected auto, gloo or nccl, got '" + name + "'");
+  if (b == "nccl" && !cuda) throw usage_error("--backend", "nccl needs CUDA tensors; on CPU use gloo");
+  if (!available(b))
+    throw usage_error("--backend", b == "nccl" ? "this build has no NCCL (it needs a LibTorch with CUDA); use gloo"
+                                               : "this build has no Gloo (install libgloo-dev and rebuild)");
+  return b;
+}
+
 #ifdef COORDSEG_WITH_GLOO
 
+// One of the two process groups; Gloo's tensors are staged through the host, NCCL's stay on
+// the device. (Holding the concrete classes avoids c10d's ProcessGroup/Backend split of 2.0.)
 struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#ifdef COORDSEG_WITH_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+  torch::Device device{torch::kCPU};  // where the tensors of a collective must be
+
+  bool on_device() const { return device.is_cuda(); }
+  c10::intrusive_ptr<c10d::Work> allreduce(std::vector<at::Tensor>& t, c10d::ReduceOp op = c10d::ReduceOp::SUM) {
+    c10d::AllreduceOptions o;
+    o.reduceOp = op;
+#ifdef COORDSEG_WITH_NCCL
+    if (nccl) return nccl->allreduce(t, o);
+#endif
+    return gloo->allreduce(t, o);
+  }
+  c10::intrusive_ptr<c10d::Work> broadcast(std::vector<at::Tensor>& t) {
+#ifdef COORDSEG_WITH_NCCL
+    if (nccl) return nccl->broadcast(t);
+#endif
+    return gloo->broadcast(t);
+  }
+  c10::intrusive_ptr<c10d::Work> barrier() {
+#ifdef COORDSEG_WITH_NCCL
+    if (nccl) return nccl->barrier();
+#endif
+    return gloo->barrier();
+  }
 };
 
 namespace {
@@ -35,11 +101,18 @@ void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const std::string& wha
 
 }  // namespace
 
-bool DataParallel::available() { return true; }
-
-DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>()), rank_(env.rank), world_(env.world_size) {
+DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout, const std::string& backend,
+                           torch::Device device)
+    : impl_(std::make_unique<Impl>()), rank_(env.rank), world_(env.world_size), backend_(backend) {
   const std::string where = "rendezvous at " + env.master_addr + ":" + std::to_string(env.master_port);
+  if (!available(backend)) resolve_backend(backend, device.is_cuda());  // throws the reason
+  impl_->device = backend == "nccl" ? device : torch::Device(torch::kCPU);
+  // c10d logs each failed connection attempt on stderr (glog) before it throws; the error
+  // this class throws says the same on one line. TORCH_CPP_LOG_LEVEL, if the user set it, wins.
+  if (!std::getenv("TORCH_CPP_LOG_LEVEL")) {
+    ::setenv("TORCH_CPP_LOG_LEVEL", "FATAL", 0);
+    c10::initLogging();
+  }
   try {
     c10d::TCPStoreOptions store_options;
     store_options.port = static_cast<std::uint16_t>(env.master_port);
@@ -48,10 +121,26 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
     store_options.waitWorkers = true;
     store_options.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, store_options);
+  } catch (const std::exception& e) {
+    const std::string why = first_line(e);
+    if (env.rank == 0 && (why.find("EADDRINUSE") != std::string::npos || why.find("already in use") != std::string::npos))
+      throw data_error(where, "port " + std::to_string(env.master_port) +
+                                  " is in use on this machine; choose another with --master-port (or MASTER_PORT)");
+    throw data_error(where, why);
+  }
+  try {
+#ifdef COORDSEG_WITH_NCCL
+    if (backend == "nccl") {
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      impl_->nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env.rank, env.world_size, options);
+      return;
+    }
+#endif
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = timeout;
     options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
+    impl_->gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env.rank, env.world_size, options);
   } catch (const std::exception& e) {
     throw data_error(where, first_line(e));
   }
@@ -60,13 +149,30 @@ DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeo
 DataParallel::~DataParallel() = default;
 
 void DataParallel::broadcast(const std::vector<torch::Tensor>& tensors) {
+  torch::NoGradGuard no_grad;
   for (const auto& t : tensors) {
-    std::vector<torch::Tensor> one = {t.detach()};
-    wait_for(impl_->group->broadcast(one), "broadcast");
+    std::vector<torch::Tensor> one = {t.detach().to(impl_->device).contiguous()};
+    wait_for(impl_->broadcast(one), "broadcast");
+    if (one[0].data_ptr() != t.data_ptr()) t.detach().copy_(one[0]);
+  }
+}
+
+void DataParallel::broadcast_bytes(std::string& bytes) {
+  std::vector<torch::Tensor> size = {torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kInt64).to(impl_->device)};
+  wait_for(impl_->broadcast(size), "broadcast");
+  const int64_t n = size[0].item<int64_t>();
+  torch::Tensor host = torch::empty({n}, torch::kUInt8);
+  if (rank_ == 0) std::memcpy(host.data_ptr(), bytes.data(), static_cast<size_t>(n));
+  std::vector<torch::Tensor> data = {host.to(impl_->device)};
+  wait_for(impl_->broadcast(data), "broadcast");
+  if (rank_ != 0) {
+    host = data[0].to(torch::kCPU).contiguous();
+    bytes.assign(static_cast<const char*>(host.data_ptr()), static_cast<size_t>(n));
   }
 }
 
 void DataParallel::average_gradients(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes) {
+  torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> grads;
   for (const auto& p : parameters) {
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
@@ -74,18 +180,19 @@ void DataParallel::average_gradients(const std::vector<torch::Tensor>& parameter
   }
   size_t begin = 0;
   while (begin < grads.size()) {
-    // A bucket: consecutive gradients of one dtype up to bucket_bytes (at least one).
+    // A bucket: consecutive gradients of one dtype and device up to bucket_bytes (at least one).
     size_t end = begin;
     int64_t bytes = 0;
     while (end < grads.size() && grads[end].scalar_type() == grads[begin].scalar_type() &&
+           grads[end].device() == grads[begin].device() &&
            (end == begin || bytes + grads[end].nbytes() <= static_cast<size_t>(bucket_bytes))) {
       bytes += static_cast<int64_t>(grads[end].nbytes());
       ++end;
     }
     std::vector<torch::Tensor> pieces;
     for (size_t i = begin; i < end; ++i) pieces.push_back(grads[i].reshape({-1}));
-    std::vector<torch::Tensor> flat = {torch::cat(pieces)};
-    wait_for(impl_->group->allreduce(flat), "all-reduce");
+    std::vector<torch::Tensor> flat = {torch::cat(pieces).to(impl_->device)};
+    wait_for(impl_->allreduce(flat), "all-reduce");
     flat[0].div_(world_);
     int64_t offset = 0;
     for (size_t i = begin; i < end; ++i) {
@@ -97,20 +204,40 @@ void DataParallel::average_gradients(const std::vector<torch::Tensor>& parameter
   }
 }
 
-void DataParallel::barrier() { wait_for(impl_->group->barrier(), "barrier"); }
+std::vector<double> DataParallel::sum(const std::vector<double>& values) {
+  std::vector<torch::Tensor> t = {
+      torch::tensor(values.empty() ? std::vector<double>{0.0} : values, torch::kFloat64).to(impl_->device)};
+  wait_for(impl_->allreduce(t), "all-reduce");
+  const torch::Tensor host = t[0].to(torch::kCPU).contiguous();
+  const double* p = host.data_ptr<double>();
+  return std::vector<double>(p, p + values.size());
+}
+
+bool DataParallel::agree(uint64_t value) {
+  // The maximum of the value and of its negation over the ranks: equal ranks give max == -(-max).
+  const auto hi = static_cast<int64_t>(value >> 32), lo = static_cast<int64_t>(value & 0xffffffffu);
+  std::vector<torch::Tensor> t = {torch::tensor({hi, lo, -hi, -lo}, torch::kInt64).to(impl_->device)};
+  wait_for(impl_->allreduce(t, c10d::ReduceOp::MAX), "all-reduce");
+  const torch::Tensor m = t[0].to(torch::kCPU);
+  return m[0].item<int64_t>() == -m[2].item<int64_t>() && m[1].item<int64_t>() == -m[3].item<int64_t>();
+}
+
+void DataParallel::barrier() { wait_for(impl_->barrier(), "barrier"); }
 
 #else  // built without Gloo
 
 struct DataParallel::Impl {};
 
-bool DataParallel::available() { return false; }
-
-DataParallel::DataParallel(const LaunchEnv&, std::chrono::milliseconds) {
-  throw usage_error("data-parallel training", "this build has no Gloo backend (install libgloo-dev and rebuild)");
+DataParallel::DataParallel(const LaunchEnv&, std::chrono::milliseconds, const std::string& backend, torch::Device device) {
+  resolve_backend(backend, device.is_cuda());  // throws: no backend in this build
+  throw usage_error("--backend", "this build has no Gloo (install libgloo-dev and rebuild)");
 }
 DataParallel::~DataParallel() = default;
 void DataParallel::broadcast(const std::vector<torch::Tensor>&) {}
+void DataParallel::broadcast_bytes(std::string&) {}
 void DataParallel::average_gradients(const std::vector<torch::Tensor>&, int64_t) {}
+std::vector<double> DataParallel::sum(const std::vector<double>& values) { return values; }
+bool DataParallel::agree(uint64_t) { return true; }
 void DataParallel::barrier() {}
 
 #endif
