@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "coordseg/core/atomic_file.h"
@@ -83,14 +85,16 @@ void save_checkpoint(const std::string& path, UNet3d& model, torch::optim::Optim
 }
 
 namespace {
-// Reads the state; when `make_model`, builds the network from the stored configuration into
-// *model before loading the weights.
-CheckpointState load(const std::string& path, UNet3d* model, bool make_model, torch::optim::Optimizer* optimizer) {
-  if (!std::filesystem::is_regular_file(path)) throw data_error(path, "no such checkpoint");
+// Reads the state, from the file `path` or, when given, from its `bytes`; when `make_model`,
+// builds the network from the stored configuration into *model before loading the weights.
+CheckpointState load(const std::string& path, const std::string* bytes, UNet3d* model, bool make_model,
+                     torch::optim::Optimizer* optimizer) {
+  if (!bytes && !std::filesystem::is_regular_file(path)) throw data_error(path, "no such checkpoint");
   torch::serialize::InputArchive outer, archive;
   CheckpointState s;
   try {
-    outer.load_from(path);
+    if (bytes) outer.load_from(bytes->data(), bytes->size());
+    else outer.load_from(path);
     torch::Tensor payload, checksum;
     if (outer.try_read(kPayloadKey, payload) && outer.try_read(kChecksumKey, checksum)) {
       payload = payload.contiguous();
@@ -105,7 +109,9 @@ CheckpointState load(const std::string& path, UNet3d* model, bool make_model, to
       }
       archive.load_from(data, size);
     } else {
-      archive.load_from(path);  // written before checkpoints carried a checksum
+      // written before checkpoints carried a checksum
+      if (bytes) archive.load_from(bytes->data(), bytes->size());
+      else archive.load_from(path);
     }
     torch::Tensor config, stats, progress, best;
     archive.read("config", config);
@@ -139,12 +145,25 @@ CheckpointState load(const std::string& path, UNet3d* model, bool make_model, to
 }  // namespace
 
 CheckpointState load_checkpoint(const std::string& path, UNet3d* model, torch::optim::Optimizer* optimizer) {
-  return load(path, model, false, optimizer);
+  return load(path, nullptr, model, false, optimizer);
+}
+
+std::string read_checkpoint_bytes(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) throw data_error(path, "no such checkpoint");
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw data_error(path, "cannot read the checkpoint");
+  return bytes;
+}
+
+CheckpointState load_checkpoint_bytes(const std::string& bytes, const std::string& path, UNet3d* model,
+                                      torch::optim::Optimizer* optimizer) {
+  return load(path, &bytes, model, false, optimizer);
 }
 
 UNet3d load_unet(const std::string& path, CheckpointState& state) {
   UNet3d model{nullptr};
-  state = load(path, &model, true, nullptr);
+  state = load(path, nullptr, &model, true, nullptr);
   return model;
 }
 

@@ -29,6 +29,11 @@ void save_checkpoint(const std::string& path, UNet3d& model, torch::optim::Optim
 // Reads the state; loads weights into `model` (and the optimiser's state when given).
 CheckpointState load_checkpoint(const std::string& path, UNet3d* model, torch::optim::Optimizer* optimizer);
 
+// A checkpoint's bytes, and the state (weights, optimiser) loaded from them as from the file
+// `path` (named in errors): how rank 0 hands last.pt to the other ranks of a resumed run.
+std::string read_checkpoint_bytes(const std::string& path);
+CheckpointState load_checkpoint_bytes(const std::string& bytes, const std::string& path, UNet3d* model,
+                                      torch::optim::Optimizer* optimizer);
 // The network a configuration describes.
 UNet3d make_unet(const TrainConfig& c);
 
