@@ -13,10 +13,20 @@
 
 namespace coordseg {
 
-// "auto" (CUDA when available), "cpu", "cuda" or "cuda:N". `gpus` are MULTI_GPU's ids: one
-// selects the GPU for "cuda"; more than one is refused on CUDA (no data parallelism yet).
-torch::Device resolve_device(const std::string& name, const std::vector<std::string>& gpus = {});
+// "auto" (CUDA when available), "cpu", "cuda" or "cuda:N". `gpus` are MULTI_GPU's (or --gpus')
+// ids, each checked against the GPUs present. A rank of a data-parallel run (`local_rank` >= 0)
+// takes "cuda" to be gpus[local_rank % size] (or GPU local_rank without a list); a lone process
+// uses its one listed GPU and refuses several (the command starts a rank per GPU).
+torch::Device resolve_device(const std::string& name, const std::vector<std::string>& gpus = {}, int local_rank = -1);
+// Every id in `gpus` is a GPU of this machine (0 .. present-1), or a usage error naming
+// `option`, the GPUs present and --gpus.
+void check_gpus(const std::vector<std::string>& gpus, int present, const std::string& option);
 
+// How many ranks `coordseg train` starts on this machine: on CPU `nproc` (MULTI_GPU ignored);
+// on CUDA one per listed GPU (checked against the GPUs present; errors name `gpus_option`,
+// MULTI_GPU or --gpus), or `nproc` when given (several ranks may share a GPU with Gloo).
+int ranks_to_start(const std::string& device, const std::vector<std::string>& gpus, int nproc,
+                   const std::string& gpus_option);
 // fp16 needs CUDA.
 void check_amp(Amp amp, const torch::Device& device);
 at::ScalarType amp_dtype(Amp amp);
