@@ -7,7 +7,9 @@
 #include <fstream>
 #include <iomanip>
 #include <memory>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/dataset.h"
@@ -19,6 +21,7 @@
 #include "coordseg/torch/batch_loader.h"
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/torch/compat.h"
+#include "coordseg/torch/data_parallel.h"
 #include "coordseg/torch/device.h"
 #include "coordseg/torch/loss.h"
 #include "coordseg/torch/loss_scaler.h"
@@ -235,6 +238,14 @@ class Trainer {
   void record(const EpochRecord& record, bool best, const std::vector<double>* full, double full_mean);
   void write_info(const TrainSummary& summary) const;
   void warn_collapse(const EpochRecord& record);
+  void join_ranks();
+  void make_samplers();
+  void resume_from_checkpoint();
+  std::vector<torch::Tensor> model_state() const;
+  void check_ranks_agree(int64_t epoch);
+  // Sums over the ranks (a copy of `values` when training alone).
+  // Dice counts, a loss sum and a batch count summed over the ranks, in place.
+  void sum_counts(DiceCounts& counts, double& loss_sum, int64_t& batches);
 
   const TrainRequest& req_;
   const TrainConfig& cfg_;
@@ -251,45 +262,53 @@ class Trainer {
   int64_t steps_per_epoch_ = 0, total_steps_ = 0, total_epochs_ = 0;
   std::vector<int64_t> zero_epochs_;  // per class: consecutive epochs at validation Dice 0 while present
   std::vector<bool> warned_;          // per class: collapse already reported
+  std::unique_ptr<DataParallel> dp_;  // set in a data-parallel run
+  const bool leader_;                 // rank 0: logs, validates into the files, writes the run folder
 };
 
 Trainer::Trainer(const TrainRequest& request)
-    : req_(request), cfg_(request.config), run_(request.run_dir), log_(request.out), scaler_(cfg_.amp == Amp::kFp16) {}
+    : req_(request),
+      cfg_(request.config),
+      run_(request.run_dir),
+      log_(request.launch.rank == 0 ? request.out : nullptr),
+      scaler_(cfg_.amp == Amp::kFp16),
+      leader_(request.launch.rank == 0) {}
 
 // Checks everything that can be checked, builds or resumes the model and optimiser, loads
 // the data; only then creates the run folder.
 void Trainer::setup() {
-  cfg_.validate();
-  std::error_code ec;
-  if (req_.resume) {
-    if (!fs::is_regular_file(run_ / "last.pt")) throw usage_error(req_.run_dir, "no last.pt to resume from");
-  } else if (fs::exists(run_, ec) && !fs::is_directory(run_, ec)) {
-    throw usage_error(req_.run_dir, "exists and is not a folder; --out names the run folder to create");
-  } else if (fs::exists(run_, ec) && !fs::is_empty(run_, ec) && !req_.force) {
-    throw usage_error(req_.run_dir, "run folder already holds files; use --resume to continue it or --force");
-  }
-  use_threads(cfg_.threads);
-  device_ = resolve_device(cfg_.device, cfg_.gpus);
+  // Ranks other than 0 may not see the run folder (another machine): rank 0 checks it, and a
+  // rank 0 that stops makes the others' first collective fail at once.
+  if (leader_) check_train_request(req_);
+  else cfg_.validate();
+  const LaunchEnv& env = req_.launch;
+  // THREADS 0 shares the machine's cores among the ranks on it.
+  use_threads(cfg_.threads > 0 || !env.distributed()
+                  ? cfg_.threads
+                  : std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()) / env.local_world_size));
+  device_ = resolve_device(cfg_.device, cfg_.gpus, env.distributed() ? env.local_rank : -1);
   check_amp(cfg_.amp, device_);
+  if (env.distributed()) join_ranks();
   if (!device_.is_cuda() && cfg_.gpus.size() > 1)
     log_.line("note: MULTI_GPU lists " + std::to_string(cfg_.gpus.size()) + " GPUs; ignored on CPU");
   map_ = cfg_.label_map();
 
-  torch::manual_seed(cfg_.seed);
-  model_ = make_unet(cfg_);
-  initialise(*model_, cfg_.init);
+  {
+    // Torch's default generator is process-wide: trainers in one process (ranks as threads,
+    // in the tests) take turns, so each draws exactly its seed's weights.
+    static std::mutex generator;
+    const std::lock_guard<std::mutex> lock(generator);
+    torch::manual_seed(cfg_.seed);
+    model_ = make_unet(cfg_);
+    initialise(*model_, cfg_.init);
+  }
   model_->to(device_);
   optimizer_ = make_optimizer(cfg_, model_);
   state_.config = cfg_;
-  if (req_.resume) {
-    const CheckpointState saved = load_checkpoint((run_ / "last.pt").string(), &model_, optimizer_.get());
-    state_.epoch = saved.epoch;
-    state_.step = saved.step;
-    state_.best_val_loss = saved.best_val_loss;
-    state_.best_epoch = saved.best_epoch;
-    state_.stats = saved.stats;
-    log_.line("resuming " + req_.run_dir + " after epoch " + std::to_string(state_.epoch));
-  }
+  if (req_.resume) resume_from_checkpoint();
+  // The same starting point on every rank: rank 0's weights (and, resumed, its optimiser's
+  // state, which came with the checkpoint's bytes).
+  if (dp_) dp_->broadcast(model_state());
   for (const int64_t p : cfg_.patch)
     if (p % model_->size_multiple() != 0)
       throw usage_error("PATCH_DIM", std::to_string(p) + " is not a multiple of " + std::to_string(model_->size_multiple()) +
@@ -301,6 +320,11 @@ void Trainer::setup() {
   data_ = load_data(cfg_, req_.data_dir, map_, req_.resume ? &state_.stats : nullptr, log_);
   state_.stats = data_.stats;
 
+  if (!leader_) {
+    make_samplers();
+    return;
+  }
+  std::error_code ec;
   fs::create_directories(run_, ec);
   if (ec) throw data_error(req_.run_dir, "cannot create the run folder: " + ec.message());
   log_.open(run_ / "train.log");
@@ -308,6 +332,21 @@ void Trainer::setup() {
   remove_stale_temporaries(run_.string());
   if (!req_.resume || !fs::exists(run_ / "history.csv")) write_text_file((run_ / "history.csv").string(), history_header(map_));
   else trim_history(run_ / "history.csv", state_.epoch);
+  make_samplers();
+  const auto& patch = cfg_.patch;
+  log_.line("model: UNet3d base " + std::to_string(cfg_.base) + ", depth " + std::to_string(cfg_.depth) + ", norm " +
+            to_string(cfg_.norm) + ", coord " + to_string(cfg_.coord) + ", " + std::to_string(model_->parameter_count()) +
+            " parameters; " + std::to_string(steps_per_epoch_) + " steps per epoch, batch " + std::to_string(cfg_.batch) +
+            ", patch " + std::to_string(patch[0]) + "x" + std::to_string(patch[1]) + "x" + std::to_string(patch[2]) + ", " +
+            device_.str() + ", " + std::to_string(at::get_num_threads()) + " threads" +
+            (cfg_.amp != Amp::kNone ? ", amp " + to_string(cfg_.amp) : ""));
+  if (dp_)
+    log_.line("data-parallel: " + std::to_string(dp_->world_size()) + " ranks (" + dp_->backend() + ", rendezvous " +
+              env.master_addr + ":" + std::to_string(env.master_port) + "); BATCH_SIZE " + std::to_string(cfg_.batch) +
+              " per rank, " + std::to_string(cfg_.batch * dp_->world_size()) + " patches per step in all");
+}
+
+void Trainer::make_samplers() {
   train_sampler_ = std::make_unique<PatchSampler>(data_.train, cfg_.patch, cfg_.foreground, Augmentation::from_config(cfg_));
   // Validation patches are centred on a present class at FOREGROUND_FRACTION's default rate
   // whatever this run trains with, so runs that differ in how they draw training patches are
@@ -317,20 +356,69 @@ void Trainer::setup() {
   steps_per_epoch_ = cfg_.train_patches * static_cast<int64_t>(data_.train.size());
   total_steps_ = cfg_.steps > 0 ? cfg_.steps : cfg_.epochs * steps_per_epoch_;
   total_epochs_ = (total_steps_ + steps_per_epoch_ - 1) / steps_per_epoch_;
-  const auto& patch = cfg_.patch;
-  log_.line("model: UNet3d base " + std::to_string(cfg_.base) + ", depth " + std::to_string(cfg_.depth) + ", norm " +
-            to_string(cfg_.norm) + ", coord " + to_string(cfg_.coord) + ", " + std::to_string(model_->parameter_count()) +
-            " parameters; " + std::to_string(steps_per_epoch_) + " steps per epoch, batch " + std::to_string(cfg_.batch) +
-            ", patch " + std::to_string(patch[0]) + "x" + std::to_string(patch[1]) + "x" + std::to_string(patch[2]) + ", " +
-            device_.str() + ", " + std::to_string(at::get_num_threads()) + " threads" +
-            (cfg_.amp != Amp::kNone ? ", amp " + to_string(cfg_.amp) : ""));
+}
+
+// The rendezvous: every rank waits here (at most --dist-timeout) until all have arrived.
+void Trainer::join_ranks() {
+  const std::string backend = DataParallel::resolve_backend(req_.backend, device_.is_cuda());
+  if (!(req_.dist_timeout > 0)) throw usage_error("--dist-timeout", "must be a positive number of seconds");
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(req_.dist_timeout * 1000)));
+  dp_ = std::make_unique<DataParallel>(req_.launch, timeout, backend, device_);
+}
+
+// Rank 0 reads RUN/last.pt and sends its bytes to the others, so that only rank 0 needs to
+// see the run folder; every rank then loads the same weights and optimiser state.
+void Trainer::resume_from_checkpoint() {
+  const std::string path = (run_ / "last.pt").string();
+  std::string bytes;
+  if (leader_) bytes = read_checkpoint_bytes(path);
+  if (dp_) dp_->broadcast_bytes(bytes);
+  const CheckpointState saved = load_checkpoint_bytes(bytes, path, &model_, optimizer_.get());
+  state_.epoch = saved.epoch;
+  state_.step = saved.step;
+  state_.best_val_loss = saved.best_val_loss;
+  state_.best_epoch = saved.best_epoch;
+  state_.stats = saved.stats;
+  log_.line("resuming " + req_.run_dir + " after epoch " + std::to_string(state_.epoch));
+}
+
+std::vector<torch::Tensor> Trainer::model_state() const {
+  std::vector<torch::Tensor> t = model_->parameters();
+  for (const auto& b : model_->buffers()) t.push_back(b);
+  return t;
+}
+
+// After each epoch: batch-norm running statistics are rank 0's on every rank (each rank
+// normalised its own batches), and the weights must be bit-identical; a rank that drifted
+// (a non-deterministic kernel, a damaged host) stops the run rather than training apart.
+void Trainer::check_ranks_agree(int64_t epoch) {
+  if (!dp_) return;
+  auto buffers = model_->buffers();
+  if (!buffers.empty()) dp_->broadcast(buffers);
+  const uint64_t digest = tensor_digest(model_state());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
+  if (!dp_->agree(digest))
+    throw data_error("data-parallel", "the ranks' weights differ after epoch " + std::to_string(epoch) +
+                                          " (rank " + std::to_string(dp_->rank()) + " holds digest " + hex + ")");
+  log_.line("data-parallel: weights bit-identical on all " + std::to_string(dp_->world_size()) + " ranks after epoch " +
+            std::to_string(epoch) + " (digest " + hex + ")");
 }
 
 EpochRecord Trainer::train_epoch(int64_t epoch) {
   const auto t0 = Clock::now();
   const int64_t n_steps = std::min(steps_per_epoch_, total_steps_ - state_.step);
-  BatchLoader loader([&](int64_t i) { return train_sampler_->batch(cfg_.batch, derive_seed(cfg_.seed, epoch, i)); },
-                     n_steps, static_cast<int>(cfg_.loader_threads));
+  // Sample k of step i is drawn from its own seed; rank r takes samples r*B .. r*B + B-1.
+  const int64_t first_sample = cfg_.batch * req_.launch.rank;
+  BatchLoader loader(
+      [&](int64_t i) {
+        std::vector<uint64_t> seeds;
+        for (int64_t k = first_sample; k < first_sample + cfg_.batch; ++k)
+          seeds.push_back(derive_seed(cfg_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(i),
+                                      static_cast<uint64_t>(k)));
+        return train_sampler_->batch(seeds);
+      },
+      n_steps, static_cast<int>(cfg_.loader_threads));
   model_->train();
   const auto parameters = model_->parameters();
   EpochRecord rec;
@@ -344,7 +432,8 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
     optimizer_->zero_grad();
     const torch::Tensor logits = forward_with_amp(model_, b.image.to(device_), b.coords.to(device_), cfg_.amp);
     const torch::Tensor loss = segmentation_loss(cfg_.loss, logits, b.labels.to(device_));
-    const double value = loss.item<double>();
+    // The mean over the ranks: every rank sees the same value (and stops on the same step).
+    const double value = dp_ ? dp_->sum({loss.item<double>()})[0] / dp_->world_size() : loss.item<double>();
     if (!std::isfinite(value)) {
       const std::string kept = epoch > 1 ? "last.pt and best.pt are kept from epoch " + std::to_string(epoch - 1)
                                          : "no checkpoint was written";
@@ -352,6 +441,7 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
                                          std::to_string(i + 1) + "; " + kept + " (try a lower LEARNINGRATE)");
     }
     scaler_.scale(loss).backward();
+    if (dp_) dp_->average_gradients(parameters);
     if (scaler_.unscale(parameters)) {
       if (cfg_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, cfg_.grad_clip);
       optimizer_->step();
@@ -371,9 +461,11 @@ void Trainer::validate_patches(EpochRecord& rec) {
   torch::NoGradGuard no_grad;
   DiceCounts counts(cfg_.classes);
   double loss_sum = 0;
-  int64_t batches = 0;
+  int64_t batches = 0, item = 0;
+  const int world = dp_ ? dp_->world_size() : 1, rank = dp_ ? dp_->rank() : 0;
   for (size_t c = 0; c < data_.valid.size(); ++c)
     for (int64_t j = 0; j < cfg_.valid_patches; j += cfg_.batch) {
+      if (item++ % world != rank) continue;  // the ranks share the batches
       std::vector<uint64_t> seeds;
       for (int64_t k = j; k < std::min(j + cfg_.batch, cfg_.valid_patches); ++k)
         seeds.push_back(derive_seed(cfg_.seed, kValidationStream, c, static_cast<uint64_t>(k)));
@@ -384,11 +476,23 @@ void Trainer::validate_patches(EpochRecord& rec) {
       ++batches;
       counts.add(logits.argmax(1), labels);
     }
+  if (dp_) sum_counts(counts, loss_sum, batches);
   rec.val_loss = batches ? loss_sum / batches : rec.train_loss;
   rec.val_dice = counts.dice();
   rec.val_mean_dice = counts.mean_foreground();
   rec.val_present.clear();
   for (size_t c = 0; c < counts.tp.size(); ++c) rec.val_present.push_back(counts.tp[c] + counts.fn[c] > 0);
+}
+
+void Trainer::sum_counts(DiceCounts& counts, double& loss_sum, int64_t& batches) {
+  std::vector<double> v = {loss_sum, static_cast<double>(batches)};
+  for (const auto* part : {&counts.tp, &counts.fp, &counts.fn}) v.insert(v.end(), part->begin(), part->end());
+  v = dp_->sum(v);
+  loss_sum = v[0];
+  batches = static_cast<int64_t>(v[1]);
+  size_t at = 2;
+  for (auto* part : {&counts.tp, &counts.fp, &counts.fn})
+    for (auto& x : *part) x = v[at++];
 }
 
 // Whole validation volumes by sliding windows, in the preprocessed grid: Dice per class.
@@ -403,7 +507,16 @@ std::vector<double> Trainer::validate_full(double& mean) {
   const WindowFn net = [&](const torch::Tensor& w, const torch::Tensor& co) {
     return forward_with_amp(model_, w, co, cfg_.amp);
   };
-  for (const auto& vc : data_.valid) full.add(sliding_window(vc.image.to(device_), cfg_.classes, net, sw).argmax(0), vc.labels);
+  const size_t world = dp_ ? static_cast<size_t>(dp_->world_size()) : 1, rank = dp_ ? static_cast<size_t>(dp_->rank()) : 0;
+  for (size_t c = rank; c < data_.valid.size(); c += world) {
+    const auto& vc = data_.valid[c];
+    full.add(sliding_window(vc.image.to(device_), cfg_.classes, net, sw).argmax(0), vc.labels);
+  }
+  if (dp_) {
+    double unused_loss = 0;
+    int64_t unused_batches = 0;
+    sum_counts(full, unused_loss, unused_batches);
+  }
   mean = full.mean_foreground();
   return full.dice();
 }
@@ -467,6 +580,8 @@ void Trainer::write_info(const TrainSummary& summary) const {
   for (const auto& r : summary.history) seconds += r.seconds;
   info["seconds_this_call"] = seconds;
   info["device"] = device_.str();
+  info["ranks"] = dp_ ? dp_->world_size() : 1;
+  if (dp_) info["backend"] = dp_->backend();
   info["threads"] = at::get_num_threads();
   info["libtorch"] = compat::torch_version();
   info["intensity"] = {{"scheme", to_string(cfg_.intensity_scheme())}, {"lo", state_.stats.lo}, {"hi", state_.stats.hi},
@@ -500,7 +615,8 @@ TrainSummary Trainer::run() {
       state_.best_val_loss = rec.val_loss;
       state_.best_epoch = epoch;
     }
-    record(rec, best, do_full ? &full : nullptr, full_mean);
+    check_ranks_agree(epoch);
+    if (leader_) record(rec, best, do_full ? &full : nullptr, full_mean);
     warn_collapse(rec);
     summary.history.push_back(rec);
     if (req_.stop_after_epochs > 0 && ++epochs_this_call >= req_.stop_after_epochs) break;
@@ -508,11 +624,28 @@ TrainSummary Trainer::run() {
   summary.epochs_done = state_.epoch;
   summary.best_val_loss = state_.best_val_loss;
   summary.best_epoch = state_.best_epoch;
-  write_info(summary);
+  summary.world_size = dp_ ? dp_->world_size() : 1;
+  summary.parameter_digest = tensor_digest(model_state());
+  if (leader_) write_info(summary);
+  // No rank leaves before rank 0 has written the last checkpoint and info.json.
+  if (dp_) dp_->barrier();
   return summary;
 }
 
 }  // namespace
+
+void check_train_request(const TrainRequest& req) {
+  req.config.validate();
+  const fs::path run = req.run_dir;
+  std::error_code ec;
+  if (req.resume) {
+    if (!fs::is_regular_file(run / "last.pt")) throw usage_error(req.run_dir, "no last.pt to resume from");
+  } else if (fs::exists(run, ec) && !fs::is_directory(run, ec)) {
+    throw usage_error(req.run_dir, "exists and is not a folder; --out names the run folder to create");
+  } else if (fs::exists(run, ec) && !fs::is_empty(run, ec) && !req.force) {
+    throw usage_error(req.run_dir, "run folder already holds files; use --resume to continue it or --force");
+  }
+}
 
 TrainSummary train(const TrainRequest& request) { return Trainer(request).run(); }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "coordseg/core/config.h"
+#include "coordseg/core/launch_env.h"
 
 namespace coordseg {
 
@@ -34,7 +35,20 @@ struct TrainRequest {
   int64_t stop_after_epochs = 0;  // stop (as if interrupted) after this many epochs of this call; 0 = off
   std::ostream* out = nullptr;    // the log's lines as they are written; nullptr = quiet
   std::function<void(const StepProgress&)> on_step;  // after every optimiser step; may be empty
+
+  // Data-parallel training (world_size > 1): every rank calls train() with its own `launch`.
+  // Each rank draws its own patches (BATCH_SIZE per rank: N ranks of batch B see the patches
+  // one process of batch N*B would), gradients are averaged after backward, validation is
+  // split over the ranks, and rank 0 alone logs and writes the run folder.
+  LaunchEnv launch;
+  std::string backend = "auto";  // auto (NCCL on CUDA where built, else Gloo), gloo, nccl
+  double dist_timeout = 300;     // seconds to wait for the other ranks, at the rendezvous and in each collective
 };
+
+// What can be checked before any rank starts: the configuration, and that the run folder can
+// be created (or resumed). train() checks the same; a launcher calls this first so that a bad
+// request is reported once, not by every rank.
+void check_train_request(const TrainRequest& request);
 
 struct EpochRecord {
   int64_t epoch = 0;
@@ -50,6 +64,8 @@ struct TrainSummary {
   double best_val_loss = 0;
   int64_t best_epoch = 0;
   int64_t parameters = 0;
+  int world_size = 1;              // ranks that trained
+  uint64_t parameter_digest = 0;   // tensor_digest of the final weights and buffers (equal on every rank)
 };
 
 TrainSummary train(const TrainRequest& request);
