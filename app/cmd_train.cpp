@@ -9,6 +9,9 @@
 #include "commands.h"
 #include "coordseg/core/config.h"
 #include "coordseg/core/error.h"
+#include "coordseg/core/launch_env.h"
+#include "coordseg/core/launcher.h"
+#include "coordseg/torch/device.h"
 #include "coordseg/torch/trainer.h"
 
 namespace coordseg::app {
@@ -18,6 +21,10 @@ struct TrainArgs {
   std::string params, data, out, resume;
   ConfigOverrides overrides;
   bool force = false;
+  std::vector<std::string> gpus;
+  int nproc = 0;
+  std::string backend = "auto";
+  double dist_timeout = 300;
 };
 
 std::string format_duration(double s) {
@@ -57,6 +64,12 @@ Runner add_train_command(CLI::App& app) {
   cmd->add_option("--threads", o.threads, "Override THREADS (0 = all cores; at most 4 per core)");
   cmd->add_option("--amp", o.amp, "Override AMP: none, bf16 (CPU or CUDA), fp16 (CUDA)");
   cmd->add_flag("--force", a->force, "Write into a run folder that already holds files");
+  cmd->add_option("--gpus", a->gpus, "GPUs to train on, one rank each (overrides MULTI_GPU), e.g. --gpus 0,1")
+      ->delimiter(',');
+  cmd->add_option("--nproc", a->nproc, "Ranks to start on this machine (CPU ranks on a CPU; default: one per GPU)");
+  cmd->add_option("--backend", a->backend, "Data-parallel backend: auto (NCCL on CUDA, else Gloo), gloo, nccl");
+  cmd->add_option("--dist-timeout", a->dist_timeout,
+                  "Seconds to wait for the other ranks (rendezvous and each collective) before failing");
   return [a, cmd]() {
     if (!*cmd) return -1;
     if (a->resume.empty() == a->out.empty())
@@ -74,6 +87,8 @@ Runner add_train_command(CLI::App& app) {
       c = TrainConfig::from_file(a->params);
     }
     apply_overrides(c, a->overrides);
+    const std::string gpus_option = a->gpus.empty() ? "MULTI_GPU" : "--gpus";
+    if (!a->gpus.empty()) c.gpus = a->gpus;
     TrainRequest r;
     r.config = c;
     r.data_dir = a->data;
@@ -81,8 +96,30 @@ Runner add_train_command(CLI::App& app) {
     r.resume = !a->resume.empty();
     r.force = a->force;
     r.out = &std::cout;
-    if (::isatty(STDOUT_FILENO)) r.on_step = draw_progress;
+    r.launch = launch_env();
+    r.backend = a->backend;
+    r.dist_timeout = a->dist_timeout;
+    if (!(a->dist_timeout > 0)) throw usage_error("--dist-timeout", "must be a positive number of seconds");
+    if (!r.launch.distributed() && !is_launched_worker()) {
+      // Several ranks wanted here: start them (this same command, as workers) and wait.
+      const int ranks = ranks_to_start(c.device, c.gpus, a->nproc, gpus_option);
+      if (ranks > 1) {
+        check_train_request(r);
+        LaunchPlan plan;
+        plan.argv = self_arguments();
+        plan.argv.at(0) = self_executable();
+        plan.nproc_per_node = ranks;
+        plan.grace_seconds = a->dist_timeout + 10;
+        return run_workers(plan, std::cerr);
+      }
+    } else if (a->nproc > 0 && !is_launched_worker()) {
+      throw usage_error("--nproc", "this process is already rank " + std::to_string(r.launch.rank) + " of " +
+                                       std::to_string(r.launch.world_size) + " (started by " + r.launch.launcher +
+                                       "); leave --nproc out");
+    }
+    if (::isatty(STDOUT_FILENO) && r.launch.rank == 0) r.on_step = draw_progress;
     const TrainSummary s = train(r);
+    if (r.launch.rank != 0) return 0;
     std::cout << "trained " << s.epochs_done << " epochs; best validation loss " << s.best_val_loss << " at epoch "
               << s.best_epoch << "; run folder " << r.run_dir << "\n";
     return 0;

@@ -6,10 +6,23 @@
 #include "coordseg/torch/compat.h"
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/error.h"
+#include "coordseg/core/launch_env.h"
 
 #ifndef COORDSEG_VERSION
 #define COORDSEG_VERSION "unknown"
 #endif
+
+namespace {
+// Errors of rank 1, 2, ... of a data-parallel run say whose they are ("rank 1: ...").
+std::string rank_prefix() {
+  try {
+    const coordseg::LaunchEnv env = coordseg::launch_env();
+    if (env.distributed() && env.rank != 0) return "rank " + std::to_string(env.rank) + ": ";
+  } catch (const coordseg::Error&) {
+  }
+  return "";
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace coordseg;
@@ -22,7 +35,7 @@ int main(int argc, char** argv) {
   std::vector<app::Runner> runners = {app::add_info_command(cli), app::add_phantom_command(cli),
                                       app::add_render_command(cli), app::add_train_command(cli),
                                       app::add_predict_command(cli), app::add_evaluate_command(cli),
-                                      app::add_plot_command(cli)};
+                                      app::add_plot_command(cli), app::add_launch_command(cli)};
 
   remove_temporaries_on_signal();
   try {
@@ -52,12 +65,12 @@ int main(int argc, char** argv) {
       if (status >= 0) return status;
     }
   } catch (const Error& e) {
-    std::cerr << "coordseg: error: " << e.what() << "\n";
+    std::cerr << "coordseg: error: " << rank_prefix() << e.what() << "\n";
     return e.exit_code();
   } catch (const std::exception& e) {
     // Anything else (a LibTorch error among them) is still one line: its first.
     const std::string what = e.what();
-    std::cerr << "coordseg: error: " << what.substr(0, what.find('\n')) << "\n";
+    std::cerr << "coordseg: error: " << rank_prefix() << what.substr(0, what.find('\n')) << "\n";
     return static_cast<int>(ErrorKind::kData);
   }
   std::cerr << "coordseg: error: a subcommand is required (see coordseg --help)\n";
