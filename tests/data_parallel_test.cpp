@@ -5,28 +5,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <functional>
 #include <thread>
 
 #include "coordseg/core/error.h"
+#include "coordseg/core/launcher.h"
+#include "coordseg/torch/device.h"
 #include "coordseg/torch/loss.h"
 #include "coordseg/torch/unet3d.h"
 
 namespace coordseg {
 namespace {
-
-// A loopback TCP port that was free a moment ago.
-int free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(s);
-  return ntohs(a.sin_port);
-}
 
 LaunchEnv rank_env(int rank, int world, int port) {
   LaunchEnv e;
@@ -152,6 +141,49 @@ TEST(DataParallel, ARankThatLeavesMakesTheOthersFail) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LT(seconds, 10.0);
+}
+
+std::string usage_message(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.exit_code(), 2);
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// MULTI_GPU's ids are checked against the GPUs present; the error names them and --gpus.
+TEST(DataParallel, MissingGpusAreNamedWithTheOnesPresent) {
+  EXPECT_EQ(usage_message([] { check_gpus({"6", "7"}, 1, "MULTI_GPU"); }),
+            "MULTI_GPU: lists GPUs 6, 7, which this machine does not have (it has GPU 0); choose with --gpus, e.g. --gpus 0");
+  EXPECT_EQ(usage_message([] { check_gpus({"0", "4", "x"}, 4, "--gpus"); }),
+            "--gpus: lists GPUs 4, x, which this machine does not have (it has GPUs 0, 1, 2, 3); choose with --gpus, "
+            "e.g. --gpus 0");
+  EXPECT_EQ(usage_message([] { check_gpus({"0", "3"}, 4, "MULTI_GPU"); }), "(no error)");
+  EXPECT_EQ(usage_message([] { check_gpus({}, 1, "MULTI_GPU"); }), "(no error)");
+}
+
+TEST(DataParallel, BackendsAndRanksToStart) {
+  if (DataParallel::available("gloo")) EXPECT_EQ(DataParallel::resolve_backend("auto", false), "gloo");
+  EXPECT_EQ(usage_message([] { DataParallel::resolve_backend("mpi", false); }),
+            "--backend: expected auto, gloo or nccl, got 'mpi'");
+  EXPECT_EQ(usage_message([] { DataParallel::resolve_backend("nccl", false); }),
+            "--backend: nccl needs CUDA tensors; on CPU use gloo");
+  // On the CPU, MULTI_GPU does not start ranks; --nproc does.
+  EXPECT_EQ(ranks_to_start("cpu", {"6", "7"}, 0, "MULTI_GPU"), 1);
+  EXPECT_EQ(ranks_to_start("cpu", {"6", "7"}, 3, "MULTI_GPU"), 3);
+  EXPECT_EQ(usage_message([] { ranks_to_start("cpu", {"0"}, 0, "--gpus"); }),
+            "--gpus: this run is on the CPU (no CUDA GPU in this build or machine); use --nproc N for N CPU ranks");
+  EXPECT_EQ(usage_message([] { ranks_to_start("cpu", {}, -1, "MULTI_GPU"); }),
+            "--nproc: expected a number of ranks >= 1, got -1");
+  if (torch::cuda::is_available()) {
+    const int n = static_cast<int>(torch::cuda::device_count());
+    EXPECT_EQ(ranks_to_start("cuda", {"0"}, 0, "--gpus"), 1);
+    EXPECT_EQ(ranks_to_start("cuda", {"0", "0"}, 0, "--gpus"), 2);  // two ranks may share a GPU (Gloo)
+    EXPECT_NE(usage_message([] { ranks_to_start("cuda", {"99"}, 0, "MULTI_GPU"); }).find("(it has GPU"), std::string::npos);
+    EXPECT_EQ(resolve_device("cuda", {}, 1 % n).str(), "cuda:" + std::to_string(1 % n));
+  }
 }
 
 }  // namespace

@@ -4,9 +4,12 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/core/error.h"
+#include "coordseg/core/launcher.h"
+#include "coordseg/torch/data_parallel.h"
 #include "test_util.h"
 #include "tiny_phantom.h"
 
@@ -119,6 +122,141 @@ TEST(Trainer, AResumedRunEqualsAnUninterruptedOne) {
     return out;
   };
   EXPECT_EQ(rows(dir.file("whole/history.csv")), rows(dir.file("part/history.csv")));
+}
+
+// Each request of `ranks` trained at once, one thread a rank, on one loopback rendezvous.
+std::vector<TrainSummary> train_ranks(std::vector<TrainRequest> ranks) {
+  const int port = free_port();
+  std::vector<TrainSummary> out(ranks.size());
+  std::vector<std::string> errors(ranks.size());
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    ranks[r].launch.rank = static_cast<int>(r);
+    ranks[r].launch.world_size = static_cast<int>(ranks.size());
+    ranks[r].launch.master_port = port;
+    ranks[r].launch.launcher = "torchrun";
+    ranks[r].dist_timeout = 60;
+    threads.emplace_back([&, r] {
+      try {
+        out[r] = train(ranks[r]);
+      } catch (const std::exception& e) {
+        errors[r] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (size_t r = 0; r < ranks.size(); ++r) EXPECT_EQ(errors[r], "") << "rank " << r;
+  return out;
+}
+
+std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The check of issue 11: two ranks of batch 1 train exactly as one process of batch 2 on the
+// same patches. With a loss that is a mean over samples (cross-entropy), averaging the ranks'
+// gradients is the combined batch's gradient, so the weights agree to float rounding; and
+// the two ranks hold bit-identical weights.
+TEST(Trainer, TwoRanksEqualOneProcessWithTheCombinedBatch) {
+  if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
+  testing::TempDir dir;
+  TrainRequest single = tiny_request(dir);
+  single.config.loss = LossKind::kCrossEntropy;
+  single.config.epochs = 2;
+  single.config.loader_threads = 1;
+  TrainRequest rank = single;
+  rank.config.batch = 1;
+  rank.run_dir = dir.file("ranks");
+  single.run_dir = dir.file("single");
+  const TrainSummary one = train(single);
+  const auto ranks = train_ranks({rank, rank});
+  ASSERT_EQ(ranks.size(), 2u);
+  EXPECT_EQ(ranks[0].world_size, 2);
+  EXPECT_EQ(ranks[0].parameter_digest, ranks[1].parameter_digest);
+  EXPECT_NE(ranks[0].parameter_digest, one.parameter_digest);  // float rounding differs: a real comparison below
+
+  // The two networks compute the same function. (Their weights are compared through it:
+  // a convolution's bias before instance norm gets a gradient of rounding noise only, which
+  // Adam scales up to full-size steps that the norm then removes again.)
+  CheckpointState state;
+  UNet3d a = load_unet(dir.file("ranks/last.pt"), state), b = load_unet(dir.file("single/last.pt"), state);
+  a->eval();
+  b->eval();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  const auto x = torch::randn({2, 1, 16, 16, 16}), coords = torch::rand({2, 3, 16, 16, 16}) * 2 - 1;
+  const auto ya = a->forward(x, coords), yb = b->forward(x, coords);
+  const double scale = yb.abs().max().item<double>(), gap = (ya - yb).abs().max().item<double>();
+  EXPECT_GT(scale, 0.1);
+  EXPECT_LT(gap, 1e-4 * scale) << "largest logit difference " << gap << " of " << scale;
+  // And they are not the untrained network: the steps did move the weights.
+  UNet3d initial = make_unet(single.config);
+  EXPECT_GT((initial->forward(x, coords) - yb).abs().max().item<double>(), 100 * gap + 1e-3);
+  // The epochs' losses and validation Dice agree too: validation was split over the ranks.
+  ASSERT_EQ(ranks[0].history.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_NEAR(ranks[0].history[e].train_loss, one.history[e].train_loss, 1e-4);
+    EXPECT_NEAR(ranks[0].history[e].val_loss, one.history[e].val_loss, 1e-4);
+    EXPECT_NEAR(ranks[0].history[e].val_mean_dice, one.history[e].val_mean_dice, 1e-3);
+    EXPECT_EQ(ranks[1].history[e].train_loss, ranks[0].history[e].train_loss);  // every rank sees the mean
+  }
+  // Rank 0 alone wrote the run folder, and says how the run was made.
+  const auto info = nlohmann::json::parse(text_of(dir.file("ranks/info.json")));
+  EXPECT_EQ(info["ranks"], 2);
+  EXPECT_EQ(info["backend"], "gloo");
+  const std::string log = text_of(dir.file("ranks/train.log"));
+  EXPECT_NE(log.find("data-parallel: 2 ranks (gloo, rendezvous 127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("BATCH_SIZE 1 per rank, 2 patches per step in all"), std::string::npos) << log;
+  EXPECT_NE(log.find("data-parallel: weights bit-identical on all 2 ranks after epoch 2 (digest "), std::string::npos);
+}
+
+// A run may go on with another number of ranks: rank 0 reads last.pt and sends it to the
+// others, so a rank that never saw the run folder resumes from the same weights and state.
+TEST(Trainer, ARunResumesWithAnotherNumberOfRanks) {
+  if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
+  testing::TempDir dir;
+  TrainRequest r = tiny_request(dir);
+  r.config.epochs = 1;
+  train(r);  // one process
+  TrainRequest more = r;
+  more.resume = true;
+  more.config.epochs = 2;
+  TrainRequest elsewhere = more;
+  elsewhere.run_dir = dir.file("not-here");  // rank 1 cannot see the run folder
+  const auto two = train_ranks({more, elsewhere});
+  EXPECT_EQ(two[0].epochs_done, 2);
+  EXPECT_EQ(two[1].epochs_done, 2);
+  EXPECT_EQ(two[0].parameter_digest, two[1].parameter_digest);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("not-here")));
+  TrainRequest back = more;
+  back.config.epochs = 3;
+  const TrainSummary one = train(back);  // and on with one process again
+  EXPECT_EQ(one.epochs_done, 3);
+  EXPECT_EQ(one.history.size(), 1u);
+}
+
+// A lone rank of a run of two gives up within --dist-timeout, before writing anything.
+TEST(Trainer, ALoneRankFailsWithinTheTimeoutAndWritesNothing) {
+  if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
+  testing::TempDir dir;
+  TrainRequest r = tiny_request(dir);
+  r.launch.rank = 0;
+  r.launch.world_size = 2;
+  r.launch.master_port = free_port();
+  r.dist_timeout = 2;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    train(r);
+    FAIL() << "trained without rank 1";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("rendezvous at 127.0.0.1:", 0), 0u) << e.what();
+    EXPECT_EQ(e.exit_code(), 1);
+  }
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 15.0);
+  EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
 }
 
 TEST(Trainer, ANonFiniteLossStopsTheRunAndKeepsTheCheckpoints) {
