@@ -6,7 +6,7 @@
 set -u
 COORDSEG=$1
 TMP=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
 passed=0
 failed=0
@@ -19,6 +19,14 @@ check() {  # check NAME CONDITION-STATUS
     echo "FAIL: $1"
     echo "--- stdout"; tail -20 out 2>/dev/null; echo "--- stderr"; tail -20 err 2>/dev/null
   fi
+}
+
+# The processes whose parent is $1, in pid order (from /proc: procps may not be installed).
+children_of() {
+  local stat
+  for stat in /proc/[0-9]*/stat; do
+    awk -v p="$1" '{ sub(/^.*\) /, ""); if ($2 == p) print FILENAME }' "$stat" 2>/dev/null
+  done | sed 's|/proc/\([0-9]*\)/stat|\1|' | sort -n
 }
 
 # A port that was free a moment ago.
@@ -72,7 +80,10 @@ check "a lone worker fails within the timeout (rc $rc, $((SECONDS - start)) s)" 
   --dist-timeout 60 >out 2>err &
 launcher=$!
 for _ in $(seq 200); do grep -q '^epoch 1/' out 2>/dev/null && break; sleep 0.1; done
-rank1=$(pgrep -P $launcher | sort -n | tail -1)
+rank1=
+for child in $(children_of $launcher); do
+  tr '\0' '\n' <"/proc/$child/environ" | grep -qx 'RANK=1' && rank1=$child
+done
 start=$SECONDS
 kill -9 "$rank1"
 wait $launcher
