@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "coordseg/core/error.h"
 
@@ -58,6 +59,21 @@ struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
 #endif
   torch::Device device{torch::kCPU};  // where the tensors of a collective must be
+
+  // Gradient buckets of attach(): each a flat buffer on `device` and its all-reduce.
+  struct Bucket {
+    std::vector<size_t> members;  // parameter indices
+    std::vector<int64_t> offsets;
+    torch::Tensor flat;
+    int pending = 0;  // members whose gradient has not arrived this step
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  std::vector<torch::Tensor> attached;
+  std::vector<std::pair<size_t, size_t>> slot;  // per parameter: bucket, member
+  std::vector<bool> arrived;                    // per parameter, this step
+  std::vector<Bucket> buckets;
+  size_t next_launch = 0;
+  std::mutex mutex;  // hooks may run on autograd's device threads
 
   bool on_device() const { return device.is_cuda(); }
   c10::intrusive_ptr<c10d::Work> allreduce(std::vector<at::Tensor>& t, c10d::ReduceOp op = c10d::ReduceOp::SUM) {
@@ -224,6 +240,93 @@ bool DataParallel::agree(uint64_t value) {
 
 void DataParallel::barrier() { wait_for(impl_->barrier(), "barrier"); }
 
+void DataParallel::attach(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes) {
+  Impl& im = *impl_;
+  im.attached = parameters;
+  im.slot.assign(parameters.size(), {0, 0});
+  im.arrived.assign(parameters.size(), false);
+  im.buckets.clear();
+  // Backward reaches the last layers first: buckets run from the last parameter to the first.
+  std::vector<int64_t> sizes;  // elements per bucket
+  for (size_t k = parameters.size(); k-- > 0;) {
+    const auto& p = parameters[k];
+    const auto item = static_cast<int64_t>(p.element_size());
+    if (im.buckets.empty() || im.buckets.back().flat.scalar_type() != p.scalar_type() ||
+        (sizes.back() > 0 && (sizes.back() + p.numel()) * item > bucket_bytes)) {
+      im.buckets.emplace_back();
+      im.buckets.back().flat = torch::empty({0}, p.options().device(im.device).requires_grad(false));
+      sizes.push_back(0);
+    }
+    Impl::Bucket& b = im.buckets.back();
+    im.slot[k] = {im.buckets.size() - 1, b.members.size()};
+    b.members.push_back(k);
+    b.offsets.push_back(sizes.back());
+    sizes.back() += p.numel();
+  }
+  for (size_t i = 0; i < im.buckets.size(); ++i)
+    im.buckets[i].flat = torch::zeros({sizes[i]}, im.buckets[i].flat.options());
+  for (auto& b : im.buckets) b.pending = static_cast<int>(b.members.size());
+  for (size_t k = 0; k < parameters.size(); ++k) {
+    torch::Tensor p = parameters[k];
+    p.register_hook([this, k](const torch::Tensor& grad) {
+      Impl& i = *impl_;
+      const std::lock_guard<std::mutex> lock(i.mutex);
+      const auto [bi, mi] = i.slot[k];
+      Impl::Bucket& b = i.buckets[bi];
+      b.flat.narrow(0, b.offsets[mi], grad.numel()).copy_(grad.reshape({-1}));
+      if (!i.arrived[k]) {
+        i.arrived[k] = true;
+        --b.pending;
+      }
+      // Start every whole bucket in order: the ranks' collectives must match one to one.
+      while (i.next_launch < i.buckets.size() && i.buckets[i.next_launch].pending == 0) {
+        std::vector<torch::Tensor> t = {i.buckets[i.next_launch].flat};
+        i.buckets[i.next_launch].work = i.allreduce(t);
+        ++i.next_launch;
+      }
+    });
+  }
+}
+
+void DataParallel::finish_gradients() {
+  Impl& im = *impl_;
+  torch::NoGradGuard no_grad;
+  const std::lock_guard<std::mutex> lock(im.mutex);
+  // Parameters backward did not reach contribute zeros; their buckets start now, in order.
+  for (size_t k = 0; k < im.attached.size(); ++k)
+    if (!im.arrived[k]) {
+      const auto [bi, mi] = im.slot[k];
+      im.buckets[bi].flat.narrow(0, im.buckets[bi].offsets[mi], im.attached[k].numel()).zero_();
+    }
+  for (; im.next_launch < im.buckets.size(); ++im.next_launch) {
+    std::vector<torch::Tensor> t = {im.buckets[im.next_launch].flat};
+    im.buckets[im.next_launch].work = im.allreduce(t);
+  }
+  std::string failure;
+  for (auto& b : im.buckets) {
+    try {
+      wait_for(b.work, "all-reduce");
+    } catch (const Error& e) {
+      if (failure.empty()) failure = e.reason();  // wait for the rest, then report the first
+      continue;
+    }
+    b.flat.div_(world_);
+    for (size_t m = 0; m < b.members.size(); ++m) {
+      const torch::Tensor& p = im.attached[b.members[m]];
+      const torch::Tensor mean = b.flat.narrow(0, b.offsets[m], p.numel()).view(p.sizes());
+      if (p.grad().defined()) p.mutable_grad().copy_(mean);
+      else p.mutable_grad() = mean.to(p.device()).clone();
+    }
+  }
+  im.next_launch = 0;
+  std::fill(im.arrived.begin(), im.arrived.end(), false);
+  for (auto& b : im.buckets) {
+    b.pending = static_cast<int>(b.members.size());
+    b.work.reset();
+  }
+  if (!failure.empty()) throw data_error("data-parallel all-reduce", failure);
+}
+
 #else  // built without Gloo
 
 struct DataParallel::Impl {};
@@ -239,6 +342,8 @@ void DataParallel::average_gradients(const std::vector<torch::Tensor>&, int64_t)
 std::vector<double> DataParallel::sum(const std::vector<double>& values) { return values; }
 bool DataParallel::agree(uint64_t) { return true; }
 void DataParallel::barrier() {}
+void DataParallel::attach(const std::vector<torch::Tensor>&, int64_t) {}
+void DataParallel::finish_gradients() {}
 
 #endif
 

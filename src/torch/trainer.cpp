@@ -308,7 +308,10 @@ void Trainer::setup() {
   if (req_.resume) resume_from_checkpoint();
   // The same starting point on every rank: rank 0's weights (and, resumed, its optimiser's
   // state, which came with the checkpoint's bytes).
-  if (dp_) dp_->broadcast(model_state());
+  if (dp_) {
+    dp_->broadcast(model_state());
+    dp_->attach(model_->parameters());  // gradients all-reduced bucket by bucket during backward
+  }
   for (const int64_t p : cfg_.patch)
     if (p % model_->size_multiple() != 0)
       throw usage_error("PATCH_DIM", std::to_string(p) + " is not a multiple of " + std::to_string(model_->size_multiple()) +
@@ -361,7 +364,6 @@ void Trainer::make_samplers() {
 // The rendezvous: every rank waits here (at most --dist-timeout) until all have arrived.
 void Trainer::join_ranks() {
   const std::string backend = DataParallel::resolve_backend(req_.backend, device_.is_cuda());
-  if (!(req_.dist_timeout > 0)) throw usage_error("--dist-timeout", "must be a positive number of seconds");
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(req_.dist_timeout * 1000)));
   dp_ = std::make_unique<DataParallel>(req_.launch, timeout, backend, device_);
 }
@@ -441,7 +443,7 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
                                          std::to_string(i + 1) + "; " + kept + " (try a lower LEARNINGRATE)");
     }
     scaler_.scale(loss).backward();
-    if (dp_) dp_->average_gradients(parameters);
+    if (dp_) dp_->finish_gradients();
     if (scaler_.unscale(parameters)) {
       if (cfg_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, cfg_.grad_clip);
       optimizer_->step();
@@ -636,6 +638,8 @@ TrainSummary Trainer::run() {
 
 void check_train_request(const TrainRequest& req) {
   req.config.validate();
+  DataParallel::resolve_backend(req.backend, uses_cuda(req.config.device));
+  if (!(req.dist_timeout > 0)) throw usage_error("--dist-timeout", "must be a positive number of seconds");
   const fs::path run = req.run_dir;
   std::error_code ec;
   if (req.resume) {

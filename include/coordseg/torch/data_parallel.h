@@ -49,6 +49,14 @@ class DataParallel {
   // Every parameter's .grad replaced by its mean over the ranks (a parameter without a
   // gradient counts as zeros). Gradients travel in flat buckets of about `bucket_bytes`.
   void average_gradients(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes = 25 << 20);
+  // The same, overlapped with backward: attach() registers a hook on each parameter that
+  // copies its gradient into a bucket as backward produces it, and starts that bucket's
+  // all-reduce as soon as the bucket is whole (buckets in reverse parameter order, started in
+  // the same order on every rank). finish_gradients(), after backward, waits for them and
+  // writes the means into .grad (a parameter backward did not reach counts as zeros). The
+  // hooks stay on the parameters: this object must outlive every backward through them.
+  void attach(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes = 25 << 20);
+  void finish_gradients();
   // The element-wise sum over the ranks of a float64 vector (losses, Dice counts).
   std::vector<double> sum(const std::vector<double>& values);
   // Whether every rank passed the same value (a digest of the parameters).
