@@ -13,7 +13,7 @@ namespace {
 struct LaunchArgs {
   LaunchPlan plan;
   std::vector<std::string> command;
-  double grace = 30;
+  double grace = 5;
 };
 }  // namespace
 

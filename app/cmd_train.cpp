@@ -99,7 +99,6 @@ Runner add_train_command(CLI::App& app) {
     r.launch = launch_env();
     r.backend = a->backend;
     r.dist_timeout = a->dist_timeout;
-    if (!(a->dist_timeout > 0)) throw usage_error("--dist-timeout", "must be a positive number of seconds");
     if (!r.launch.distributed() && !is_launched_worker()) {
       // Several ranks wanted here: start them (this same command, as workers) and wait.
       const int ranks = ranks_to_start(c.device, c.gpus, a->nproc, gpus_option);
@@ -109,7 +108,7 @@ Runner add_train_command(CLI::App& app) {
         plan.argv = self_arguments();
         plan.argv.at(0) = self_executable();
         plan.nproc_per_node = ranks;
-        plan.grace_seconds = a->dist_timeout + 10;
+        plan.grace_seconds = 5;
         return run_workers(plan, std::cerr);
       }
     } else if (a->nproc > 0 && !is_launched_worker()) {

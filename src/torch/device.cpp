@@ -21,8 +21,9 @@ void check_gpus(const std::vector<std::string>& gpus, int present, const std::st
   for (int i = 0; i < present; ++i) have += (i ? ", " : "") + std::to_string(i);
   std::string listed;
   for (size_t i = 0; i < missing.size(); ++i) listed += (i ? ", " : "") + missing[i];
-  throw usage_error(option, "lists GPU " + listed + ", which this machine does not have (" +
-                                (present ? "it has GPU " + have : std::string("it has no GPU")) +
+  throw usage_error(option, std::string(missing.size() > 1 ? "lists GPUs " : "lists GPU ") + listed +
+                                ", which this machine does not have (" +
+                                (present > 1 ? "it has GPUs " + have : present ? "it has GPU 0" : std::string("it has no GPU")) +
                                 "); choose with --gpus, e.g. --gpus " + (present ? have.substr(0, have.find(',')) : "0"));
 }
 
@@ -46,11 +47,14 @@ torch::Device resolve_device(const std::string& name, const std::vector<std::str
   }
 }
 
+bool uses_cuda(const std::string& device) {
+  return device == "auto" ? torch::cuda::is_available() : device.rfind("cuda", 0) == 0;
+}
+
 int ranks_to_start(const std::string& device, const std::vector<std::string>& gpus, int nproc,
                    const std::string& gpus_option) {
   if (nproc < 0) throw usage_error("--nproc", "expected a number of ranks >= 1, got " + std::to_string(nproc));
-  const bool cuda = device == "auto" ? torch::cuda::is_available() : device.rfind("cuda", 0) == 0;
-  if (!cuda) {
+  if (!uses_cuda(device)) {
     if (gpus_option == "--gpus")
       throw usage_error("--gpus", "this run is on the CPU (no CUDA GPU in this build or machine); use --nproc N for N CPU ranks");
     return std::max(nproc, 1);

@@ -18,7 +18,7 @@ struct LaunchPlan {
   int node_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 0;        // 0: a port of this machine that is free now (one machine only)
-  double grace_seconds = 30;  // once a worker has failed, how long the others have to stop on their own
+  double grace_seconds = 5;  // once a worker has failed, how long the others have to stop on their own
 };
 
 // Starts the plan's workers and waits for them. When one fails, the others get

@@ -22,6 +22,8 @@ torch::Device resolve_device(const std::string& name, const std::vector<std::str
 // `option`, the GPUs present and --gpus.
 void check_gpus(const std::vector<std::string>& gpus, int present, const std::string& option);
 
+// Whether the device setting means CUDA ("auto" on a machine with CUDA, "cuda", "cuda:N").
+bool uses_cuda(const std::string& device);
 // How many ranks `coordseg train` starts on this machine: on CPU `nproc` (MULTI_GPU ignored);
 // on CUDA one per listed GPU (checked against the GPUs present; errors name `gpus_option`,
 // MULTI_GPU or --gpus), or `nproc` when given (several ranks may share a GPU with Gloo).
