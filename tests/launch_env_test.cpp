@@ -47,6 +47,8 @@ TEST(LaunchEnv, TorchrunVariables) {
   EXPECT_EQ(e.master_port, 29400);
   EXPECT_EQ(e.local_world_size, 1);  // LOCAL_WORLD_SIZE unset
   EXPECT_EQ(from({{"RANK", "0"}, {"WORLD_SIZE", "4"}, {"LOCAL_WORLD_SIZE", "2"}}).local_world_size, 2);
+  EXPECT_TRUE(from({{"RANK", "0"}, {"WORLD_SIZE", "1"}}).distributed());  // a group of one, as torchrun makes
+  EXPECT_FALSE(from({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}}).distributed());  // a lone srun task
 }
 
 TEST(LaunchEnv, SlurmVariablesAndTorchrunsWinOverThem) {

@@ -344,9 +344,11 @@ void Trainer::setup() {
             device_.str() + ", " + std::to_string(at::get_num_threads()) + " threads" +
             (cfg_.amp != Amp::kNone ? ", amp " + to_string(cfg_.amp) : ""));
   if (dp_)
-    log_.line("data-parallel: " + std::to_string(dp_->world_size()) + " ranks (" + dp_->backend() + ", rendezvous " +
+    log_.line("data-parallel: " + std::to_string(dp_->world_size()) + (dp_->world_size() > 1 ? " ranks (" : " rank (") +
+              dp_->backend() + ", rendezvous " +
               env.master_addr + ":" + std::to_string(env.master_port) + "); BATCH_SIZE " + std::to_string(cfg_.batch) +
-              " per rank, " + std::to_string(cfg_.batch * dp_->world_size()) + " patches per step in all");
+              " per rank, " + std::to_string(cfg_.batch * dp_->world_size()) +
+              (cfg_.batch * dp_->world_size() > 1 ? " patches" : " patch") + " per step in all");
 }
 
 void Trainer::make_samplers() {
@@ -403,8 +405,9 @@ void Trainer::check_ranks_agree(int64_t epoch) {
   if (!dp_->agree(digest))
     throw data_error("data-parallel", "the ranks' weights differ after epoch " + std::to_string(epoch) +
                                           " (rank " + std::to_string(dp_->rank()) + " holds digest " + hex + ")");
-  log_.line("data-parallel: weights bit-identical on all " + std::to_string(dp_->world_size()) + " ranks after epoch " +
-            std::to_string(epoch) + " (digest " + hex + ")");
+  if (dp_->world_size() > 1)
+    log_.line("data-parallel: weights bit-identical on all " + std::to_string(dp_->world_size()) + " ranks after epoch " +
+              std::to_string(epoch) + " (digest " + hex + ")");
 }
 
 EpochRecord Trainer::train_epoch(int64_t epoch) {

@@ -64,6 +64,12 @@ check "launch resumes a run with 2 ranks (rc $rc)" $?
 "$COORDSEG" train --resume two --data data --epochs 4 >out 2>err && grep -q '^epoch 4/4 ' out && ! grep -q data-parallel out
 check "and one process goes on from it" $?
 
+# A process group of one, as torchrun --nproc-per-node 1 makes (how NCCL is checked on one GPU).
+"$COORDSEG" launch --nproc-per-node 1 -- train --params tiny.json --data data --out solo --epochs 1 >out 2>err
+rc=$?
+[[ $rc -eq 0 ]] && grep -q '^data-parallel: 1 rank (gloo, rendezvous 127.0.0.1:[0-9]*); BATCH_SIZE 1 per rank, 1 patch per step in all$' out
+check "launch with one rank (rc $rc)" $?
+
 # 3. A lone worker of a run of two gives up within --dist-timeout with one line.
 port=$(free_port)
 start=$SECONDS

@@ -20,7 +20,9 @@ struct LaunchEnv {
   int master_port = 29500;
   std::string launcher = "none";  // "none", "torchrun" (RANK/WORLD_SIZE) or "slurm"
 
-  bool distributed() const { return world_size > 1; }
+  // Several ranks, or one started by torchrun / `coordseg launch` (a process group of one,
+  // as torchrun --nproc-per-node 1 gives; a lone SLURM task is a plain run).
+  bool distributed() const { return world_size > 1 || launcher == "torchrun"; }
 };
 
 // `get` returns a variable's value or nullptr when unset (std::getenv in use; a map in tests).
