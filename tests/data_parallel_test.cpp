@@ -26,6 +26,25 @@ LaunchEnv rank_env(int rank, int world, int port) {
   return e;
 }
 
+// Runs body(dp, rank) on two ranks (threads) of one loopback rendezvous; both must succeed.
+void on_two_ranks(const std::function<void(DataParallel&, int)>& body) {
+  const int port = free_port();
+  std::string errors[2];
+  auto run = [&](int rank) {
+    try {
+      DataParallel dp(rank_env(rank, 2, port), std::chrono::seconds(30));
+      body(dp, rank);
+    } catch (const std::exception& e) {
+      errors[rank] = e.what();
+    }
+  };
+  std::thread t1(run, 1);
+  run(0);
+  t1.join();
+  ASSERT_EQ(errors[0], "");
+  ASSERT_EQ(errors[1], "");
+}
+
 UNet3d tiny_unet(uint64_t seed) {
   torch::manual_seed(seed);
   return UNet3d(UNet3dOptions().base(2).depth(2));
@@ -43,36 +62,24 @@ std::vector<torch::Tensor> values(const UNet3d& net) {
 TEST(DataParallel, TwoRanksStayIdenticalAndEqualTheCombinedBatch) {
   if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
   constexpr int kSteps = 3;
-  const int port = free_port();
   torch::manual_seed(7);
   const auto x = torch::randn({2, 1, 8, 8, 8});
   const auto y = torch::randint(0, 8, {2, 8, 8, 8});
   const auto coords = torch::zeros({1, 3, 8, 8, 8});
   UNet3d nets[2] = {tiny_unet(1), tiny_unet(2)};
   const auto initial = values(nets[0]);
-  std::string errors[2];
-  auto run = [&](int rank) {
-    try {
-      DataParallel dp(rank_env(rank, 2, port), std::chrono::seconds(30));
-      auto params = nets[rank]->parameters();
-      dp.broadcast(params);
-      torch::optim::Adam adam(params, torch::optim::AdamOptions(1e-2));
-      for (int s = 0; s < kSteps; ++s) {
-        adam.zero_grad();
-        dice_loss(nets[rank]->forward(x.narrow(0, rank, 1), coords), y.narrow(0, rank, 1)).backward();
-        dp.average_gradients(params, /*bucket_bytes=*/256);  // small buckets: several all-reduces
-        adam.step();
-      }
-      dp.barrier();
-    } catch (const std::exception& e) {
-      errors[rank] = e.what();
+  on_two_ranks([&](DataParallel& dp, int rank) {
+    auto params = nets[rank]->parameters();
+    dp.broadcast(params);
+    torch::optim::Adam adam(params, torch::optim::AdamOptions(1e-2));
+    for (int s = 0; s < kSteps; ++s) {
+      adam.zero_grad();
+      dice_loss(nets[rank]->forward(x.narrow(0, rank, 1), coords), y.narrow(0, rank, 1)).backward();
+      dp.average_gradients(params, /*bucket_bytes=*/256);  // small buckets: several all-reduces
+      adam.step();
     }
-  };
-  std::thread t1(run, 1);
-  run(0);
-  t1.join();
-  ASSERT_EQ(errors[0], "");
-  ASSERT_EQ(errors[1], "");
+    dp.barrier();
+  });
 
   // One process, rank 0's initial weights, both patches in one batch.
   UNet3d single = tiny_unet(3);
@@ -103,7 +110,6 @@ TEST(DataParallel, TwoRanksStayIdenticalAndEqualTheCombinedBatch) {
 // gradients, identical on both ranks; a parameter backward never reached averages to zero.
 TEST(DataParallel, BucketsAllReducedDuringBackwardGiveTheCombinedGradient) {
   if (!DataParallel::available()) GTEST_SKIP() << "built without Gloo";
-  const int port = free_port();
   torch::manual_seed(11);
   const auto x = torch::randn({2, 1, 8, 8, 8});
   const auto y = torch::randint(0, 8, {2, 8, 8, 8});
@@ -111,28 +117,17 @@ TEST(DataParallel, BucketsAllReducedDuringBackwardGiveTheCombinedGradient) {
   UNet3d nets[2] = {tiny_unet(4), tiny_unet(4)};
   torch::Tensor unused[2] = {torch::ones({3}, torch::requires_grad()), torch::ones({3}, torch::requires_grad())};
   std::vector<torch::Tensor> grads[2];
-  std::string errors[2];
-  auto run = [&](int rank) {
-    try {
-      DataParallel dp(rank_env(rank, 2, port), std::chrono::seconds(30));
-      auto params = nets[rank]->parameters();
-      params.push_back(unused[rank]);
-      dp.attach(params, /*bucket_bytes=*/512);
-      for (int step = 0; step < 2; ++step) {  // twice: the buckets reset between steps
-        for (auto& p : params) p.mutable_grad() = torch::Tensor();
-        dice_loss(nets[rank]->forward(x.narrow(0, rank, 1), coords), y.narrow(0, rank, 1)).backward();
-        dp.finish_gradients();
-      }
-      for (const auto& p : params) grads[rank].push_back(p.grad().clone());
-    } catch (const std::exception& e) {
-      errors[rank] = e.what();
+  on_two_ranks([&](DataParallel& dp, int rank) {
+    auto params = nets[rank]->parameters();
+    params.push_back(unused[rank]);
+    dp.attach(params, /*bucket_bytes=*/512);
+    for (int step = 0; step < 2; ++step) {  // twice: the buckets reset between steps
+      for (auto& p : params) p.mutable_grad() = torch::Tensor();
+      dice_loss(nets[rank]->forward(x.narrow(0, rank, 1), coords), y.narrow(0, rank, 1)).backward();
+      dp.finish_gradients();
     }
-  };
-  std::thread t1(run, 1);
-  run(0);
-  t1.join();
-  ASSERT_EQ(errors[0], "");
-  ASSERT_EQ(errors[1], "");
+    for (const auto& p : params) grads[rank].push_back(p.grad().clone());
+  });
   UNet3d single = tiny_unet(4);
   dice_loss(single->forward(x, coords.expand({2, 3, 8, 8, 8})), y).backward();
   const auto expected = single->parameters();

@@ -25,13 +25,6 @@ LaunchPlan shell_plan(const std::string& script, int nproc) {
   return p;
 }
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 TEST(Launcher, EveryWorkerGetsItsRankAndTheRendezvous) {
@@ -47,9 +40,9 @@ TEST(Launcher, EveryWorkerGetsItsRankAndTheRendezvous) {
   std::ostringstream err;
   EXPECT_EQ(run_workers(p, err), 0);
   EXPECT_EQ(err.str(), "");
-  EXPECT_EQ(read(dir.file("rank0")), "3 0 6 3 10.1.2.3 29577 1\n");
-  EXPECT_EQ(read(dir.file("rank1")), "4 1 6 3 10.1.2.3 29577 1\n");
-  EXPECT_EQ(read(dir.file("rank2")), "5 2 6 3 10.1.2.3 29577 1\n");
+  EXPECT_EQ(testing::read_text(dir.file("rank0")), "3 0 6 3 10.1.2.3 29577 1\n");
+  EXPECT_EQ(testing::read_text(dir.file("rank1")), "4 1 6 3 10.1.2.3 29577 1\n");
+  EXPECT_EQ(testing::read_text(dir.file("rank2")), "5 2 6 3 10.1.2.3 29577 1\n");
 }
 
 TEST(Launcher, OneMachineWithoutAPortGetsAFreeOne) {
@@ -57,9 +50,9 @@ TEST(Launcher, OneMachineWithoutAPortGetsAFreeOne) {
   const LaunchPlan p = shell_plan("echo $MASTER_PORT > " + dir.file("port") + "$RANK", 2);
   std::ostringstream err;
   EXPECT_EQ(run_workers(p, err), 0);
-  const int port = std::stoi(read(dir.file("port0")));
+  const int port = std::stoi(testing::read_text(dir.file("port0")));
   EXPECT_GT(port, 0);
-  EXPECT_EQ(std::stoi(read(dir.file("port1"))), port);
+  EXPECT_EQ(std::stoi(testing::read_text(dir.file("port1"))), port);
 }
 
 TEST(Launcher, TheFirstFailuresStatusIsReturnedAndTheOthersAreStoppedAfterTheGrace) {

@@ -149,13 +149,6 @@ std::vector<TrainSummary> train_ranks(std::vector<TrainRequest> ranks) {
   return out;
 }
 
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The check of issue 11: two ranks of batch 1 train exactly as one process of batch 2 on the
 // same patches. With a loss that is a mean over samples (cross-entropy), averaging the ranks'
 // gradients is the combined batch's gradient, so the weights agree to float rounding; and
@@ -204,10 +197,10 @@ TEST(Trainer, TwoRanksEqualOneProcessWithTheCombinedBatch) {
     EXPECT_EQ(ranks[1].history[e].train_loss, ranks[0].history[e].train_loss);  // every rank sees the mean
   }
   // Rank 0 alone wrote the run folder, and says how the run was made.
-  const auto info = nlohmann::json::parse(text_of(dir.file("ranks/info.json")));
+  const auto info = nlohmann::json::parse(testing::read_text(dir.file("ranks/info.json")));
   EXPECT_EQ(info["ranks"], 2);
   EXPECT_EQ(info["backend"], "gloo");
-  const std::string log = text_of(dir.file("ranks/train.log"));
+  const std::string log = testing::read_text(dir.file("ranks/train.log"));
   EXPECT_NE(log.find("data-parallel: 2 ranks (gloo, rendezvous 127.0.0.1:"), std::string::npos) << log;
   EXPECT_NE(log.find("BATCH_SIZE 1 per rank, 2 patches per step in all"), std::string::npos) << log;
   EXPECT_NE(log.find("data-parallel: weights bit-identical on all 2 ranks after epoch 2 (digest "), std::string::npos);
