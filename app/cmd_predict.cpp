@@ -19,6 +19,7 @@ Runner add_predict_command(CLI::App& app) {
     std::vector<std::string> inputs;
     std::string amp = "none";
     PredictOptions o;
+    bool timings = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("predict", "Segment whole volumes with a trained run; write NIfTI label maps");
@@ -31,6 +32,8 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_flag("--keep-largest", a->o.keep_largest, "Keep the largest connected component of each structure");
   cmd->add_flag("--probabilities", a->o.probabilities, "Also write <case>_prob<k>.nii.gz per class");
   cmd->add_flag("--force", a->o.force, "Overwrite existing outputs");
+  cmd->add_flag("--timings", a->timings,
+                "Print each case's seconds per phase: read, preprocess, windows, restore, postprocess, write");
   cmd->add_option("--device", a->o.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_option("--amp", a->amp, "none, bf16, fp16 (CUDA)")->capture_default_str();
   cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores; at most 4 per core)")->capture_default_str();
@@ -45,12 +48,19 @@ Runner add_predict_command(CLI::App& app) {
       std::printf("\r%s: window %lld/%lld   ", file.c_str(), static_cast<long long>(done), static_cast<long long>(total));
       std::fflush(stdout);
     };
-    predict_files(predictor, a->inputs, a->out, [tty](const PredictedFile& f) {
+    const bool timings = a->timings;
+    predict_files(predictor, a->inputs, a->out, [tty, timings](const PredictedFile& f) {
       if (tty) std::printf("\r%120s\r", "");
       const auto& g = f.prediction.labels.grid;
       std::printf("%s -> %s: %lld windows, %.1f s, %.2f M voxels/s\n", f.input.c_str(), f.output.c_str(),
                   static_cast<long long>(f.prediction.windows), f.prediction.seconds,
                   static_cast<double>(g.voxel_count()) / std::max(f.prediction.seconds, 1e-9) / 1e6);
+      if (timings) {
+        const PredictionTimes& t = f.prediction.times;
+        std::printf("  timings: read %.3f s, preprocess %.3f s, windows %.3f s, restore %.3f s, postprocess %.3f s, "
+                    "write %.3f s, total %.3f s\n",
+                    t.read, t.preprocess, t.windows, t.restore, t.postprocess, t.write, t.total());
+      }
       std::fflush(stdout);
     }, progress);
     return 0;

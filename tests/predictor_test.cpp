@@ -221,5 +221,22 @@ TEST(Predictor, FilesAreNeverOverwrittenWithoutForce) {
   EXPECT_THROW(Predictor(dir.file("missing.pt"), one_thread()), Error);
 }
 
+// --timings: the phases of a case, each measured, together the whole prediction.
+TEST(Predictor, EveryPhaseIsTimedAndThePhasesMakeUpThePrediction) {
+  testing::TempDir dir;
+  const std::string ckpt = tiny_checkpoint(dir);
+  std::filesystem::create_directories(dir.file("in"));
+  write_image(dir.file("in/case_3_image.nii.gz"), scene(true), ImageType::kFloat32);
+  const Predictor p(ckpt, one_thread());
+  std::vector<Prediction> done;
+  predict_files(p, {dir.file("in")}, dir.file("out"), [&](const PredictedFile& f) { done.push_back(f.prediction); });
+  ASSERT_EQ(done.size(), 1u);
+  const PredictionTimes& t = done[0].times;
+  for (const double s : {t.read, t.preprocess, t.windows, t.restore, t.postprocess, t.write}) EXPECT_GT(s, 0.0);
+  // predict() is preprocess .. postprocess, back to back; read and write come on top.
+  EXPECT_NEAR(t.preprocess + t.windows + t.restore + t.postprocess, done[0].seconds, 1e-3);
+  EXPECT_GT(t.windows, 0.1 * done[0].seconds);  // the network is a real part of it
+}
+
 }  // namespace
 }  // namespace coordseg

@@ -35,8 +35,22 @@ Predictor::Predictor(const std::string& model, const PredictOptions& options) : 
   model_->eval();
 }
 
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// Seconds since `t`, and `t` moved to now: consecutive phases.
+double lap(Clock::time_point& t) {
+  const auto now = Clock::now();
+  const double s = std::chrono::duration<double>(now - t).count();
+  t = now;
+  return s;
+}
+}  // namespace
+
 Prediction Predictor::predict(const Volume& image, const std::function<void(int64_t, int64_t)>& progress) const {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
+  auto phase = t0;
+  Prediction out;
   const TrainConfig& c = state_.config;
   Preprocessing p = Preprocessing::from_config(c);
   p.stats = state_.stats;
@@ -54,6 +68,7 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   }
   const PreparedImage prepared = prepare_image(image, p);
   const torch::Tensor x = prepared.image.to(device_);
+  out.times.preprocess = lap(phase);
 
   SlidingWindowOptions sw;
   sw.patch = c.patch;
@@ -79,15 +94,17 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
     }
     logits /= n;
   }
-  CanonicalOutput canonical = restore_canonical(logits.to(torch::kCPU), prepared, options_.probabilities);
+  logits = logits.to(torch::kCPU);  // waits for the device: its work counts as windows
+  out.times.windows = lap(phase);
+  CanonicalOutput canonical = restore_canonical(logits, prepared, options_.probabilities);
+  out.times.restore = lap(phase);
   if (options_.keep_largest) keep_largest_components(canonical.classes, static_cast<int>(c.classes));
-
-  Prediction out;
   out.labels = to_values(to_input_grid(canonical.classes, prepared, image), map_);
   out.labels.source.clear();
   for (auto& pv : canonical.probabilities) out.probabilities.push_back(to_input_grid(pv, prepared, image));
   out.windows = windows;
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.times.postprocess = lap(phase);
+  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;
 }
 
@@ -136,13 +153,19 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
     PredictedFile pf;
     pf.input = files[i];
     pf.output = outputs[i].path;
-    pf.prediction = predictor.predict(read_image(files[i]), [&](int64_t d, int64_t t) {
+    auto phase = Clock::now();
+    const Volume image = read_image(files[i]);
+    const double read = lap(phase);
+    pf.prediction = predictor.predict(image, [&](int64_t d, int64_t t) {
       if (progress) progress(files[i], d, t);
     });
+    pf.prediction.times.read = read;
+    phase = Clock::now();
     write_labels(pf.output, pf.prediction.labels, LabelType::kAuto);
     for (size_t k = 0; k < pf.prediction.probabilities.size(); ++k)
       write_image((fs::path(out_dir) / (case_name(files[i]) + "_prob" + std::to_string(k) + ".nii.gz")).string(),
                   pf.prediction.probabilities[k]);
+    pf.prediction.times.write = lap(phase);
     pf.prediction.probabilities.clear();
     if (done) done(pf);
   }

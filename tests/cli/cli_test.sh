@@ -198,6 +198,9 @@ expect 1 "^coordseg: error: $TMP/nowhere: no such dataset folder" '' -- \
 # predict, evaluate, plot with the tiny run.
 expect 0 '' "ct_train_1001_label.nii.gz: [0-9]+ windows" -- \
   "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train" --out "$TMP/pred" --threads 1
+expect 0 '' '^  timings: read [0-9.]+ s, preprocess [0-9.]+ s, windows [0-9.]+ s, restore [0-9.]+ s, postprocess [0-9.]+ s, write [0-9.]+ s, total [0-9.]+ s$' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train/ct_train_1001_image.nii.gz" --out "$TMP/pred_t" \
+  --threads 1 --timings
 # The prediction sits on its image's grid: same dims, affine and transform codes.
 "$PROBE" dump "$TMP/pred/ct_train_1002_label.nii.gz" "$TMP/pred2" --labels
 "$PROBE" dump "$TMP/ph/ct_train/ct_train_1002_image.nii.gz" "$TMP/img2"

@@ -29,11 +29,22 @@ struct PredictOptions {
   int64_t threads = 0;
 };
 
+// Seconds per phase of one case (`coordseg predict --timings`). predict() fills preprocess
+// (canonical order, resampling, normalisation, moving to the device), windows (the network
+// over every window, stitched; waits for the device), restore (logits back to the canonical
+// input grid and argmax) and postprocess (largest components, label values, the input's own
+// voxel order); predict_files adds read and write.
+struct PredictionTimes {
+  double read = 0, preprocess = 0, windows = 0, restore = 0, postprocess = 0, write = 0;
+  double total() const { return read + preprocess + windows + restore + postprocess + write; }
+};
+
 struct Prediction {
   LabelVolume labels;                // label values on the input's grid
   std::vector<Volume> probabilities; // per class, when asked for
   int64_t windows = 0;
-  double seconds = 0;
+  double seconds = 0;                // predict() alone: preprocess .. postprocess
+  PredictionTimes times;
 };
 
 class Predictor {
