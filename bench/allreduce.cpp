@@ -1,6 +1,7 @@
 // Time of the data-parallel gradient all-reduce for the reference network (base 32, depth 5,
 // 22.4 M parameters, as configs/ct_train.json builds it): ranks as threads of one process on
-// Gloo over loopback, the trainer's own DataParallel::average_gradients, at three bucket sizes.
+// Gloo over loopback, DataParallel::average_gradients (the trainer's buckets, all-reduced after
+// backward rather than during it), at three bucket sizes.
 // Prints milliseconds per all-reduce (median of the repeats) and the gradient bytes per second.
 // Run: build/bench/allreduce [RANKS=2] [REPEATS=10]
 #include <algorithm>

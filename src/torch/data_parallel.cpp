@@ -50,6 +50,25 @@ std::string DataParallel::resolve_backend(const std::string& name, bool cuda) {
 
 #ifdef COORDSEG_WITH_GLOO
 
+namespace {
+
+// c10d's messages run over several lines (with a C++ stack); the first says why.
+std::string first_line(const std::exception& e) {
+  const std::string what = e.what();
+  return what.substr(0, what.find('\n'));
+}
+
+// Waits for a collective; a peer that died or timed out becomes a one-line data error.
+void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
+  try {
+    work->wait();
+  } catch (const std::exception& e) {
+    throw data_error("data-parallel " + what, first_line(e));
+  }
+}
+
+}  // namespace
+
 // One of the two process groups; Gloo's tensors are staged through the host, NCCL's stay on
 // the device. (Holding the concrete classes avoids c10d's ProcessGroup/Backend split of 2.0.)
 struct DataParallel::Impl {
@@ -75,6 +94,53 @@ struct DataParallel::Impl {
   size_t next_launch = 0;
   std::mutex mutex;  // hooks may run on autograd's device threads
 
+  // Buckets of at most `bucket_bytes` (at least one parameter each) of one dtype, from the
+  // last parameter to the first, as backward produces them; zero-filled buffers on `device`.
+  std::vector<Bucket> plan(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes) const {
+    std::vector<Bucket> out;
+    std::vector<int64_t> sizes;  // elements per bucket
+    for (size_t k = parameters.size(); k-- > 0;) {
+      const auto& p = parameters[k];
+      const auto item = static_cast<int64_t>(p.element_size());
+      if (out.empty() || out.back().flat.scalar_type() != p.scalar_type() ||
+          (sizes.back() > 0 && (sizes.back() + p.numel()) * item > bucket_bytes)) {
+        out.emplace_back();
+        out.back().flat = torch::empty({0}, p.options().device(device).requires_grad(false));
+        sizes.push_back(0);
+      }
+      out.back().members.push_back(k);
+      out.back().offsets.push_back(sizes.back());
+      sizes.back() += p.numel();
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      out[i].flat = torch::zeros({sizes[i]}, out[i].flat.options());
+      out[i].pending = static_cast<int>(out[i].members.size());
+    }
+    return out;
+  }
+
+  // Waits for every bucket's all-reduce (all of them, reporting the first failure) and writes
+  // the means over `world` ranks into the members' .grad.
+  void finish(std::vector<Bucket>& all, const std::vector<torch::Tensor>& parameters, int world) const {
+    std::string failure;
+    for (auto& b : all) {
+      try {
+        wait_for(b.work, "all-reduce");
+      } catch (const Error& e) {
+        if (failure.empty()) failure = e.reason();
+        continue;
+      }
+      b.flat.div_(world);
+      for (size_t m = 0; m < b.members.size(); ++m) {
+        const torch::Tensor& p = parameters[b.members[m]];
+        const torch::Tensor mean = b.flat.narrow(0, b.offsets[m], p.numel()).view(p.sizes());
+        if (p.grad().defined()) p.mutable_grad().copy_(mean);
+        else p.mutable_grad() = mean.to(p.device()).clone();
+      }
+    }
+    if (!failure.empty()) throw data_error("data-parallel all-reduce", failure);
+  }
+
   bool on_device() const { return device.is_cuda(); }
   c10::intrusive_ptr<c10d::Work> allreduce(std::vector<at::Tensor>& t, c10d::ReduceOp op = c10d::ReduceOp::SUM) {
     c10d::AllreduceOptions o;
@@ -98,24 +164,6 @@ struct DataParallel::Impl {
   }
 };
 
-namespace {
-
-// c10d's messages run over several lines (with a C++ stack); the first says why.
-std::string first_line(const std::exception& e) {
-  const std::string what = e.what();
-  return what.substr(0, what.find('\n'));
-}
-
-// Waits for a collective; a peer that died or timed out becomes a one-line data error.
-void wait_for(const c10::intrusive_ptr<c10d::Work>& work, const std::string& what) {
-  try {
-    work->wait();
-  } catch (const std::exception& e) {
-    throw data_error("data-parallel " + what, first_line(e));
-  }
-}
-
-}  // namespace
 
 DataParallel::DataParallel(const LaunchEnv& env, std::chrono::milliseconds timeout, const std::string& backend,
                            torch::Device device)
@@ -189,35 +237,17 @@ void DataParallel::broadcast_bytes(std::string& bytes) {
 
 void DataParallel::average_gradients(const std::vector<torch::Tensor>& parameters, int64_t bucket_bytes) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : parameters) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    grads.push_back(p.grad());
-  }
-  size_t begin = 0;
-  while (begin < grads.size()) {
-    // A bucket: consecutive gradients of one dtype and device up to bucket_bytes (at least one).
-    size_t end = begin;
-    int64_t bytes = 0;
-    while (end < grads.size() && grads[end].scalar_type() == grads[begin].scalar_type() &&
-           grads[end].device() == grads[begin].device() &&
-           (end == begin || bytes + grads[end].nbytes() <= static_cast<size_t>(bucket_bytes))) {
-      bytes += static_cast<int64_t>(grads[end].nbytes());
-      ++end;
+  // attach()'s buckets, filled from .grad after backward instead of during it.
+  std::vector<Impl::Bucket> buckets = impl_->plan(parameters, bucket_bytes);
+  for (auto& b : buckets) {
+    for (size_t m = 0; m < b.members.size(); ++m) {
+      const torch::Tensor& g = parameters[b.members[m]].grad();
+      if (g.defined()) b.flat.narrow(0, b.offsets[m], g.numel()).copy_(g.reshape({-1}));
     }
-    std::vector<torch::Tensor> pieces;
-    for (size_t i = begin; i < end; ++i) pieces.push_back(grads[i].reshape({-1}));
-    std::vector<torch::Tensor> flat = {torch::cat(pieces).to(impl_->device)};
-    wait_for(impl_->allreduce(flat), "all-reduce");
-    flat[0].div_(world_);
-    int64_t offset = 0;
-    for (size_t i = begin; i < end; ++i) {
-      const int64_t n = grads[i].numel();
-      grads[i].copy_(flat[0].narrow(0, offset, n).view_as(grads[i]));
-      offset += n;
-    }
-    begin = end;
+    std::vector<torch::Tensor> t = {b.flat};
+    b.work = impl_->allreduce(t);
   }
+  impl_->finish(buckets, parameters, world_);
 }
 
 std::vector<double> DataParallel::sum(const std::vector<double>& values) {
@@ -246,25 +276,9 @@ void DataParallel::attach(const std::vector<torch::Tensor>& parameters, int64_t 
   im.slot.assign(parameters.size(), {0, 0});
   im.arrived.assign(parameters.size(), false);
   im.buckets.clear();
-  // Backward reaches the last layers first: buckets run from the last parameter to the first.
-  std::vector<int64_t> sizes;  // elements per bucket
-  for (size_t k = parameters.size(); k-- > 0;) {
-    const auto& p = parameters[k];
-    const auto item = static_cast<int64_t>(p.element_size());
-    if (im.buckets.empty() || im.buckets.back().flat.scalar_type() != p.scalar_type() ||
-        (sizes.back() > 0 && (sizes.back() + p.numel()) * item > bucket_bytes)) {
-      im.buckets.emplace_back();
-      im.buckets.back().flat = torch::empty({0}, p.options().device(im.device).requires_grad(false));
-      sizes.push_back(0);
-    }
-    Impl::Bucket& b = im.buckets.back();
-    im.slot[k] = {im.buckets.size() - 1, b.members.size()};
-    b.members.push_back(k);
-    b.offsets.push_back(sizes.back());
-    sizes.back() += p.numel();
-  }
-  for (size_t i = 0; i < im.buckets.size(); ++i)
-    im.buckets[i].flat = torch::zeros({sizes[i]}, im.buckets[i].flat.options());
+  im.buckets = im.plan(parameters, bucket_bytes);
+  for (size_t bi = 0; bi < im.buckets.size(); ++bi)
+    for (size_t mi = 0; mi < im.buckets[bi].members.size(); ++mi) im.slot[im.buckets[bi].members[mi]] = {bi, mi};
   for (auto& b : im.buckets) b.pending = static_cast<int>(b.members.size());
   for (size_t k = 0; k < parameters.size(); ++k) {
     torch::Tensor p = parameters[k];
@@ -303,20 +317,10 @@ void DataParallel::finish_gradients() {
     im.buckets[im.next_launch].work = im.allreduce(t);
   }
   std::string failure;
-  for (auto& b : im.buckets) {
-    try {
-      wait_for(b.work, "all-reduce");
-    } catch (const Error& e) {
-      if (failure.empty()) failure = e.reason();  // wait for the rest, then report the first
-      continue;
-    }
-    b.flat.div_(world_);
-    for (size_t m = 0; m < b.members.size(); ++m) {
-      const torch::Tensor& p = im.attached[b.members[m]];
-      const torch::Tensor mean = b.flat.narrow(0, b.offsets[m], p.numel()).view(p.sizes());
-      if (p.grad().defined()) p.mutable_grad().copy_(mean);
-      else p.mutable_grad() = mean.to(p.device()).clone();
-    }
+  try {
+    im.finish(im.buckets, im.attached, world_);
+  } catch (const Error& e) {
+    failure = e.reason();
   }
   im.next_launch = 0;
   std::fill(im.arrived.begin(), im.arrived.end(), false);
