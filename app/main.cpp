@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "coordseg/torch/compat.h"
+#include "coordseg/core/allocator.h"
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/launch_env.h"
@@ -26,6 +27,7 @@ std::string rank_prefix() {
 
 int main(int argc, char** argv) {
   using namespace coordseg;
+  keep_freed_memory();  // before any tensor: large activations are reused, not page-faulted in again
   CLI::App cli("coordseg " COORDSEG_VERSION
                ": train 3D U-Nets with CoordConv and segment the whole heart in CT and MR (MM-WHS)",
                "coordseg");

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "coordseg/core/allocator.h"
 #include "coordseg/torch/compat.h"
 #include "coordseg/torch/loss.h"
 #include "coordseg/torch/unet3d.h"
@@ -100,4 +101,11 @@ BENCHMARK(BM_Forward)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  keep_freed_memory();  // as the coordseg program does
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
