@@ -94,6 +94,27 @@ TEST(UNet3d, TrainingMemoryIsCountedFromTheLayers) {
   EXPECT_LT(gib, 12.0);
 }
 
+TEST(UNet3d, ForwardFlopsAreCountedFromTheLayers) {
+  // base 1, depth 2, 2 classes, patch 4^3: 64 voxels at level 0, 8 at level 1. Weights x
+  // output voxels x 2: enc0a 1->2 (54) x 64, enc0b 2->2 (108) x 64, enc1a 2->4 (216) x 8,
+  // enc1b 4->4 (432) x 8, up0 4->2 2^3 (64) x 8 input voxels, dec0a 4->2 (216) x 64, dec0b
+  // (108) x 64, head 2->1 (54) x 64, out 1->2 1^3 (2) x 64.
+  const double by_hand = 2.0 * (54 * 64 + 108 * 64 + 216 * 8 + 432 * 8 + 64 * 8 + 216 * 64 + 108 * 64 + 54 * 64 + 2 * 64);
+  EXPECT_DOUBLE_EQ(by_hand, 80768.0);
+  const UNet3d net(UNet3dOptions().base(1).depth(2).classes(2));
+  EXPECT_DOUBLE_EQ(net->forward_flops({4, 4, 4}), by_hand);
+  EXPECT_DOUBLE_EQ(net->forward_flops({4, 4, 4}, 3), 3 * by_hand);
+  EXPECT_DOUBLE_EQ(net->forward_flops({8, 4, 4}), 2 * by_hand);
+  // Global coordinates: enc0a reads 4 channels, 216 weights instead of 54.
+  const UNet3d coord(UNet3dOptions().base(1).depth(2).classes(2).coord(CoordMode::kGlobal));
+  EXPECT_DOUBLE_EQ(coord->forward_flops({4, 4, 4}), by_hand + 2.0 * (216 - 54) * 64);
+  // The reference network at 96^3: 1.61 TFLOP per patch. The full-resolution level is 884
+  // GFLOP of it (2 x 499,648 weights x 96^3: enc0a 1,728, enc0b 110,592, dec0a 221,184,
+  // dec0b 110,592, head 55,296, out 256), the next one 455 GFLOP (2 x 2,056,192 x 48^3).
+  const double ref = UNet3d(UNet3dOptions())->forward_flops({96, 96, 96});
+  EXPECT_NEAR(ref, 1.6066e12, 0.0001e12);
+}
+
 TEST(UNet3d, GlorotInitialisationAsKeras) {
   torch::manual_seed(3);
   UNet3d net(UNet3dOptions().base(4).depth(2).norm(Norm::kInstance));

@@ -24,9 +24,9 @@
 #include "coordseg/torch/data_parallel.h"
 #include "coordseg/torch/device.h"
 #include "coordseg/torch/loss.h"
-#include "coordseg/torch/loss_scaler.h"
 #include "coordseg/torch/sampler.h"
 #include "coordseg/torch/sliding_window.h"
+#include "coordseg/torch/train_step.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;
@@ -44,31 +44,6 @@ constexpr int64_t kCollapseEpochs = 3;
 constexpr uint64_t kValidationStream = 0x7a11d;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// The learning rate's factor at fraction t of the run.
-double schedule_factor(Schedule schedule, double t) {
-  switch (schedule) {
-    case Schedule::kPoly: return std::pow(1.0 - std::min(t, 1.0), 0.9);
-    case Schedule::kCosine: return 0.5 * (1.0 + std::cos(M_PI * std::min(t, 1.0)));
-    case Schedule::kConstant: break;
-  }
-  return 1.0;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, UNet3d& model) {
-  switch (c.optimizer) {
-    case OptimizerKind::kAdamW:
-      return std::make_unique<torch::optim::AdamW>(
-          model->parameters(), torch::optim::AdamWOptions(c.lr).weight_decay(c.weight_decay).eps(c.adam_epsilon));
-    case OptimizerKind::kSgd:
-      return std::make_unique<torch::optim::SGD>(
-          model->parameters(),
-          torch::optim::SGDOptions(c.lr).momentum(c.momentum).nesterov(true).weight_decay(c.weight_decay));
-    case OptimizerKind::kAdam: break;
-  }
-  return std::make_unique<torch::optim::Adam>(model->parameters(),
-                                              torch::optim::AdamOptions(c.lr).weight_decay(c.weight_decay).eps(c.adam_epsilon));
-}
 
 // Logs to the console (if any) and RUN/train.log; lines before the run folder exists are
 // kept and written when it is opened, so a run that fails to start leaves no folder behind.
@@ -254,11 +229,10 @@ class Trainer {
   torch::Device device_{torch::kCPU};
   LabelMap map_;
   UNet3d model_{nullptr};
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<TrainStep> step_;  // owns the optimiser
   CheckpointState state_;
   Data data_;
   std::unique_ptr<PatchSampler> train_sampler_, valid_sampler_;
-  LossScaler scaler_;
   int64_t steps_per_epoch_ = 0, total_steps_ = 0, total_epochs_ = 0;
   std::vector<int64_t> zero_epochs_;  // per class: consecutive epochs at validation Dice 0 while present
   std::vector<bool> warned_;          // per class: collapse already reported
@@ -271,7 +245,6 @@ Trainer::Trainer(const TrainRequest& request)
       cfg_(request.config),
       run_(request.run_dir),
       log_(request.launch.rank == 0 ? request.out : nullptr),
-      scaler_(cfg_.amp == Amp::kFp16),
       leader_(request.launch.rank == 0) {}
 
 // Checks everything that can be checked, builds or resumes the model and optimiser, loads
@@ -303,7 +276,7 @@ void Trainer::setup() {
     initialise(*model_, cfg_.init);
   }
   model_->to(device_);
-  optimizer_ = make_optimizer(cfg_, model_);
+  step_ = std::make_unique<TrainStep>(cfg_, model_, device_);
   state_.config = cfg_;
   if (req_.resume) resume_from_checkpoint();
   // The same starting point on every rank: rank 0's weights (and, resumed, its optimiser's
@@ -311,6 +284,7 @@ void Trainer::setup() {
   if (dp_) {
     dp_->broadcast(model_state());
     dp_->attach(model_->parameters());  // gradients all-reduced bucket by bucket during backward
+    step_->set_data_parallel(dp_.get());
   }
   for (const int64_t p : cfg_.patch)
     if (p % model_->size_multiple() != 0)
@@ -377,7 +351,7 @@ void Trainer::resume_from_checkpoint() {
   std::string bytes;
   if (leader_) bytes = read_checkpoint_bytes(path);
   if (dp_) dp_->broadcast_bytes(bytes);
-  const CheckpointState saved = load_checkpoint_bytes(bytes, path, &model_, optimizer_.get());
+  const CheckpointState saved = load_checkpoint_bytes(bytes, path, &model_, &step_->optimizer());
   state_.epoch = saved.epoch;
   state_.step = saved.step;
   state_.best_val_loss = saved.best_val_loss;
@@ -425,7 +399,6 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
       },
       n_steps, static_cast<int>(cfg_.loader_threads));
   model_->train();
-  const auto parameters = model_->parameters();
   EpochRecord rec;
   rec.epoch = epoch;
   rec.lr = cfg_.lr;
@@ -433,23 +406,13 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   for (int64_t i = 0; i < n_steps; ++i) {
     const Batch b = loader.next();
     rec.lr = cfg_.lr * schedule_factor(cfg_.schedule, static_cast<double>(state_.step) / static_cast<double>(total_steps_));
-    for (auto& group : optimizer_->param_groups()) group.options().set_lr(rec.lr);
-    optimizer_->zero_grad();
-    const torch::Tensor logits = forward_with_amp(model_, b.image.to(device_), b.coords.to(device_), cfg_.amp);
-    const torch::Tensor loss = segmentation_loss(cfg_.loss, logits, b.labels.to(device_));
     // The mean over the ranks: every rank sees the same value (and stops on the same step).
-    const double value = dp_ ? dp_->sum({loss.item<double>()})[0] / dp_->world_size() : loss.item<double>();
+    const double value = (*step_)(b, rec.lr);
     if (!std::isfinite(value)) {
       const std::string kept = epoch > 1 ? "last.pt and best.pt are kept from epoch " + std::to_string(epoch - 1)
                                          : "no checkpoint was written";
       throw data_error(req_.run_dir, "loss is not finite at epoch " + std::to_string(epoch) + ", step " +
                                          std::to_string(i + 1) + "; " + kept + " (try a lower LEARNINGRATE)");
-    }
-    scaler_.scale(loss).backward();
-    if (dp_) dp_->finish_gradients();
-    if (scaler_.unscale(parameters)) {
-      if (cfg_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters, cfg_.grad_clip);
-      optimizer_->step();
     }
     ++state_.step;
     loss_sum += value;
@@ -528,8 +491,8 @@ std::vector<double> Trainer::validate_full(double& mean) {
 
 // Checkpoints first (the commit point of an epoch), then the CSV rows and the log line.
 void Trainer::record(const EpochRecord& rec, bool best, const std::vector<double>* full, double full_mean) {
-  save_checkpoint((run_ / "last.pt").string(), model_, optimizer_.get(), state_);
-  if (best) save_checkpoint((run_ / "best.pt").string(), model_, optimizer_.get(), state_);
+  save_checkpoint((run_ / "last.pt").string(), model_, &step_->optimizer(), state_);
+  if (best) save_checkpoint((run_ / "best.pt").string(), model_, &step_->optimizer(), state_);
   append_text_file((run_ / "history.csv").string(), history_row(rec));
   if (full) {
     const fs::path csv = run_ / "full_validation.csv";

@@ -56,10 +56,12 @@ nn::Sequential UNet3dImpl::conv_block(int64_t in, int64_t out, const std::string
     case Norm::kInstance: block->push_back(nn::InstanceNorm3d(nn::InstanceNorm3dOptions(out).affine(true))); break;
     case Norm::kNone: break;
   }
+  // In place: the convolution's (or normalisation's) output is not needed by its own
+  // backward, so the activation overwrites it rather than filling a new tensor.
   if (options_.activation() == Activation::kLeakyReLU)
-    block->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.01)));
+    block->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.01).inplace(true)));
   else
-    block->push_back(nn::ReLU());
+    block->push_back(nn::ReLU(nn::ReLUOptions().inplace(true)));
   return register_module(name, block);
 }
 
@@ -153,6 +155,27 @@ torch::Tensor UNet3dImpl::forward(const torch::Tensor& x, const torch::Tensor& c
   }
   h = run(head_, h, level_coords[0]);
   return out_->forward(h);
+}
+
+double UNet3dImpl::forward_flops(const std::array<int64_t, 3>& patch, int64_t batch) const {
+  const double voxels = static_cast<double>(batch) * static_cast<double>(patch[0]) * static_cast<double>(patch[1]) *
+                        static_cast<double>(patch[2]);
+  const auto at_level = [&](int64_t l) { return voxels / std::pow(8.0, static_cast<double>(l)); };
+  double flops = 0;
+  // Modules are named after their level: enc<l>a/b, dec<l>a/b, up<l> (from level l+1 to l),
+  // head and out (level 0).
+  for (const auto& item : named_modules("", /*include_self=*/false)) {
+    const std::string& name = item.key();
+    const std::string top = name.substr(0, name.find('.'));
+    int64_t level = 0;
+    if (top.rfind("enc", 0) == 0 || top.rfind("dec", 0) == 0 || top.rfind("up", 0) == 0)
+      level = std::stoll(top.substr(top.rfind("up", 0) == 0 ? 2 : 3));
+    if (const auto* conv = item.value()->as<nn::Conv3d>())
+      flops += 2.0 * static_cast<double>(conv->weight.numel()) * at_level(level);
+    else if (const auto* up = item.value()->as<nn::ConvTranspose3d>())
+      flops += 2.0 * static_cast<double>(up->weight.numel()) * at_level(level + 1);
+  }
+  return flops;
 }
 
 int64_t UNet3dImpl::parameter_count() const {

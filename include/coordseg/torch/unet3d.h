@@ -64,6 +64,12 @@ class UNet3dImpl : public torch::nn::Module {
 
   const UNet3dOptions& options() const { return options_; }
   int64_t parameter_count() const;
+  // Floating-point operations of one forward pass over `batch` inputs of `patch` voxels
+  // (d, h, w), counted from the layers' weights: each convolution 2 x its weights x its output
+  // voxels, each stride-2 transposed convolution 2 x its weights x its input voxels (biases,
+  // normalisation, activations, pooling and interpolation are not counted). A training step
+  // is counted as 3 forward passes (backward: gradients of the inputs and of the weights).
+  double forward_flops(const std::array<int64_t, 3>& patch, int64_t batch = 1) const;
   // The side a patch must be a multiple of: 2^(depth-1).
   int64_t size_multiple() const { return int64_t{1} << (options_.depth() - 1); }
 
