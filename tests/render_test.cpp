@@ -135,6 +135,19 @@ TEST(Render, BadInput) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("pred.nii.gz: grid differs from"), std::string::npos) << e.what();
   }
+  // A smaller label map is refused before any of its voxels is read (it was read out of
+  // bounds while slices were chosen; make sanitize runs this).
+  LabelVolume small_map = LabelVolume::filled(Grid{{2, 2, 2}, {1, 1, 1}, Affine::identity()}, 1);
+  small_map.source = "small.nii.gz";
+  for (const bool gif : {false, true}) {
+    try {
+      render_volume(dir.file(gif ? "x.gif" : "x.png"), s.image, {{&small_map, ""}}, small());
+      FAIL();
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("small.nii.gz: grid differs from"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(render_frames(s.image, {{&small_map, ""}}, small(), 2), Error);
   EXPECT_THROW(render_volume(dir.file("x.jpg"), s.image, {}, small()), Error);
   EXPECT_THROW(render_volume(dir.file("missing/x.png"), s.image, {}, small()), Error);
   EXPECT_THROW(parse_slice_axis("oblique"), Error);

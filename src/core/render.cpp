@@ -381,6 +381,7 @@ std::array<uint8_t, 3> class_colour(int c) {
 
 std::vector<RgbImage> render_frames(const Volume& image, const std::vector<RenderPanel>& panels, const RenderOptions& options,
                                     int frame_count) {
+  check_panels(image, panels);  // before choose_slices reads the label maps on the image's grid
   const View v = make_view(image.grid, options.axis);
   const auto slices = choose_slices(image, v, panels, frame_count);
   const auto palette = make_palette();
@@ -399,6 +400,7 @@ void render_volume(const std::string& path, const Volume& image, const std::vect
   const bool png = ends_with(path, ".png"), gif = ends_with(path, ".gif");
   if (!png && !gif) throw usage_error(path, "output must end in .png or .gif");
   if (options.slices < 0) throw usage_error("--slices", "must be positive");
+  check_panels(image, panels);  // before choose_slices reads the label maps on the image's grid
   const View v = make_view(image.grid, options.axis);
   const auto palette = make_palette();
   if (png) {
