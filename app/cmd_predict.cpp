@@ -20,6 +20,7 @@ Runner add_predict_command(CLI::App& app) {
     std::string amp = "none";
     PredictOptions o;
     bool timings = false;
+    std::vector<int64_t> tile;
   };
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("predict", "Segment whole volumes with a trained run; write NIfTI label maps");
@@ -28,6 +29,10 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_option("--out", a->out, "Output folder for <case>_label.nii.gz")->required();
   cmd->add_option("--overlap", a->o.overlap, "Sliding-window overlap in [0, 1) (default: the run's OVERLAP)");
   cmd->add_option("--batch", a->o.batch, "Windows per forward pass")->capture_default_str();
+  cmd->add_option("--tile", a->tile,
+                  "Window size: one side or D H W voxels, multiples of 2^(DEPTH-1), at least the patch "
+                  "(default: the run's patch; larger windows are faster on a CPU)")
+      ->expected(1, 3);
   cmd->add_flag("--tta", a->o.tta, "Mirroring test-time augmentation over the three axes");
   cmd->add_flag("--keep-largest", a->o.keep_largest, "Keep the largest connected component of each structure");
   cmd->add_flag("--probabilities", a->o.probabilities, "Also write <case>_prob<k>.nii.gz per class");
@@ -41,6 +46,8 @@ Runner add_predict_command(CLI::App& app) {
     if (!*cmd) return -1;
     if (cmd->count("--overlap")) check_overlap(a->o.overlap, "--overlap");  // given: no negative "default"
     a->o.amp = parse_setting<Amp>(a->amp, "--amp");
+    if (a->tile.size() == 2) throw usage_error("--tile", "give one side or three (D H W), not two");
+    for (size_t i = 0; i < 3 && !a->tile.empty(); ++i) a->o.tile[i] = a->tile[a->tile.size() == 1 ? 0 : i];
     const Predictor predictor(a->model, a->o);
     const bool tty = ::isatty(STDOUT_FILENO);
     const auto progress = [tty](const std::string& file, int64_t done, int64_t total) {

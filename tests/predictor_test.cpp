@@ -238,5 +238,62 @@ TEST(Predictor, EveryPhaseIsTimedAndThePhasesMakeUpThePrediction) {
   EXPECT_GT(t.windows, 0.1 * done[0].seconds);  // the network is a real part of it
 }
 
+// --tile: larger windows than the patch, cut to the volume; checked against the model.
+TEST(Predictor, TilesCoverTheVolumeInFewerWindows) {
+  testing::TempDir dir;
+  const std::string ckpt = tiny_checkpoint(dir);  // patch 8, depth 2 (sides: multiples of 2)
+  const Volume image = scene(false);              // 21 x 17 x 13 at 1.5 mm: 16 x 13 x 10 at 2 mm
+  const Prediction plain = Predictor(ckpt, one_thread()).predict(image);
+  EXPECT_EQ(plain.window, (std::array<int64_t, 3>{8, 8, 8}));
+  // Starts at overlap 0.75 (step 2): z 0, 2 (2); y 0, 2, 4, 5 (4); x 0, 2, .., 8 (5).
+  EXPECT_EQ(plain.windows, 2 * 4 * 5);
+  PredictOptions o = one_thread();
+  o.tile = {64, 64, 64};
+  const Predictor tiled(ckpt, o);
+  // Cut to the volume, rounded up to the multiple: z 10, y 13 -> 14, x 16.
+  EXPECT_EQ(tiled.window({10, 13, 16}), (std::array<int64_t, 3>{10, 14, 16}));
+  const Prediction whole = tiled.predict(image);
+  EXPECT_EQ(whole.windows, 1);
+  EXPECT_TRUE(same_grid(whole.labels.grid, image.grid));
+  // A tile on one axis only.
+  o.tile = {0, 0, 12};
+  const Prediction strip = Predictor(ckpt, o).predict(image);
+  EXPECT_EQ(strip.window, (std::array<int64_t, 3>{8, 8, 12}));
+  EXPECT_EQ(strip.windows, 2 * 4 * 3);  // x: 0, 3, 4 (step 3 = 12 x 0.25)
+}
+
+TEST(Predictor, BadTilesAreUsageErrorsNamingTheOption) {
+  testing::TempDir dir;
+  const std::string ckpt = tiny_checkpoint(dir);
+  const auto message = [&](std::array<int64_t, 3> tile, const std::string& model) {
+    PredictOptions o = one_thread();
+    o.tile = tile;
+    try {
+      Predictor p(model, o);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.exit_code(), 2);
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message({9, 9, 9}, ckpt), "--tile: 9 is not a positive multiple of 2 (2^(DEPTH-1) of this model)");
+  EXPECT_EQ(message({-2, 8, 8}, ckpt), "--tile: -2 is not a positive multiple of 2 (2^(DEPTH-1) of this model)");
+  EXPECT_EQ(message({4, 8, 8}, ckpt), "--tile: 4 is smaller than the model's patch side 8");
+  // Local CoordConv: coordinates over the patch, so the window is the patch.
+  TrainConfig c;
+  c.base = 2;
+  c.depth = 2;
+  c.patch = {8, 8, 8};
+  c.coord = CoordMode::kLocal;
+  UNet3d net = make_unet(c);
+  CheckpointState s;
+  s.config = c;
+  save_checkpoint(dir.file("local.pt"), net, nullptr, s);
+  EXPECT_EQ(message({16, 16, 16}, dir.file("local.pt")),
+            "--tile: this model has local CoordConv (coordinates over its 8-voxel patch), so its windows must stay the "
+            "patch size");
+  EXPECT_EQ(message({8, 8, 8}, dir.file("local.pt")), "accepted");
+}
+
 }  // namespace
 }  // namespace coordseg

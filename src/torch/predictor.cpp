@@ -22,17 +22,55 @@ namespace fs = std::filesystem;
 
 Predictor::Predictor(const std::string& model, const PredictOptions& options) : options_(options) {
   // The options first: a bad one should not wait for the checkpoint to load.
+  check_options();
+  const std::string path = fs::is_directory(model) ? (fs::path(model) / "best.pt").string() : model;
+  model_ = load_unet(path, state_);
+  place_model();
+}
+
+Predictor::Predictor(UNet3d model, CheckpointState state, const PredictOptions& options)
+    : options_(options), state_(std::move(state)), model_(std::move(model)) {
+  check_options();
+  place_model();
+}
+
+void Predictor::check_options() {
   device_ = resolve_device(options_.device);
   check_amp(options_.amp, device_);
   if (options_.overlap >= 0) check_overlap(options_.overlap, "--overlap");  // negative: the run's OVERLAP
   if (options_.batch < 1) throw usage_error("--batch", "must be at least 1");
   check_threads(options_.threads, "--threads");
   use_threads(options_.threads);
-  const std::string path = fs::is_directory(model) ? (fs::path(model) / "best.pt").string() : model;
-  model_ = load_unet(path, state_);
+}
+
+void Predictor::place_model() {
   map_ = state_.config.label_map();
+  const int64_t m = model_->size_multiple();
+  for (size_t a = 0; a < 3; ++a) {
+    const int64_t t = options_.tile[a];
+    if (t == 0) continue;
+    if (t < 0 || t % m != 0)
+      throw usage_error("--tile", std::to_string(t) + " is not a positive multiple of " + std::to_string(m) +
+                                      " (2^(DEPTH-1) of this model)");
+    if (t < state_.config.patch[a])
+      throw usage_error("--tile", std::to_string(t) + " is smaller than the model's patch side " +
+                                      std::to_string(state_.config.patch[a]));
+    if (state_.config.coord == CoordMode::kLocal && t != state_.config.patch[a])
+      throw usage_error("--tile", "this model has local CoordConv (coordinates over its " +
+                                      std::to_string(state_.config.patch[a]) +
+                                      "-voxel patch), so its windows must stay the patch size");
+  }
   model_->to(device_);
   model_->eval();
+}
+
+std::array<int64_t, 3> Predictor::window(const std::array<int64_t, 3>& dims) const {
+  const auto& patch = state_.config.patch;
+  const int64_t m = model_->size_multiple();
+  std::array<int64_t, 3> w = patch;
+  for (size_t a = 0; a < 3; ++a)
+    if (options_.tile[a] > 0) w[a] = std::max(patch[a], std::min(options_.tile[a], (dims[a] + m - 1) / m * m));
+  return w;
 }
 
 namespace {
@@ -60,8 +98,13 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
     const Grid canonical = reorient_grid(image.grid, canonical_reorientation(image.grid));
     const Grid net = resampled_grid(canonical, p);
     const double k = static_cast<double>(c.classes);
+    // A forward pass of a batch of windows keeps about three tensors of the first level's
+    // filters alive at once.
+    const auto win = window({net.dims[2], net.dims[1], net.dims[0]});
+    const double window_voxels = static_cast<double>(win[0] * win[1] * win[2] * options_.batch);
     const double bytes = 4.0 * static_cast<double>(net.voxel_count()) * (5 + k * (options_.tta ? 2 : 1)) +
-                         4.0 * static_cast<double>(canonical.voxel_count()) * (2 + (options_.probabilities ? k : 0));
+                         4.0 * static_cast<double>(canonical.voxel_count()) * (2 + (options_.probabilities ? k : 0)) +
+                         4.0 * window_voxels * (6.0 * static_cast<double>(c.base) + k);
     check_memory(bytes, ErrorKind::kData, image.source.empty() ? "input" : image.source,
                  "prediction on the resampled " + std::to_string(net.dims[0]) + " x " + std::to_string(net.dims[1]) +
                      " x " + std::to_string(net.dims[2]) + " grid");
@@ -71,7 +114,7 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   out.times.preprocess = lap(phase);
 
   SlidingWindowOptions sw;
-  sw.patch = c.patch;
+  sw.patch = window({x.size(1), x.size(2), x.size(3)});
   sw.overlap = options_.overlap >= 0 ? options_.overlap : c.overlap;
   sw.batch = options_.batch;
   sw.progress = progress;
@@ -103,6 +146,7 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   out.labels.source.clear();
   for (auto& pv : canonical.probabilities) out.probabilities.push_back(to_input_grid(pv, prepared, image));
   out.windows = windows;
+  out.window = sw.patch;
   out.times.postprocess = lap(phase);
   out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return out;

@@ -395,7 +395,14 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
         for (int64_t k = first_sample; k < first_sample + cfg_.batch; ++k)
           seeds.push_back(derive_seed(cfg_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(i),
                                       static_cast<uint64_t>(k)));
-        return train_sampler_->batch(seeds);
+        Batch b = train_sampler_->batch(seeds);
+        if (device_.is_cuda()) {
+          // Page-locked, so TrainStep's copies to the device do not block the host.
+          b.image = b.image.pin_memory();
+          b.coords = b.coords.pin_memory();
+          b.labels = b.labels.pin_memory();
+        }
+        return b;
       },
       n_steps, static_cast<int>(cfg_.loader_threads));
   model_->train();

@@ -6,6 +6,7 @@
 // grid, qform and sform.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,6 +21,12 @@ namespace coordseg {
 struct PredictOptions {
   double overlap = -1;       // < 0: the run's OVERLAP
   int64_t batch = 2;         // windows per forward pass
+  // Window size (d, h, w) of the sliding windows; 0: the run's PATCH_DIM. The network is
+  // fully convolutional, so larger windows see the same voxels in fewer, larger passes (on a
+  // CPU far fewer operations at overlap 0.5); each side must be a multiple of 2^(DEPTH-1),
+  // at least the patch, and is cut to the volume (rounded up to that multiple). Refused with
+  // local CoordConv, whose coordinates span the window.
+  std::array<int64_t, 3> tile{0, 0, 0};
   bool tta = false;          // mirror over the three axes and average
   bool keep_largest = false; // largest connected component per structure
   bool probabilities = false;
@@ -43,6 +50,7 @@ struct Prediction {
   LabelVolume labels;                // label values on the input's grid
   std::vector<Volume> probabilities; // per class, when asked for
   int64_t windows = 0;
+  std::array<int64_t, 3> window{0, 0, 0};  // the windows' size (d, h, w)
   double seconds = 0;                // predict() alone: preprocess .. postprocess
   PredictionTimes times;
 };
@@ -51,16 +59,24 @@ class Predictor {
  public:
   // `model`: a run folder (its best.pt) or a checkpoint file.
   Predictor(const std::string& model, const PredictOptions& options);
+  // A model in memory with the state it was trained with (config, intensity statistics):
+  // `coordseg bench infer` times the prediction path with it.
+  Predictor(UNet3d model, CheckpointState state, const PredictOptions& options);
   // `progress(done, total)` is called as windows finish (TTA passes each count in full).
   Prediction predict(const Volume& image, const std::function<void(int64_t, int64_t)>& progress = {}) const;
   const TrainConfig& config() const { return state_.config; }
   const LabelMap& label_map() const { return map_; }
   const PredictOptions& options() const { return options_; }
+  // The window size predict() uses on a network grid of `dims_zyx` voxels.
+  std::array<int64_t, 3> window(const std::array<int64_t, 3>& dims_zyx) const;
 
  private:
   PredictOptions options_;
   CheckpointState state_;
   LabelMap map_;
+  void check_options();
+  void place_model();
+
   mutable UNet3d model_{nullptr};
   torch::Device device_{torch::kCPU};
 };
