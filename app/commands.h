@@ -18,5 +18,6 @@ Runner add_predict_command(CLI::App& app);
 Runner add_evaluate_command(CLI::App& app);
 Runner add_plot_command(CLI::App& app);
 Runner add_launch_command(CLI::App& app);
+Runner add_bench_command(CLI::App& app);
 
 }  // namespace coordseg::app

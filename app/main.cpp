@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
   std::vector<app::Runner> runners = {app::add_info_command(cli), app::add_phantom_command(cli),
                                       app::add_render_command(cli), app::add_train_command(cli),
                                       app::add_predict_command(cli), app::add_evaluate_command(cli),
-                                      app::add_plot_command(cli), app::add_launch_command(cli)};
+                                      app::add_plot_command(cli), app::add_launch_command(cli),
+                                      app::add_bench_command(cli)};
 
   remove_temporaries_on_signal();
   try {

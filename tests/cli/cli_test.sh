@@ -242,6 +242,30 @@ expect 1 "^coordseg: error: $TMP/nomodel/best.pt: no such checkpoint|^coordseg: 
   "$COORDSEG" predict --model "$TMP/nomodel" --input "$IMG" --out "$TMP/pred3"
 expect 2 '^coordseg: error: --overlap: must be in \[0, 1\), got -0.500000$' '' -- \
   "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred4" --overlap -0.5
+# --tile: whole-volume windows (the tiny run's patch 16, depth 2), and its errors.
+expect 0 '' "ct_train_1001_label.nii.gz: 1 windows" -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train/ct_train_1001_image.nii.gz" --out "$TMP/pred_tile" \
+  --threads 1 --tile 256
+expect 2 '^coordseg: error: --tile: give one side or three \(D H W\), not two$' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred7" --tile 32 32
+expect 2 '^coordseg: error: --tile: 33 is not a positive multiple of 2 \(2\^\(DEPTH-1\) of this model\)$' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred7" --tile 33
+expect 2 "^coordseg: error: --tile: 8 is smaller than the model's patch side 16$" '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred7" --tile 8
+[[ ! -e "$TMP/pred7" ]] || { echo "FAIL: a refused prediction left a folder"; failed=$((failed + 1)); }
+# bench: the three modes on small sizes, their JSON line, and bad requests.
+expect 0 '' '^\{"project":"coordseg","mode":"train",.*"sec_per_step":[0-9.e-]+,"patches_per_s":' -- \
+  "$COORDSEG" bench train --base 2 --patch 16 --batch 1 --steps 1 --threads 1 --json
+expect 0 '' '"mode":"infer",.*"windows":27,' -- \
+  "$COORDSEG" bench infer --base 2 --patch 16 --vol 32 32 32 --overlap 0.5 --steps 1 --warmup 0 --threads 1 --json
+expect 0 '' '^  phases: preprocess [0-9.]+ s, windows [0-9.]+ s, restore [0-9.]+ s, postprocess [0-9.]+ s$' -- \
+  "$COORDSEG" bench infer --base 2 --patch 16 --vol 32 32 32 --tile 32 --steps 1 --warmup 0 --threads 1
+expect 0 '' '^  bf16: [0-9.]+ s per call, [0-9.]+ [GT]FLOP/s$' -- \
+  "$COORDSEG" bench conv --channels 4 --side 16 --batch 1 --steps 1 --threads 1
+expect 2 '^coordseg: error: --steps: must be at least 1$' '' -- "$COORDSEG" bench train --steps 0
+expect 2 '^coordseg: error: mode: .*' '' -- "$COORDSEG" bench fly
+expect 2 "^coordseg: error: --coord: unknown value 'diagonal'" '' -- "$COORDSEG" bench train --coord diagonal
+expect 1 "^coordseg: error: $TMP/none.json: " '' -- "$COORDSEG" bench train --params "$TMP/none.json"
 mkdir -p "$TMP/lonely" && cp "$TMP/pred/ct_train_1001_label.nii.gz" "$TMP/lonely/other_case_label.nii.gz"
 expect 1 "no reference label map for case other_case" '' -- "$COORDSEG" evaluate --pred "$TMP/lonely" --truth "$TMP/ph"
 expect 0 '' "^wrote $TMP/curves.png$" -- "$COORDSEG" plot --run "$TMP/run" --out "$TMP/curves.png"
