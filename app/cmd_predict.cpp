@@ -49,6 +49,10 @@ Runner add_predict_command(CLI::App& app) {
     if (a->tile.size() == 2) throw usage_error("--tile", "give one side or three (D H W), not two");
     for (size_t i = 0; i < 3 && !a->tile.empty(); ++i) a->o.tile[i] = a->tile[a->tile.size() == 1 ? 0 : i];
     const Predictor predictor(a->model, a->o);
+    if (!a->tile.empty() && predictor.config().norm == Norm::kInstance)
+      std::cout << "note: --tile with instance normalisation: each window's statistics come from more voxels than in "
+                   "training, which changes the result (on the demo's held-out cases Average DSC fell from 0.976 to "
+                   "0.944 with --tile 96)\n";
     const bool tty = ::isatty(STDOUT_FILENO);
     const auto progress = [tty](const std::string& file, int64_t done, int64_t total) {
       if (!tty) return;

@@ -7,6 +7,11 @@
 #   4. the data-parallel checks of issue 11 on CUDA: one process on GPU 0, a one-rank NCCL run
 #      end to end (coordseg launch --nproc-per-node 1), two ranks sharing GPU 0 over Gloo, two
 #      GPUs over NCCL where there are two, and MULTI_GPU naming GPUs the machine lacks;
+#   5. speed (issue 12): coordseg bench conv; the reference configuration's training step
+#      (base 32, patch 96, batch 2, global coordinates) in fp32 and bf16 beside the peer's
+#      (gpu-bundle/peer_unet3d.py); a short training on full-size phantom CTs with the real
+#      loader (the epoch line's "waited"); and predicting one 512 x 512 CT end to end with
+#      --timings, beside the peer's sliding window over the resampled volume;
 #   and prints the figures (seconds per epoch and the log's data-parallel lines).
 # usage: scripts/gpu-check.sh        (env: BUNDLE=gpu-bundle PREFIX=/tmp/coordseg-deps BUILD=build-gpu PYTHON=python3)
 set -uo pipefail

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/components.h"
@@ -44,6 +45,7 @@ void Predictor::check_options() {
 }
 
 void Predictor::place_model() {
+  tune_convolutions(device_);
   map_ = state_.config.label_map();
   const int64_t m = model_->size_multiple();
   for (size_t a = 0; a < 3; ++a) {
@@ -109,8 +111,11 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
                  "prediction on the resampled " + std::to_string(net.dims[0]) + " x " + std::to_string(net.dims[1]) +
                      " x " + std::to_string(net.dims[2]) + " grid");
   }
-  const PreparedImage prepared = prepare_image(image, p);
-  const torch::Tensor x = prepared.image.to(device_);
+  // Resampling and normalisation on the model's device; the phases wait for it, so each is
+  // timed for what it costs.
+  const PreparedImage prepared = prepare_image(image, p, device_);
+  const torch::Tensor& x = prepared.image;
+  synchronize(device_);
   out.times.preprocess = lap(phase);
 
   SlidingWindowOptions sw;
@@ -137,7 +142,7 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
     }
     logits /= n;
   }
-  logits = logits.to(torch::kCPU);  // waits for the device: its work counts as windows
+  synchronize(device_);
   out.times.windows = lap(phase);
   CanonicalOutput canonical = restore_canonical(logits, prepared, options_.probabilities);
   out.times.restore = lap(phase);
@@ -193,6 +198,14 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
   fs::create_directories(out_dir, ec);
   if (ec) throw data_error(out_dir, "cannot create the output folder: " + ec.message());
   remove_stale_temporaries(out_dir);
+  // Case i is written (gzip) on a second thread while case i+1 is read and predicted; `done`
+  // is called in order, once a case's files are complete.
+  std::future<PredictedFile> writing;
+  const auto finish_previous = [&] {
+    if (!writing.valid()) return;
+    PredictedFile previous = writing.get();  // rethrows a failed write
+    if (done) done(previous);
+  };
   for (size_t i = 0; i < files.size(); ++i) {
     PredictedFile pf;
     pf.input = files[i];
@@ -204,15 +217,19 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
       if (progress) progress(files[i], d, t);
     });
     pf.prediction.times.read = read;
-    phase = Clock::now();
-    write_labels(pf.output, pf.prediction.labels, LabelType::kAuto);
-    for (size_t k = 0; k < pf.prediction.probabilities.size(); ++k)
-      write_image((fs::path(out_dir) / (case_name(files[i]) + "_prob" + std::to_string(k) + ".nii.gz")).string(),
-                  pf.prediction.probabilities[k]);
-    pf.prediction.times.write = lap(phase);
-    pf.prediction.probabilities.clear();
-    if (done) done(pf);
+    finish_previous();
+    writing = std::async(std::launch::async, [pf = std::move(pf), &out_dir, file = files[i]]() mutable {
+      auto start = Clock::now();
+      write_labels(pf.output, pf.prediction.labels, LabelType::kAuto);
+      for (size_t k = 0; k < pf.prediction.probabilities.size(); ++k)
+        write_image((fs::path(out_dir) / (case_name(file) + "_prob" + std::to_string(k) + ".nii.gz")).string(),
+                    pf.prediction.probabilities[k]);
+      pf.prediction.times.write = lap(start);
+      pf.prediction.probabilities.clear();
+      return std::move(pf);
+    });
   }
+  finish_previous();
 }
 
 }  // namespace coordseg

@@ -94,7 +94,7 @@ torch::Tensor normalise(const torch::Tensor& image, const Preprocessing& p) {
   return (image - mean) / sd;
 }
 
-PreparedImage prepare_image(const Volume& image, const Preprocessing& p) {
+PreparedImage prepare_image(const Volume& image, const Preprocessing& p, const torch::Device& device) {
   PreparedImage out;
   out.reorientation = canonical_reorientation(image.grid);
   Volume canonical = reorient(image, out.reorientation);
@@ -103,7 +103,7 @@ PreparedImage prepare_image(const Volume& image, const Preprocessing& p) {
   out.grid = resampled_grid(canonical.grid, p);
   const std::array<int64_t, 3> zyx = {out.grid.dims[2], out.grid.dims[1], out.grid.dims[0]};
   // normalise makes a new tensor: nothing refers to `canonical`'s voxels afterwards.
-  out.image = normalise(resample_image(view_tensor(canonical), zyx), p).unsqueeze(0).contiguous();
+  out.image = normalise(resample_image(view_tensor(canonical).to(device), zyx), p).unsqueeze(0).contiguous();
   return out;
 }
 

@@ -9,12 +9,14 @@ namespace coordseg {
 namespace F = torch::nn::functional;
 
 namespace {
-// Output voxels per slab: 4 M, about 16 MB per logit channel in float32.
+// Output voxels per slab: 4 M on a CPU (about 16 MB per logit channel in float32, so the
+// slab stays near the caches), 32 M on a GPU (128 MB per channel: few, large kernels).
 constexpr int64_t kSlabVoxels = int64_t{1} << 22;
+constexpr int64_t kDeviceSlabVoxels = int64_t{1} << 25;
 
 // Voxel centres of an axis of n voxels in grid_sample's align_corners = false coordinates.
-torch::Tensor centres(int64_t from, int64_t to, int64_t n) {
-  return (torch::arange(from, to, torch::kFloat32) + 0.5) * (2.0 / n) - 1.0;
+torch::Tensor centres(int64_t from, int64_t to, int64_t n, const torch::Device& device) {
+  return (torch::arange(from, to, torch::TensorOptions().dtype(torch::kFloat32).device(device)) + 0.5) * (2.0 / n) - 1.0;
 }
 }  // namespace
 
@@ -26,23 +28,24 @@ CanonicalOutput restore_canonical(const torch::Tensor& logits, const PreparedIma
   if (probabilities)
     for (int64_t k = 0; k < K; ++k) out.probabilities.push_back(Volume::filled(cg, 0.0f, &prepared.canonical_header));
   const bool same = logits.size(1) == D && logits.size(2) == H && logits.size(3) == W;
-  const auto gy = centres(0, H, H).view({1, H, 1}), gx = centres(0, W, W).view({1, 1, W});
-  const int64_t slab = std::max<int64_t>(1, kSlabVoxels / (H * W));
+  const torch::Device device = logits.device();
+  const auto gy = centres(0, H, H, device).view({1, H, 1}), gx = centres(0, W, W, device).view({1, 1, W});
+  const int64_t slab = std::max<int64_t>(1, (device.is_cpu() ? kSlabVoxels : kDeviceSlabVoxels) / (H * W));
   for (int64_t z0 = 0; z0 < D; z0 += slab) {
     const int64_t z1 = std::min(D, z0 + slab), t = z1 - z0;
     torch::Tensor part;
     if (same) {
       part = logits.slice(1, z0, z1);
     } else {
-      const auto gz = centres(z0, z1, D).view({t, 1, 1});
+      const auto gz = centres(z0, z1, D, device).view({t, 1, 1});
       const auto grid_xyz = torch::stack({gx.expand({t, H, W}), gy.expand({t, H, W}), gz.expand({t, H, W})}, -1).unsqueeze(0);
       part = F::grid_sample(logits.unsqueeze(0), grid_xyz,
                             F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false))[0];
     }
-    const auto labels = part.argmax(0).to(torch::kInt32).contiguous();
+    const auto labels = part.argmax(0).to(torch::kInt32).to(torch::kCPU).contiguous();
     std::memcpy(out.classes.voxels.data() + z0 * H * W, labels.data_ptr<int32_t>(), static_cast<size_t>(t * H * W) * sizeof(int32_t));
     if (probabilities) {
-      const auto pr = torch::softmax(part, 0).contiguous();
+      const auto pr = torch::softmax(part, 0).to(torch::kCPU).contiguous();
       for (int64_t k = 0; k < K; ++k)
         std::memcpy(out.probabilities[static_cast<size_t>(k)].voxels.data() + z0 * H * W, pr[k].data_ptr<float>(),
                     static_cast<size_t>(t * H * W) * sizeof(float));

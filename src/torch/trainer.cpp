@@ -261,6 +261,7 @@ void Trainer::setup() {
                   : std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()) / env.local_world_size));
   device_ = resolve_device(cfg_.device, cfg_.gpus, env.distributed() ? env.local_rank : -1);
   check_amp(cfg_.amp, device_);
+  tune_convolutions(device_);
   if (env.distributed()) join_ranks();
   if (!device_.is_cuda() && cfg_.gpus.size() > 1)
     log_.line("note: MULTI_GPU lists " + std::to_string(cfg_.gpus.size()) + " GPUs; ignored on CPU");

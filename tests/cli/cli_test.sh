@@ -246,6 +246,9 @@ expect 2 '^coordseg: error: --overlap: must be in \[0, 1\), got -0.500000$' '' -
 expect 0 '' "ct_train_1001_label.nii.gz: 1 windows" -- \
   "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train/ct_train_1001_image.nii.gz" --out "$TMP/pred_tile" \
   --threads 1 --tile 256
+expect 0 '' "^note: --tile with instance normalisation: each window's statistics come from more voxels" -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train/ct_train_1001_image.nii.gz" --out "$TMP/pred_tile" \
+  --threads 1 --tile 256 --force
 expect 2 '^coordseg: error: --tile: give one side or three \(D H W\), not two$' '' -- \
   "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred7" --tile 32 32
 expect 2 '^coordseg: error: --tile: 33 is not a positive multiple of 2 \(2\^\(DEPTH-1\) of this model\)$' '' -- \

@@ -24,7 +24,7 @@ struct BenchRequest {
   int64_t warmup = 1;                        // untimed first ones
   std::array<int64_t, 3> volume{128, 128, 96};  // infer: z, y, x voxels, as the peer's --vol
   double overlap = 0.5;                      // infer
-  int64_t window_batch = 1;                  // infer: windows per forward pass
+  int64_t window_batch = 2;                  // infer: windows per forward pass (as predict --batch)
   std::array<int64_t, 3> tile{0, 0, 0};      // infer: PredictOptions::tile (0: the patch)
   int64_t conv_channels = 0;                 // conv: in = out channels (0: 32 on CPU, 64 on CUDA)
   int64_t conv_side = 0;                     // conv: voxels per side (0: 64 on CPU, 128 on CUDA)

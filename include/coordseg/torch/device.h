@@ -33,6 +33,11 @@ int ranks_to_start(const std::string& device, const std::vector<std::string>& gp
 void check_amp(Amp amp, const torch::Device& device);
 at::ScalarType amp_dtype(Amp amp);
 
+// Waits until `device` has finished the work queued so far (CUDA); nothing on a CPU.
+void synchronize(const torch::Device& device);
+// cuDNN's autotuner on for a CUDA device (the network's shapes repeat); nothing elsewhere.
+void tune_convolutions(const torch::Device& device);
+
 // LibTorch's intra-op threads: n when positive, else every core (its own default is one).
 void use_threads(int64_t n);
 

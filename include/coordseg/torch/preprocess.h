@@ -58,7 +58,9 @@ struct PreparedImage {
   torch::Tensor image;           // (1, D, H, W) float32, normalised
 };
 
-PreparedImage prepare_image(const Volume& image, const Preprocessing& p);
+// The reordering is a copy on the host; resampling and normalisation run on `device`, where
+// the image tensor then lives.
+PreparedImage prepare_image(const Volume& image, const Preprocessing& p, const torch::Device& device = torch::kCPU);
 
 // A labelled case for training: the image prepared as above and its classes on the same grid.
 struct PreparedCase {

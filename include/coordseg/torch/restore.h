@@ -20,7 +20,8 @@ struct CanonicalOutput {
   std::vector<Volume> probabilities; // per class, when asked for
 };
 
-// logits: (K, D, H, W) on prepared.grid, on the CPU.
+// logits: (K, D, H, W) on prepared.grid, on any device: the sampling, softmax and argmax run
+// there, slab by slab, and only the classes (and probabilities) of each slab come back.
 CanonicalOutput restore_canonical(const torch::Tensor& logits, const PreparedImage& prepared, bool probabilities);
 
 // A canonical-order volume back to `input`'s voxel order, grid and header.
