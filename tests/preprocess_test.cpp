@@ -93,5 +93,25 @@ TEST(Preprocess, ResamplingAtHalfTheSpacingComesBackExactly) {
   expect_file_classes(to_input_grid(out.classes, prepared, v), v);
 }
 
+// The classes restore_canonical takes are argmax's, ties to the lower class included.
+TEST(Preprocess, RestoredClassesAreTheArgmaxWithTiesToTheLowerClass) {
+  const Volume v = oblique_volume();
+  Preprocessing p;
+  p.scheme = IntensityScheme::kScale255;
+  const PreparedImage prepared = prepare_image(v, p);  // same grid: no resampling
+  torch::manual_seed(3);
+  // Logits rounded to a coarse step, so many voxels have two or more classes tied at the top.
+  const auto logits = (torch::randn({kClasses, prepared.grid.dims[2], prepared.grid.dims[1], prepared.grid.dims[0]}) * 2)
+                          .round();
+  const auto top = std::get<0>(logits.max(0));
+  ASSERT_GT(((logits == top).sum(0) > 1).sum().item<int64_t>(), 20);
+  const CanonicalOutput out = restore_canonical(logits, prepared, false);
+  const auto expected = logits.argmax(0).flatten().to(torch::kInt32).contiguous();
+  const int32_t* e = expected.data_ptr<int32_t>();
+  int64_t wrong = 0;
+  for (size_t n = 0; n < out.classes.voxels.size(); ++n) wrong += out.classes.voxels[n] != e[n];
+  EXPECT_EQ(wrong, 0);
+}
+
 }  // namespace
 }  // namespace coordseg
