@@ -23,10 +23,13 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
+# The demo builds the coordseg program alone, optimised without debug information, in its own
+# folder: 7.7 min instead of 10.4 min on 2 cores (the 20-minute budget of make demo).
+DEMO_BUILD ?= build-demo
 demo: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_ARGS)
-	cmake --build $(BUILD) -j $(JOBS) --target coordseg
-	@bash scripts/demo.sh $(BUILD)
+	cmake -S . -B $(DEMO_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+	cmake --build $(DEMO_BUILD) -j $(JOBS) --target coordseg
+	@bash scripts/demo.sh $(DEMO_BUILD)
 
 # libFuzzer on the NIfTI reader (clang-14), seeded from fuzz/corpus; new inputs go to a
 # scratch copy so the checked-in corpus stays small. Crashes land in fuzz/crashes/.
@@ -49,4 +52,4 @@ sanitize:
 	  ctest --output-on-failure -j $(JOBS) -L core
 
 clean:
-	rm -rf $(BUILD) build-fuzz build-asan
+	rm -rf $(BUILD) $(DEMO_BUILD) build-fuzz build-asan
