@@ -47,7 +47,13 @@ Runner add_bench_command(CLI::App& app) {
     if (!*cmd) return -1;
     TrainConfig& c = a->r.config;
     if (!a->params.empty()) {
+      // The file's network, with the options given on the command line over it.
       c = TrainConfig::from_file(a->params);
+      if (cmd->count("--base")) c.base = a->base;
+      if (cmd->count("--patch")) c.patch = {a->patch, a->patch, a->patch};
+      if (cmd->count("--batch")) c.batch = a->batch;
+      if (cmd->count("--loss")) c.loss = parse_setting<LossKind>(a->loss, "--loss");
+      if (cmd->count("--coord")) c.coord = parse_setting<CoordMode>(a->coord, "--coord");
     } else {
       // The peer's network: the reference U-Net, ReLU, no normalisation, Dice loss, Adam 1e-4.
       c.base = a->base;
@@ -58,13 +64,6 @@ Runner add_bench_command(CLI::App& app) {
       c.spacing = {0, 0, 0};
       c.resize = 1.0;
     }
-    if (!a->params.empty()) {
-      if (cmd->count("--base")) c.base = a->base;
-      if (cmd->count("--patch")) c.patch = {a->patch, a->patch, a->patch};
-      if (cmd->count("--batch")) c.batch = a->batch;
-      if (cmd->count("--loss")) c.loss = parse_setting<LossKind>(a->loss, "--loss");
-      if (cmd->count("--coord")) c.coord = parse_setting<CoordMode>(a->coord, "--coord");
-    }
     if (!a->norm.empty()) c.norm = parse_setting<Norm>(a->norm, "--norm");
     if (!a->activation.empty()) c.activation = parse_setting<Activation>(a->activation, "--activation");
     if (cmd->count("--amp") || a->params.empty()) c.amp = parse_setting<Amp>(a->amp, "--amp");
@@ -72,8 +71,7 @@ Runner add_bench_command(CLI::App& app) {
     if (cmd->count("--threads") || a->params.empty()) c.threads = a->threads;
     check_threads(c.threads, "--threads");
     for (size_t i = 0; i < 3; ++i) a->r.volume[i] = a->vol[i];
-    if (a->tile.size() == 2) throw usage_error("--tile", "give one side or three (D H W), not two");
-    for (size_t i = 0; i < 3 && !a->tile.empty(); ++i) a->r.tile[i] = a->tile[a->tile.size() == 1 ? 0 : i];
+    a->r.tile = one_or_three_sides(a->tile, "--tile");
     const BenchResult result =
         a->mode == "train" ? bench_train(a->r) : a->mode == "infer" ? bench_infer(a->r) : bench_conv(a->r);
     for (const auto& line : result.lines) std::cout << line << "\n";

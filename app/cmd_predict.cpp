@@ -46,8 +46,7 @@ Runner add_predict_command(CLI::App& app) {
     if (!*cmd) return -1;
     if (cmd->count("--overlap")) check_overlap(a->o.overlap, "--overlap");  // given: no negative "default"
     a->o.amp = parse_setting<Amp>(a->amp, "--amp");
-    if (a->tile.size() == 2) throw usage_error("--tile", "give one side or three (D H W), not two");
-    for (size_t i = 0; i < 3 && !a->tile.empty(); ++i) a->o.tile[i] = a->tile[a->tile.size() == 1 ? 0 : i];
+    a->o.tile = one_or_three_sides(a->tile, "--tile");
     const Predictor predictor(a->model, a->o);
     if (!a->tile.empty() && predictor.config().norm == Norm::kInstance)
       std::cout << "note: --tile with instance normalisation: each window's statistics come from more voxels than in "

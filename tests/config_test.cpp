@@ -102,6 +102,20 @@ TEST(Config, FilesThatCannotBeRead) {
   }
 }
 
+TEST(Settings, OneOrThreeSides) {
+  EXPECT_EQ(one_or_three_sides({}, "--tile"), (std::array<int64_t, 3>{0, 0, 0}));
+  EXPECT_EQ(one_or_three_sides({96}, "--tile"), (std::array<int64_t, 3>{96, 96, 96}));
+  EXPECT_EQ(one_or_three_sides({64, 96, 128}, "--tile"), (std::array<int64_t, 3>{64, 96, 128}));
+  try {
+    one_or_three_sides({64, 96}, "--tile");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "--tile: give one side or three (D H W), not two");
+    EXPECT_EQ(e.exit_code(), 2);
+  }
+  EXPECT_THROW(one_or_three_sides({1, 2, 3, 4}, "--tile"), Error);
+}
+
 TEST(Settings, WordsAliasesAndErrors) {
   EXPECT_EQ(parse_setting<Norm>("instance"), Norm::kInstance);
   EXPECT_EQ(parse_setting<Norm>("InstanceNormalization"), Norm::kInstance);

@@ -22,6 +22,15 @@ void check_threads(int64_t threads, const std::string& where, bool zero_allowed)
                                  std::to_string(kThreadsPerCore) + " per core)");
 }
 
+std::array<int64_t, 3> one_or_three_sides(const std::vector<int64_t>& values, const std::string& where) {
+  if (values.size() == 2 || values.size() > 3)
+    throw usage_error(where, "give one side or three (D H W), not " +
+                                 (values.size() == 2 ? std::string("two") : std::to_string(values.size())));
+  std::array<int64_t, 3> sides{0, 0, 0};
+  for (size_t i = 0; i < 3 && !values.empty(); ++i) sides[i] = values[values.size() == 1 ? 0 : i];
+  return sides;
+}
+
 void check_depth(int64_t depth, const std::string& where) {
   if (depth < 1 || depth > 6) throw usage_error(where, "must be 1..6, got " + std::to_string(depth));
 }

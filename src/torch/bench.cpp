@@ -136,7 +136,7 @@ BenchResult bench_infer(const BenchRequest& r) {
   o.threads = c.threads;
   UNet3d model = make_unet(c);
   const Predictor predictor(model, state, o);
-  const torch::Device device = resolve_device(c.device);
+  const torch::Device& device = predictor.device();
 
   // A CT-like volume already on the network's grid (RAS, the target spacing): nothing is
   // resampled or reordered, as in the peer, which works on the tensor as given.

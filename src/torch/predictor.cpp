@@ -94,22 +94,23 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   const TrainConfig& c = state_.config;
   Preprocessing p = Preprocessing::from_config(c);
   p.stats = state_.stats;
+  // The network's grid (prepare_image's), and the windows over it.
+  const Grid canonical_grid = reorient_grid(image.grid, canonical_reorientation(image.grid));
+  const Grid net_grid = resampled_grid(canonical_grid, p);
+  const std::array<int64_t, 3> win = window({net_grid.dims[2], net_grid.dims[1], net_grid.dims[0]});
   {
     // Up front: the network's grid holds the image, the coordinates, the summed logits and
-    // weights (and the TTA sum); the input's grid the classes (and probability maps).
-    const Grid canonical = reorient_grid(image.grid, canonical_reorientation(image.grid));
-    const Grid net = resampled_grid(canonical, p);
-    const double k = static_cast<double>(c.classes);
-    // A forward pass of a batch of windows keeps about three tensors of the first level's
+    // weights (and the TTA sum); the input's grid the classes (and probability maps). A
+    // forward pass of a batch of windows keeps about three tensors of the first level's
     // filters alive at once.
-    const auto win = window({net.dims[2], net.dims[1], net.dims[0]});
+    const double k = static_cast<double>(c.classes);
     const double window_voxels = static_cast<double>(win[0] * win[1] * win[2] * options_.batch);
-    const double bytes = 4.0 * static_cast<double>(net.voxel_count()) * (5 + k * (options_.tta ? 2 : 1)) +
-                         4.0 * static_cast<double>(canonical.voxel_count()) * (2 + (options_.probabilities ? k : 0)) +
+    const double bytes = 4.0 * static_cast<double>(net_grid.voxel_count()) * (5 + k * (options_.tta ? 2 : 1)) +
+                         4.0 * static_cast<double>(canonical_grid.voxel_count()) * (2 + (options_.probabilities ? k : 0)) +
                          4.0 * window_voxels * (6.0 * static_cast<double>(c.base) + k);
     check_memory(bytes, ErrorKind::kData, image.source.empty() ? "input" : image.source,
-                 "prediction on the resampled " + std::to_string(net.dims[0]) + " x " + std::to_string(net.dims[1]) +
-                     " x " + std::to_string(net.dims[2]) + " grid");
+                 "prediction on the resampled " + std::to_string(net_grid.dims[0]) + " x " + std::to_string(net_grid.dims[1]) +
+                     " x " + std::to_string(net_grid.dims[2]) + " grid");
   }
   // Resampling and normalisation on the model's device; the phases wait for it, so each is
   // timed for what it costs.
@@ -119,7 +120,7 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   out.times.preprocess = lap(phase);
 
   SlidingWindowOptions sw;
-  sw.patch = window({x.size(1), x.size(2), x.size(3)});
+  sw.patch = win;
   sw.overlap = options_.overlap >= 0 ? options_.overlap : c.overlap;
   sw.batch = options_.batch;
   sw.progress = progress;

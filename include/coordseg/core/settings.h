@@ -6,6 +6,7 @@
 // configuration without the network being built.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -74,6 +75,9 @@ void check_depth(int64_t depth, const std::string& where);     // U-Net levels, 
 constexpr int64_t kThreadsPerCore = 4;
 int64_t max_threads();
 void check_threads(int64_t threads, const std::string& where, bool zero_allowed = true);
+// A size given on the command line as one side or three (D H W): {s, s, s}, the three as
+// given, or {0, 0, 0} when none was; two values are a usage error naming `where`.
+std::array<int64_t, 3> one_or_three_sides(const std::vector<int64_t>& values, const std::string& where);
 
 // Global coordinates (network input) in use: the sampler and sliding windows must supply them.
 inline bool needs_global_coords(CoordMode m) { return m == CoordMode::kGlobal || m == CoordMode::kAll; }

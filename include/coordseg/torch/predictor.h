@@ -67,6 +67,7 @@ class Predictor {
   const TrainConfig& config() const { return state_.config; }
   const LabelMap& label_map() const { return map_; }
   const PredictOptions& options() const { return options_; }
+  const torch::Device& device() const { return device_; }
   // The window size predict() uses on a network grid of `dims_zyx` voxels.
   std::array<int64_t, 3> window(const std::array<int64_t, 3>& dims_zyx) const;
 
