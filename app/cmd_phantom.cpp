@@ -16,6 +16,7 @@ struct PhantomArgs {
   std::string modality = "ct";
   uint64_t seed = 1;
   int threads = 0;
+  int generation = 2;
   bool force = false;
 };
 }  // namespace
@@ -29,6 +30,9 @@ Runner add_phantom_command(CLI::App& app) {
   cmd->add_option("--modality", a->modality, "ct or mr")->capture_default_str();
   cmd->add_option("--seed", a->seed, "Random seed: the same seed gives byte-identical files")->capture_default_str();
   cmd->add_option("--threads", a->threads, "Threads (0: all cores; at most 4 per core)")->capture_default_str();
+  cmd->add_option("--generation", a->generation,
+                  "2: great vessels, neighbours and contrast phases; 1: the phantom of releases before, voxel for voxel")
+      ->capture_default_str();
   cmd->add_flag("--force", a->force, "Write into a folder that already holds files");
   return [a, cmd]() {
     if (!*cmd) return -1;
@@ -38,14 +42,16 @@ Runner add_phantom_command(CLI::App& app) {
     o.modality = parse_modality(a->modality);
     o.seed = a->seed;
     o.threads = a->threads;
+    o.generation = parse_generation(a->generation);
     write_phantom_dataset(a->out, o, a->force, [&](const PhantomFacts& f, const Grid& g, double seconds) {
-      std::printf("%s: %lld x %lld x %lld voxels, %.2f x %.2f x %.2f mm, %s%s, %.1f s\n", f.id.c_str(),
+      std::printf("%s: %lld x %lld x %lld voxels, %.2f x %.2f x %.2f mm, %s%s%s%s, %.1f s\n", f.id.c_str(),
                   static_cast<long long>(g.dims[0]), static_cast<long long>(g.dims[1]),
                   static_cast<long long>(g.dims[2]), g.spacing[0], g.spacing[1], g.spacing[2], f.orientation.c_str(),
-                  f.fov_cut ? ", field of view cuts the vessels" : "", seconds);
+                  f.phase.empty() ? "" : ", ", f.phase.c_str(), f.fov_cut ? ", field of view cuts the vessels" : "",
+                  seconds);
       std::fflush(stdout);
     });
-    std::printf("wrote %d cases and dataset.json to %s\n", o.cases, a->out.c_str());
+    std::printf("wrote %d cases, dataset.json and phantom_facts.csv to %s\n", o.cases, a->out.c_str());
     return 0;
   };
 }

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -18,6 +19,7 @@ struct RenderArgs {
   std::string image, label, out, axis = "axial", window;
   std::vector<std::string> preds, titles;
   std::optional<int> slices;
+  int32_t through = 0;
   bool force = false;
 };
 
@@ -50,6 +52,8 @@ Runner add_render_command(CLI::App& app) {
   cmd->add_option("--out", a->out, "Output .png (slice grid) or .gif (animation)")->required();
   cmd->add_option("--axis", a->axis, "axial, coronal or sagittal")->capture_default_str();
   cmd->add_option("--slices", a->slices, "PNG: rows (default 4); GIF: frames (default all, at most 80)");
+  cmd->add_option("--through", a->through,
+                  "Label value: the slices span that structure of the first label map (e.g. 850 for PUA)");
   cmd->add_option("--window", a->window, "Grey window CENTRE,WIDTH (default: CT 100,700; MR percentiles)");
   cmd->add_flag("--force", a->force, "Overwrite an existing output file");
   return [a, cmd]() {
@@ -84,6 +88,14 @@ Runner add_render_command(CLI::App& app) {
     for (size_t i = 0; i < maps.size(); ++i)
       panels.push_back({&maps[i], a->titles.empty() ? default_titles[i] : a->titles[i]});
     if (panels.empty() && !a->titles.empty()) panels.push_back({nullptr, a->titles[0]});
+    if (a->through != 0) {
+      if (maps.empty()) throw usage_error("--through", "needs a label map (--label or --pred)");
+      const auto& first = maps.front().voxels;
+      if (std::find(first.begin(), first.end(), a->through) == first.end())
+        throw usage_error("--through", "label value " + std::to_string(a->through) + " is not in " +
+                                           (a->label.empty() ? a->preds.front() : a->label));
+      o.through = a->through;
+    }
     render_volume(a->out, image, panels, o);
     std::cout << "wrote " << a->out << "\n";
     return 0;

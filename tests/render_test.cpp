@@ -123,6 +123,25 @@ TEST(Render, WritesPngAndGifThatReadBack) {
   EXPECT_EQ(dir.entries(), (std::vector<std::string>{"anim.gif", "grid.png"}));
 }
 
+TEST(Render, ThroughSpansTheSlicesOfOneStructure) {
+  Scene s = make_scene(false);
+  for (int64_t k = 6; k < 8; ++k) s.labels.at(15, 13, k) = 820;  // ASA on the two top slices of the box
+  RenderOptions o = small();
+  EXPECT_EQ(render_frames(s.image, {{&s.labels, ""}}, o, 0).size(), 6u);  // k = 2..7
+  o.through = 820;
+  const auto frames = render_frames(s.image, {{&s.labels, ""}}, o, 0);
+  ASSERT_EQ(frames.size(), 2u);  // k = 6, 7
+  EXPECT_EQ(frames[0].rgb, render_frames(s.image, {{&s.labels, ""}}, small(), 0)[4].rgb);
+  o.through = 205;
+  try {
+    render_frames(s.image, {{&s.labels, ""}}, o, 0);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "--through: label value 205 is not in the label map");
+  }
+  EXPECT_THROW(render_frames(s.image, {}, o, 0), Error);
+}
+
 TEST(Render, BadInput) {
   testing::TempDir dir;
   const Scene s = make_scene(false);

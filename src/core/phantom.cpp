@@ -18,161 +18,64 @@
 #include "coordseg/core/parallel.h"
 #include "coordseg/core/random.h"
 #include "coordseg/core/settings.h"
+#include "phantom_model.h"
 
 namespace coordseg {
 namespace fs = std::filesystem;
 
-namespace {
+namespace phantom_model {
 
-// --- small maths -----------------------------------------------------------------------
-
-struct Vec3 {
-  double x = 0, y = 0, z = 0;
-  Vec3 operator+(const Vec3& o) const { return {x + o.x, y + o.y, z + o.z}; }
-  Vec3 operator-(const Vec3& o) const { return {x - o.x, y - o.y, z - o.z}; }
-  Vec3 operator*(double s) const { return {x * s, y * s, z * s}; }
-  double dot(const Vec3& o) const { return x * o.x + y * o.y + z * o.z; }
-  Vec3 cross(const Vec3& o) const { return {y * o.z - z * o.y, z * o.x - x * o.z, x * o.y - y * o.x}; }
-  double norm() const { return std::sqrt(dot(*this)); }
-  Vec3 unit() const { return *this * (1.0 / norm()); }
-};
-
-Vec3 unit_vector(Random& rng) {
-  Vec3 v{rng.normal(), rng.normal(), rng.normal()};
-  return v.unit();
-}
-
-// A standard normal value that depends only on (key, index): noise independent of threading.
-double hashed_normal(uint64_t key, uint64_t index) {
-  const uint64_t h = mix64(key ^ mix64(index));
-  const double u1 = (static_cast<double>(h >> 40) + 0.5) * 0x1.0p-24;
-  const double u2 = static_cast<double>((h >> 16) & 0xffffff) * 0x1.0p-24;
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-}
-
-// Signed distance (approximate, mm) to an axis-aligned ellipsoid in heart coordinates.
-struct Ellipsoid {
-  Vec3 center, semi;
-  double sd(const Vec3& q) const {
-    const Vec3 d = q - center;
-    const double r = std::sqrt((d.x * d.x) / (semi.x * semi.x) + (d.y * d.y) / (semi.y * semi.y) +
-                               (d.z * d.z) / (semi.z * semi.z));
-    return (r - 1.0) * std::min({semi.x, semi.y, semi.z});
+bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) const {
+  const double lvc = std::max(lv_cavity.sd(q), -q.z);
+  if (lvc < 0) {
+    for (const Bundle& b : lv_bundles)
+      if (b.sd(q) < 0) return out = {kMyo, kPoolCount, 500}, true;
+    return out = {kBlood, kLVC, 500}, true;
   }
-};
-
-// Signed distance (exact, mm) to a tube of `radius` around a polyline.
-struct Tube {
-  std::vector<Vec3> points;
-  double radius = 10;
-  double sd(const Vec3& q) const {
-    double best = 1e30;
-    for (size_t s = 0; s + 1 < points.size(); ++s) {
-      const Vec3 ab = points[s + 1] - points[s], aq = q - points[s];
-      const double t = std::clamp(aq.dot(ab) / ab.dot(ab), 0.0, 1.0);
-      best = std::min(best, (aq - ab * t).norm());
-    }
-    return best - radius;
-  }
-};
-
-// --- the anatomy -----------------------------------------------------------------------
-
-enum Tissue : uint8_t {
-  kAir, kLung, kFat, kSoft, kMuscle, kMyo, kWall, kBlood, kCortical, kMarrow, kCsf, kTissueCount
-};
-
-// Blood pools in order of precedence: the first shape that contains a voxel owns it (its
-// wall included), so neighbouring pools are always separated by a wall or the myocardium.
-enum Pool { kLVC, kAO, kPA, kLA, kRA, kRV, kDescending, kPoolCount };
-const int32_t kPoolLabel[kPoolCount] = {500, 820, 850, 420, 550, 600, 0};
-
-struct Voxel {
-  Tissue tissue;
-  uint8_t pool;  // kPoolCount when not blood
-  int32_t label;
-};
-
-struct Heart {
-  Vec3 base;          // world position of the LV base (valve plane) centre
-  Vec3 u, v, w;       // heart frame: u right-anterior, v posterior, w base -> apex
-  Ellipsoid lv_cavity, lv_outer;  // both cut at the valve plane w = 0
-  Ellipsoid la, ra, rv;
-  Tube aorta, pa;
-  double wall = 2.0, rv_wall = 3.0, annulus = 5.0;
-  double fat = 4.0;   // pericardial fat thickness, mm
-  std::array<Vec3, 3> warp_dir, warp_freq;
-  std::array<double, 3> warp_amp{}, warp_phase{};
-  double reach = 150;  // no heart structure lies farther than this from `base`, mm
-
-  Vec3 to_heart(const Vec3& p) const {
-    const Vec3 d = p - base;
-    Vec3 q{d.dot(u), d.dot(v), d.dot(w)};
-    // Smooth deformation: a few long-wavelength sinusoids.
-    Vec3 disp;
-    for (int k = 0; k < 3; ++k) disp = disp + warp_dir[k] * (warp_amp[k] * std::sin(warp_freq[k].dot(q) + warp_phase[k]));
-    return q + disp;
-  }
-
-  // The structure owning heart-frame point q: true with `out` set, or false with `sd` the
-  // distance (mm, approximate) to the nearest structure.
-  bool classify(const Vec3& q, Voxel& out, double& sd) const {
-    const double lvc = std::max(lv_cavity.sd(q), -q.z);
-    if (lvc < 0) return out = {kBlood, kLVC, 500}, true;
-    const double lvo = std::max(lv_outer.sd(q), -q.z);
-    if (lvo < 0) return out = {kMyo, kPoolCount, 205}, true;
-    const double pool_sd[5] = {aorta.sd(q), pa.sd(q), la.sd(q), ra.sd(q), rv.sd(q)};
-    const Pool pools[5] = {kAO, kPA, kLA, kRA, kRV};
-    for (int i = 0; i < 5; ++i) {
-      // The valve plane's fibrous ring: a layer of tissue over the LV base, below the aorta
-      // in precedence, so no chamber other than the aorta opens into the LV cavity.
-      if (i == 1 && q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0)
-        return out = {kWall, kPoolCount, 0}, true;
-      if (pool_sd[i] < 0) {
-        const double thickness = pools[i] == kRV ? rv_wall : wall;
-        if (pool_sd[i] < -thickness) return out = {kBlood, static_cast<uint8_t>(pools[i]), kPoolLabel[pools[i]]}, true;
-        return out = {kWall, kPoolCount, 0}, true;
+  const double lvo = std::max(lv_outer.sd(q), -q.z);
+  if (lvo < 0) return out = {kMyo, kPoolCount, 205}, true;
+  double aorta_arc = 0;
+  const double pool_sd[5] = {aorta.sd(q, generation >= 2 ? &aorta_arc : nullptr), pa.sd(q), la.sd(q), ra.sd(q),
+                             rv.sd(q)};
+  const Pool pools[5] = {kAO, kPA, kLA, kRA, kRV};
+  for (int i = 0; i < 5; ++i) {
+    // The valve plane's fibrous ring: a layer of tissue over the LV base, below the aorta
+    // in precedence, so no chamber other than the aorta opens into the LV cavity.
+    if (i == 1 && q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0)
+      return out = {kWall, kPoolCount, 0}, true;
+    if (pool_sd[i] < 0) {
+      const double thickness = pools[i] == kRV ? rv_wall : wall;
+      int32_t label = kPoolLabel[pools[i]];
+      if (pools[i] == kAO && aorta_arc > aorta_labelled) label = 0;
+      if (pool_sd[i] < -thickness) {
+        if (pools[i] == kRV)
+          for (const Bundle& b : rv_bundles)
+            if (b.sd(q) < 0) return out = {kMyo, kPoolCount, 600}, true;
+        return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
       }
+      // A vessel that opens into this chamber (or vessel) has no wall across its mouth.
+      for (const Vessel& ves : vessels)
+        if (ves.opens_into == pools[i] && ves.tube.sd(q) < -ves.wall)
+          return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
+      return out = {kWall, kPoolCount, 0}, true;
     }
-    sd = std::min({lvo, pool_sd[0], pool_sd[1], pool_sd[2], pool_sd[3], pool_sd[4]});
-    return false;
   }
-};
+  sd = std::min({lvo, pool_sd[0], pool_sd[1], pool_sd[2], pool_sd[3], pool_sd[4]});
+  if (!with_vessels) return false;
+  for (const Vessel& ves : vessels) {
+    // Outside its box a vessel is farther than Vessel::kMargin: too far to matter to anyone.
+    if (ves.tube.outside_box(q)) continue;
+    double arc = 0;
+    const double d = ves.tube.sd(q, &arc);
+    if (d < 0) {
+      if (d < -ves.wall) return out = {kBlood, static_cast<uint8_t>(ves.pool), arc <= ves.labelled ? ves.label : 0}, true;
+      return out = {kWall, kPoolCount, 0}, true;
+    }
+    if (ves.mediastinal) sd = std::min(sd, d);
+  }
+  return false;
+}
 
-struct Body {
-  double bx = 160, by = 120;   // body outline semi-axes (x: left-right, y: antero-posterior), mm
-  double fat = 15;             // subcutaneous fat thickness
-  double muscle = 12;          // chest wall muscle
-  double rib_period = 28, rib_thickness = 9, rib_phase = 0;
-  Vec3 spine;                  // vertebral body centre (x, y), radius below
-  double spine_radius = 17;
-  Vec3 descending;             // descending aorta centre (x, y)
-  double descending_radius = 11;
-  double lung_cx = 80, lung_semi_x = 65, lung_semi_y = 85, lung_y = -5;
-};
-
-struct Appearance {
-  std::array<double, kTissueCount> value{};
-  std::array<double, kPoolCount> pool_offset{};
-  double noise = 15;   // CT: Gaussian sd in HU; MR: Rician sd
-  double blur_mm = 1;  // Gaussian PSF sd
-  // MR bias field: exp(bias * mean of two sinusoids)
-  double bias = 0;
-  std::array<Vec3, 2> bias_freq;
-  std::array<double, 2> bias_phase{};
-};
-
-struct CaseSpec {
-  PhantomFacts facts;
-  Modality modality = Modality::kCT;
-  Grid grid;
-  Heart heart;
-  Body body;
-  Appearance look;
-  uint64_t noise_key = 0;
-};
-
-Vec3 world_dir(double x, double y, double z) { return Vec3{x, y, z}.unit(); }
 
 // Rotates `dir` by a random angle up to `max_deg` about a random axis perpendicular to it.
 Vec3 perturb(const Vec3& dir, double max_deg, Random& rng) {
@@ -189,7 +92,7 @@ struct HeartVolumes {
   double myo = 0;
 };
 
-HeartVolumes measure(const Heart& h) {
+HeartVolumes measure(const Heart& h, double step) {
   Vec3 lo{1e9, 1e9, 1e9}, hi{-1e9, -1e9, -1e9};
   auto grow = [&](const Vec3& c, double r) {
     lo = {std::min(lo.x, c.x - r), std::min(lo.y, c.y - r), std::min(lo.z, c.z - r)};
@@ -197,16 +100,18 @@ HeartVolumes measure(const Heart& h) {
   };
   for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv})
     grow(e->center, std::max({e->semi.x, e->semi.y, e->semi.z}));
-  for (const Tube* t : {&h.aorta, &h.pa})
-    for (const Vec3& q : t->points) grow(q, t->radius);
-  constexpr double kStep = 2.0;
+  for (const Tube* t : {&h.aorta, &h.pa}) {
+    const size_t n = h.generation >= 2 && t == &h.aorta ? std::min<size_t>(3, t->points.size()) : t->points.size();
+    for (size_t i = 0; i < n; ++i) grow(t->points[i], t->radii.empty() ? t->radius : t->radii[i]);
+  }
+  const double kStep = step;
   HeartVolumes v;
   Voxel vox;
   double sd;
   for (double z = lo.z; z <= hi.z; z += kStep)
     for (double y = lo.y; y <= hi.y; y += kStep)
       for (double x = lo.x; x <= hi.x; x += kStep)
-        if (h.classify({x, y, z}, vox, sd)) {
+        if (h.classify({x, y, z}, vox, sd, /*with_vessels=*/false)) {
           if (vox.pool < kPoolCount) v.pool[vox.pool] += 1;
           else if (vox.label == 205) v.myo += 1;
         }
@@ -215,6 +120,57 @@ HeartVolumes measure(const Heart& h) {
   v.myo *= ml;
   return v;
 }
+
+void fit_volumes(Heart& h, bool fit_vessels) {
+  // Each pool carves its lower-precedence neighbours, so measure and rescale a few times
+  // (generation 2 starts from generation 1's fit: twice, on a coarser grid, is enough).
+  const bool first = h.generation < 2;
+  for (int iter = 0; iter < (first ? 4 : 2); ++iter) {
+    const HeartVolumes got = measure(h, first ? 2.0 : 2.5);
+    for (auto [e, pool] : {std::pair{&h.la, kLA}, std::pair{&h.ra, kRA}, std::pair{&h.rv, kRV}}) {
+      const double f = std::cbrt(h.target_ml[pool] / std::max(got.pool[pool], 1.0));
+      e->semi = e->semi * std::clamp(f, 0.7, 1.4);
+    }
+    if (!fit_vessels) continue;
+    for (auto [tube, pool] : {std::pair{&h.aorta, kAO}, std::pair{&h.pa, kPA}}) {
+      const double r_blood = tube->radius - h.wall;
+      const double f = std::sqrt(h.target_ml[pool] / std::max(got.pool[pool], 1.0));
+      tube->radius = std::clamp(h.wall + r_blood * std::clamp(f, 0.7, 1.4), 9.0, 17.0);
+    }
+  }
+}
+
+// The world-space bounding box of the heart's chambers and labelled vessels (generation 1:
+// all its shapes), for the field of view.
+void heart_extent(const Heart& h, Vec3& lo, Vec3& hi) {
+  lo = {1e9, 1e9, 1e9};
+  hi = {-1e9, -1e9, -1e9};
+  auto add = [&](const Vec3& q) {
+    const Vec3 p = h.base + h.u * q.x + h.v * q.y + h.w * q.z;
+    lo = {std::min(lo.x, p.x), std::min(lo.y, p.y), std::min(lo.z, p.z)};
+    hi = {std::max(hi.x, p.x), std::max(hi.y, p.y), std::max(hi.z, p.z)};
+  };
+  for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv})
+    for (int s = -1; s <= 1; s += 2) {
+      add(e->center + Vec3{s * e->semi.x, 0, 0});
+      add(e->center + Vec3{0, s * e->semi.y, 0});
+      add(e->center + Vec3{0, 0, s * e->semi.z});
+    }
+  for (const Tube* t : {&h.aorta, &h.pa}) {
+    // Generation 2's aorta goes on past the arch; its labelled part is the root and ascending aorta.
+    const size_t n = h.generation >= 2 && t == &h.aorta ? std::min<size_t>(3, t->points.size()) : t->points.size();
+    for (size_t i = 0; i < n; ++i) {
+      const double r = t->radii.empty() ? t->radius : t->radii[i];
+      for (int s = -1; s <= 1; s += 2) add(t->points[i] + Vec3{s * r, s * r, s * r});
+    }
+  }
+}
+
+
+}  // namespace phantom_model
+
+namespace {
+using namespace phantom_model;
 
 Heart sample_heart(Random& rng) {
   Heart h;
@@ -265,22 +221,11 @@ Heart sample_heart(Random& rng) {
   const Vec3 pa1 = pa0 + Vec3{-6, -4, -rng.uniform(22, 28)};
   h.pa.points = {pa0, pa1, pa1 + lb * rng.uniform(30, 38)};
 
-  // Scale the other pools to volumes drawn inside the plausible ranges. Each carves its
-  // lower-precedence neighbours, so measure and rescale a few times.
-  const double target[kPoolCount] = {lv_ml, rng.uniform(26, 46), rng.uniform(26, 46), rng.uniform(52, 100),
-                                     rng.uniform(55, 110), rng.uniform(90, 165), 0};
-  for (int iter = 0; iter < 4; ++iter) {
-    const HeartVolumes got = measure(h);
-    for (auto [e, pool] : {std::pair{&h.la, kLA}, std::pair{&h.ra, kRA}, std::pair{&h.rv, kRV}}) {
-      const double f = std::cbrt(target[pool] / std::max(got.pool[pool], 1.0));
-      e->semi = e->semi * std::clamp(f, 0.7, 1.4);
-    }
-    for (auto [tube, pool] : {std::pair{&h.aorta, kAO}, std::pair{&h.pa, kPA}}) {
-      const double r_blood = tube->radius - h.wall;
-      const double f = std::sqrt(target[pool] / std::max(got.pool[pool], 1.0));
-      tube->radius = std::clamp(h.wall + r_blood * std::clamp(f, 0.7, 1.4), 9.0, 17.0);
-    }
-  }
+  // Scale the other pools to volumes drawn inside the plausible ranges.
+  const double target[kGeneration1Pools] = {lv_ml, rng.uniform(26, 46), rng.uniform(26, 46), rng.uniform(52, 100),
+                                            rng.uniform(55, 110), rng.uniform(90, 165), 0};
+  std::copy(std::begin(target), std::end(target), h.target_ml.begin());
+  fit_volumes(h, /*fit_vessels=*/true);
 
   h.fat = rng.uniform(2.5, 5.5);
   for (int i = 0; i < 3; ++i) {
@@ -290,26 +235,6 @@ Heart sample_heart(Random& rng) {
     h.warp_phase[static_cast<size_t>(i)] = rng.uniform(0, 2 * M_PI);
   }
   return h;
-}
-
-// The world-space bounding box of the heart (extreme points of its shapes), for the FOV.
-void heart_extent(const Heart& h, Vec3& lo, Vec3& hi) {
-  lo = {1e9, 1e9, 1e9};
-  hi = {-1e9, -1e9, -1e9};
-  auto add = [&](const Vec3& q) {
-    const Vec3 p = h.base + h.u * q.x + h.v * q.y + h.w * q.z;
-    lo = {std::min(lo.x, p.x), std::min(lo.y, p.y), std::min(lo.z, p.z)};
-    hi = {std::max(hi.x, p.x), std::max(hi.y, p.y), std::max(hi.z, p.z)};
-  };
-  for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv})
-    for (int s = -1; s <= 1; s += 2) {
-      add(e->center + Vec3{s * e->semi.x, 0, 0});
-      add(e->center + Vec3{0, s * e->semi.y, 0});
-      add(e->center + Vec3{0, 0, s * e->semi.z});
-    }
-  for (const Tube* t : {&h.aorta, &h.pa})
-    for (const Vec3& q : t->points)
-      for (int s = -1; s <= 1; s += 2) add(q + Vec3{s * t->radius, s * t->radius, s * t->radius});
 }
 
 Appearance sample_look(Modality m, PhantomPreset preset, Random& rng) {
@@ -420,6 +345,36 @@ CaseSpec sample_case(const PhantomOptions& o, int index) {
   if (c.facts.fov_cut) center.z = hi.z - rng.uniform(10, 18) - half_z;
   h.reach = std::max((hi - h.base).norm(), (lo - h.base).norm()) + 30;
 
+  if (o.generation >= 2) {
+    // Generation 2 draws from a stream of its own, after all of generation 1's draws.
+    Random more(mix64(o.seed ^ 0x6e2ull) ^ mix64(0x5eedull + static_cast<uint64_t>(index)));
+    h.generation = c.body.generation = c.look.generation = 2;
+    grow_anatomy(c, more);
+    draw_contrast(c, o.preset, more);
+    c.facts.blood_level = c.look.pool_level[kLVC];
+    // Fields of view from a tight cardiac one to the whole chest, centred between the heart
+    // and the body's centre as the field widens.
+    double fov_lo = 185, fov_hi = 330;
+    if (o.preset == PhantomPreset::kFull) fov_lo = 170, fov_hi = ct ? 400 : 380;
+    const double fov = more.uniform(fov_lo, fov_hi);
+    if (o.preset == PhantomPreset::kQuick) {
+      nxy = static_cast<int>(std::lround(fov / sxy));
+    } else {
+      sxy = fov / nxy;
+    }
+    g.dims = {nxy, nxy, nz};
+    g.spacing = {sxy, sxy, sz};
+    c.facts.fov_mm = nxy * sxy;
+    heart_extent(h, lo, hi);
+    const double wide = std::clamp((fov - 230) / (fov_hi - 230), 0.0, 1.0);
+    const Vec3 mid = (lo + hi) * 0.5;
+    center = mid * (1 - wide) + Vec3{0, 0, mid.z} * wide +
+             Vec3{more.uniform(-8, 8), more.uniform(-8, 8), more.uniform(-5, 5)};
+    c.facts.fov_cut = more.chance(0.2);
+    if (c.facts.fov_cut) center.z = hi.z - more.uniform(5, 15) - half_z;
+    h.reach = 1e30;  // the vessels run through the whole field
+  }
+
   const double half_x = 0.5 * (nxy - 1) * sxy;
   g.affine = Affine::identity();
   g.affine.m[0][0] = lps ? -sxy : sxy;
@@ -452,11 +407,16 @@ Voxel classify(const CaseSpec& c, const Vec3& p) {
   if (depth < b.fat + b.muscle) {
     return {kMuscle, kPoolCount, 0};
   }
+  const bool second = b.generation >= 2;
+  Voxel near;
+  if (second && classify_neighbours(c, p, depth, near)) return near;
   const double rib_depth = b.fat + b.muscle;
   if (depth < rib_depth + b.rib_thickness && p.y > b.spine.y) {
     const double phase = std::fmod(p.z - b.rib_phase + 1e4 * b.rib_period, b.rib_period);
     if (phase < b.rib_thickness * 1.2) {
       const double edge = std::min({depth - rib_depth, rib_depth + b.rib_thickness - depth, phase, b.rib_thickness * 1.2 - phase});
+      // Generation 2: in front, the ribs' costal cartilages meet the sternum.
+      if (second && p.y > 0.3 * b.by && std::fabs(p.x - b.sternum_x) < b.cartilage_x) return {kCartilage, kPoolCount, 0};
       return {edge < 1.5 ? kCortical : kMarrow, kPoolCount, 0};
     }
   }
@@ -466,7 +426,12 @@ Voxel classify(const CaseSpec& c, const Vec3& p) {
   const double dc = std::hypot(p.x - b.spine.x, p.y - (b.spine.y - b.spine_radius - 9));
   if (dc < 7) return {kCsf, kPoolCount, 0};
   if (dc < 11) return {kCortical, kPoolCount, 0};
-  const double dd = std::hypot(p.x - b.descending.x, p.y - b.descending.y);
+  const double dd = second ? 1e9 : std::hypot(p.x - b.descending.x, p.y - b.descending.y);
+  if (second) {
+    // Below the diaphragm: liver on the right, stomach and spleen on the left.
+    const double dz = b.diaphragm_z(p.x, p.y);
+    if (p.z < dz) return {p.z > dz - 4 ? kMuscle : (p.x > b.sternum_x - 15 ? kLiver : kSoft), kPoolCount, 0};
+  }
   if (dd < b.descending_radius) return {dd < b.descending_radius - 1.5 ? kBlood : kWall, dd < b.descending_radius - 1.5 ? static_cast<uint8_t>(kDescending) : static_cast<uint8_t>(kPoolCount), 0};
 
   // Lungs: two ellipses in every slice, minus the mediastinum and the heart's surroundings.
@@ -517,12 +482,73 @@ void gaussian_blur(std::vector<float>& data, const std::array<int64_t, 3>& dims,
   }
 }
 
+// The standard deviation left of unit white noise after gaussian_blur with sd `sigma` voxels
+// along two axes: the product of each kernel's root sum of squares.
+double blurred_noise_sd(double sigma) {
+  if (sigma < 0.25) return 1;
+  const int radius = static_cast<int>(std::ceil(3.0 * sigma));
+  double sum = 0, sq = 0;
+  for (int t = -radius; t <= radius; ++t) {
+    const double k = std::exp(-0.5 * t * t / (sigma * sigma));
+    sum += k;
+    sq += k * k;
+  }
+  return sq / (sum * sum);  // (sqrt(sq) / sum) per axis, squared for two axes
+}
+
+// MR receive coils in front of and behind the chest: sensitivity falls with depth from each.
+double coil_sensitivity(const CaseSpec& c, const Vec3& p) {
+  const double L = c.look.coil_falloff;
+  return 0.45 + 0.55 * (std::exp(-(c.body.by - p.y) / L) + std::exp(-(c.body.by + p.y) / L));
+}
+
 }  // namespace
 
 std::string phantom_case_id(Modality modality, int index) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%s_train_%d", modality == Modality::kCT ? "ct" : "mr", 1001 + index);
   return buf;
+}
+
+int parse_generation(int generation, const std::string& option) {
+  if (generation != 1 && generation != 2)
+    throw usage_error(option, "unknown phantom generation " + std::to_string(generation) + " (expected 1 or 2)");
+  return generation;
+}
+
+std::vector<double> structure_volumes_ml(const LabelVolume& labels) {
+  const LabelMap map = LabelMap::mmwhs();
+  std::vector<double> ml(static_cast<size_t>(map.num_classes()), 0.0);
+  for (const auto& [value, n] : count_values(labels.voxels))
+    for (int c = 1; c < map.num_classes(); ++c)
+      if (map.values[static_cast<size_t>(c)] == value) ml[static_cast<size_t>(c)] = static_cast<double>(n) * labels.grid.voxel_ml();
+  return ml;
+}
+
+std::string phantom_facts_csv_header() {
+  std::string h =
+      "case,orientation,phase,fov_mm,fov_cut,blood_level,ascending_length_mm,ascending_diameter_mm,arch_diameter_mm,"
+      "descending_diameter_mm,trunk_length_mm,trunk_diameter_mm,rpa_diameter_mm,lpa_diameter_mm,svc_diameter_mm,"
+      "ivc_diameter_mm,pv_diameter_mm";
+  const LabelMap map = LabelMap::mmwhs();
+  for (int c = 1; c < map.num_classes(); ++c) h += "," + map.names[static_cast<size_t>(c)] + "_ml";
+  return h + "\n";
+}
+
+std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<double>& volumes_ml) {
+  std::string row = f.id + "," + f.orientation + "," + f.phase;
+  char buf[64];
+  for (const double x : {f.fov_mm, f.fov_cut ? 1.0 : 0.0, f.blood_level, f.ascending_length, f.ascending_diameter,
+                         f.arch_diameter, f.descending_diameter, f.trunk_length, f.trunk_diameter, f.rpa_diameter,
+                         f.lpa_diameter, f.svc_diameter, f.ivc_diameter, f.pv_diameter}) {
+    std::snprintf(buf, sizeof buf, ",%.1f", x);
+    row += buf;
+  }
+  for (size_t c = 1; c < volumes_ml.size(); ++c) {
+    std::snprintf(buf, sizeof buf, ",%.1f", volumes_ml[c]);
+    row += buf;
+  }
+  return row + "\n";
 }
 
 PhantomPreset parse_preset(const std::string& name, const std::string& option) {
@@ -539,6 +565,8 @@ Modality parse_modality(const std::string& name, const std::string& option) {
 
 Grid phantom_grid(const PhantomOptions& options, int index) { return sample_case(options, index).grid; }
 
+PhantomFacts phantom_facts(const PhantomOptions& options, int index) { return sample_case(options, index).facts; }
+
 PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
   const CaseSpec c = sample_case(options, index);
   const Grid& g = c.grid;
@@ -552,6 +580,7 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
   const Vec3 col2{g.affine.m[0][2], g.affine.m[1][2], g.affine.m[2][2]};
   const Vec3 origin{g.affine.m[0][3], g.affine.m[1][3], g.affine.m[2][3]};
 
+  const bool second = c.look.generation >= 2;
   // 1. Tissue and labels at voxel centres; noiseless intensities.
   parallel_for(nz, options.threads, [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; ++k)
@@ -561,7 +590,9 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
           const Voxel v = classify(c, row + col0 * static_cast<double>(i));
           const size_t at = static_cast<size_t>(i + nx * (j + ny * k));
           out.labels.voxels[at] = v.label;
-          out.image.voxels[at] = static_cast<float>(c.look.value[v.tissue] + (v.pool < kPoolCount ? c.look.pool_offset[v.pool] : 0.0));
+          out.image.voxels[at] =
+              second ? static_cast<float>(intensity(c, v, row + col0 * static_cast<double>(i)))
+                     : static_cast<float>(c.look.value[v.tissue] + (v.pool < kPoolCount ? c.look.pool_offset[v.pool] : 0.0));
         }
       }
   });
@@ -569,8 +600,23 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
   gaussian_blur(out.image.voxels, g.dims,
                 {c.look.blur_mm / g.spacing[0], c.look.blur_mm / g.spacing[1], c.look.blur_mm / g.spacing[2]},
                 options.threads);
-  // 3. Noise (and for MR the bias field), rounded to integers as a scanner stores them.
   const bool mr = c.modality == Modality::kMR;
+  // MR's slice profile is wider than its in-plane point spread.
+  if (second && mr) gaussian_blur(out.image.voxels, g.dims, {0, 0, c.look.slice_blur / g.spacing[2]}, options.threads);
+  // CT's noise is correlated in-plane (the reconstruction kernel): white noise blurred, then
+  // scaled back to the drawn standard deviation.
+  std::vector<float> grain;
+  double grain_gain = 1;
+  if (second && !mr) {
+    grain.resize(out.image.voxels.size());
+    parallel_for(static_cast<int64_t>(grain.size()), options.threads, [&](int64_t b, int64_t e) {
+      for (int64_t at = b; at < e; ++at)
+        grain[static_cast<size_t>(at)] = static_cast<float>(hashed_normal(c.noise_key, static_cast<uint64_t>(at)));
+    });
+    gaussian_blur(grain, g.dims, {c.look.noise_grain, c.look.noise_grain, 0}, options.threads);
+    grain_gain = 1.0 / blurred_noise_sd(c.look.noise_grain);
+  }
+  // 3. Noise (and for MR the bias field), rounded to integers as a scanner stores them.
   parallel_for(nz, options.threads, [&](int64_t k0, int64_t k1) {
     for (int64_t k = k0; k < k1; ++k)
       for (int64_t j = 0; j < ny; ++j)
@@ -582,9 +628,12 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
             const double field = 0.5 * (std::sin(c.look.bias_freq[0].dot(p) + c.look.bias_phase[0]) +
                                         std::sin(c.look.bias_freq[1].dot(p) + c.look.bias_phase[1]));
             value *= std::exp(c.look.bias * field);
+            if (second) value *= coil_sensitivity(c, p);
             const double re = value + c.look.noise * hashed_normal(c.noise_key, 2 * at);
             const double im = c.look.noise * hashed_normal(c.noise_key, 2 * at + 1);
             value = std::sqrt(re * re + im * im);  // Rician: magnitude of complex Gaussian noise
+          } else if (second) {
+            value += c.look.noise * grain_gain * grain[at];
           } else {
             value += c.look.noise * hashed_normal(c.noise_key, at);
           }
@@ -601,6 +650,7 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
                            const std::function<void(const PhantomFacts&, const Grid&, double)>& progress) {
   if (options.cases < 1) throw usage_error("--cases", "must be at least 1 (got " + std::to_string(options.cases) + ")");
   check_threads(options.threads, "--threads");
+  parse_generation(options.generation, "--generation");
   std::error_code ec;
   if (fs::exists(out_dir, ec)) {
     if (!fs::is_directory(out_dir, ec)) throw usage_error(out_dir, "exists and is not a folder");
@@ -613,6 +663,7 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
   if (ec) throw data_error(dir.string(), "cannot create folder: " + ec.message());
 
   nlohmann::json training = nlohmann::json::array();
+  std::string facts = phantom_facts_csv_header();
   std::set<std::string> written;
   for (int i = 0; i < options.cases; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -627,6 +678,7 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
                         {"label", "./" + sub + "/" + pc.facts.id + "_label.nii.gz"}});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (progress) progress(pc.facts, pc.image.grid, seconds);
+    facts += phantom_facts_csv_row(pc.facts, structure_volumes_ml(pc.labels));
     written.insert(image);
     written.insert(label);
   }
@@ -653,7 +705,9 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
   ds["training"] = training;
   ds["phantom"] = {{"seed", options.seed},
                    {"preset", options.preset == PhantomPreset::kQuick ? "quick" : "full"},
-                   {"modality", options.modality == Modality::kCT ? "ct" : "mr"}};
+                   {"modality", options.modality == Modality::kCT ? "ct" : "mr"},
+                   {"generation", options.generation}};
+  write_text_file((fs::path(out_dir) / "phantom_facts.csv").string(), facts);
   write_text_file((fs::path(out_dir) / "dataset.json").string(), ds.dump(2) + "\n");
 }
 

@@ -157,23 +157,30 @@ Window choose_window(const Volume& image, const RenderOptions& o) {
 
 // The slices to show: evenly spaced over the extent of the first panel's labels along the
 // slice axis, or over the middle 80% of the volume when there are none.
+// The slices that show the first label map's labels (only value `through` when non-zero),
+// evenly spread; the middle 80% of the volume without labels.
 std::vector<int64_t> choose_slices(const Volume& image, const View& v, const std::vector<RenderPanel>& panels,
-                                   int count) {
+                                   int count, int32_t through) {
   int64_t lo = -1, hi = -1;
   for (const auto& p : panels) {
     if (!p.labels) continue;
     for (int64_t s = 0; s < v.n_slice; ++s) {
       bool any = false;
       for (int64_t r = 0; r < v.n_row && !any; ++r)
-        for (int64_t c = 0; c < v.n_col && !any; ++c)
-          any = p.labels->voxels[static_cast<size_t>(voxel_index(image.grid, v, s, c, r))] != 0;
+        for (int64_t c = 0; c < v.n_col && !any; ++c) {
+          const int32_t value = p.labels->voxels[static_cast<size_t>(voxel_index(image.grid, v, s, c, r))];
+          any = through != 0 ? value == through : value != 0;
+        }
       if (any) {
         if (lo < 0) lo = s;
         hi = s;
       }
     }
+    if (through != 0 && lo < 0)
+      throw usage_error("--through", "label value " + std::to_string(through) + " is not in the label map");
     break;
   }
+  if (through != 0 && lo < 0) throw usage_error("--through", "needs a label map (--label or --pred)");
   if (lo < 0) {
     lo = v.n_slice / 10;
     hi = v.n_slice - 1 - v.n_slice / 10;
@@ -383,7 +390,7 @@ std::vector<RgbImage> render_frames(const Volume& image, const std::vector<Rende
                                     int frame_count) {
   check_panels(image, panels);  // before choose_slices reads the label maps on the image's grid
   const View v = make_view(image.grid, options.axis);
-  const auto slices = choose_slices(image, v, panels, frame_count);
+  const auto slices = choose_slices(image, v, panels, frame_count, options.through);
   const auto palette = make_palette();
   std::vector<RgbImage> out;
   for (const Canvas& c : draw(image, panels, options, slices, 1)) {
@@ -404,7 +411,7 @@ void render_volume(const std::string& path, const Volume& image, const std::vect
   const View v = make_view(image.grid, options.axis);
   const auto palette = make_palette();
   if (png) {
-    const auto slices = choose_slices(image, v, panels, options.slices > 0 ? options.slices : 4);
+    const auto slices = choose_slices(image, v, panels, options.slices > 0 ? options.slices : 4, options.through);
     const auto frames = draw(image, panels, options, slices, static_cast<int>(slices.size()));
     const std::string tmp = temporary_path(path);
     if (!write_png_file(tmp.c_str(), frames.front(), palette)) {
@@ -414,7 +421,7 @@ void render_volume(const std::string& path, const Volume& image, const std::vect
     }
     commit_file(tmp, path);
   } else {
-    const auto slices = choose_slices(image, v, panels, options.slices);
+    const auto slices = choose_slices(image, v, panels, options.slices, options.through);
     write_gif(path, draw(image, panels, options, slices, 1), palette);
   }
 }

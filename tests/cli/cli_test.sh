@@ -97,6 +97,14 @@ expect 2 '^coordseg: error: --cases: must be at least 1 \(got 0\)$' '' -- "$COOR
 expect 2 "^coordseg: error: --preset: unknown preset 'huge' \(expected quick or full\)$" '' -- \
   "$COORDSEG" phantom --out "$TMP/ph1" --preset huge
 expect 2 "^coordseg: error: --modality: unknown modality 'pet'" '' -- "$COORDSEG" phantom --out "$TMP/ph1" --modality pet
+expect 2 "^coordseg: error: --generation: unknown phantom generation 3 \\(expected 1 or 2\\)$" '' -- \
+  "$COORDSEG" phantom --out "$TMP/ph1" --generation 3
+[[ ! -e $TMP/ph1 ]] || { echo "FAIL: a refused phantom left $TMP/ph1"; failed=$((failed + 1)); }
+expect 0 '' '^ct_train_1001: .*, (arterial|pulmonary|venous)(, field of view cuts the vessels)?, [0-9.]+ s$' -- \
+  "$COORDSEG" phantom --out "$TMP/ph2" --cases 1 --seed 5
+expect 0 '' '^ct_train_1001: [0-9]+ x [0-9]+ x [0-9]+ voxels, [0-9. x]+ mm, (RAS|LPS)(, field of view cuts the vessels)?, [0-9.]+ s$' -- \
+  "$COORDSEG" phantom --out "$TMP/ph3" --cases 1 --seed 5 --generation 1
+[[ $(head -1 "$TMP/ph2/phantom_facts.csv") == case,orientation,phase,* ]] || { echo "FAIL: phantom_facts.csv header"; failed=$((failed + 1)); }
 expect 2 '^coordseg: error: .*--out.*required' '' -- "$COORDSEG" phantom
 [[ ! -e "$TMP/ph0" && ! -e "$TMP/ph1" ]] || { echo "FAIL: a refused phantom run created its folder"; failed=$((failed + 1)); }
 
@@ -116,6 +124,11 @@ expect 2 "^coordseg: error: --titles: gives 1 titles for 2 panels$" '' -- \
   "$COORDSEG" render --image "$IMG" --label "$LBL" --pred "$LBL" --titles one --out "$TMP/bad.png"
 expect 2 "^coordseg: error: --window: expected CENTRE,WIDTH" '' -- \
   "$COORDSEG" render --image "$IMG" --window 40 --out "$TMP/bad.png"
+expect 0 '' "^wrote $TMP/pua.png$" -- "$COORDSEG" render --image "$IMG" --label "$LBL" --through 850 --out "$TMP/pua.png"
+expect 2 "^coordseg: error: --through: label value 123 is not in $LBL$" '' -- \
+  "$COORDSEG" render --image "$IMG" --label "$LBL" --through 123 --out "$TMP/bad.png"
+expect 2 "^coordseg: error: --through: needs a label map \\(--label or --pred\\)$" '' -- \
+  "$COORDSEG" render --image "$IMG" --through 850 --out "$TMP/bad.png"
 expect 2 "^coordseg: error: $TMP/bad.jpg: output must end in .png or .gif$" '' -- \
   "$COORDSEG" render --image "$IMG" --out "$TMP/bad.jpg"
 [[ ! -e "$TMP/bad.png" ]] || { echo "FAIL: a refused render wrote its output"; failed=$((failed + 1)); }

@@ -32,7 +32,7 @@ children_of() {
 # A port that was free a moment ago.
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-"$COORDSEG" phantom --out data --cases 4 --seed 21 >/dev/null || { echo "FAIL: phantom"; exit 1; }
+"$COORDSEG" phantom --out data --cases 4 --seed 21 --generation 1 >/dev/null || { echo "FAIL: phantom"; exit 1; }
 cat > tiny.json <<'JSON'
 {"BASE_FILTERS": 4, "DEPTH": 2, "PATCH_DIM": 16, "TARGET_SPACING": 6, "BATCH_SIZE": 1, "TRAIN_PATCH_NUM": 3,
  "VALID_PATCH_NUM": 4, "VALID_CASES": 1, "EPOCHS": 2, "LEARNINGRATE": 0.01, "NORMALIZATION": "instance",

@@ -1,14 +1,27 @@
 // A synthetic whole-heart CT/MR phantom, so that everything runs on a fresh machine without
 // a download. Anatomy is built in world millimetres (RAS+) from smooth shapes: a thorax (body
-// outline, subcutaneous fat, lungs, spine, ribs, descending aorta, mediastinum, pericardial
-// fat) and a heart whose seven structures carry their MM-WHS label values: LV myocardium
-// (205) around the LV cavity (500), RV (600) wrapping the septum, LA (420), RA (550),
-// ascending aorta (820) and pulmonary artery (850). Every case varies with the seed: heart
-// size, pose (long axis toward the left-anterior-inferior apex within ~15 degrees), chamber
-// proportions, smooth deformation, contrast, noise, blur, spacing, voxel order (RAS or LPS)
-// and, for some cases, a field of view that cuts a vessel.
+// outline, subcutaneous fat, lungs, spine, ribs, mediastinum, pericardial fat) and a heart
+// whose seven structures carry their MM-WHS label values: LV myocardium (205) around the LV
+// cavity (500), RV (600) wrapping the septum, LA (420), RA (550), ascending aorta (820) and
+// pulmonary artery (850). Every case varies with the seed: heart size, pose (long axis toward
+// the left-anterior-inferior apex within ~15 degrees), chamber proportions, smooth
+// deformation, contrast, noise, blur, spacing, voxel order (RAS or LPS) and field of view.
 //
-// All blood pools share one intensity range, so telling them apart takes shape and position.
+// Generation 2 (the default) follows real anatomy further: the aorta rises from its root,
+// arches left-posterior with three branches and descends; the pulmonary trunk runs
+// superior-posterior-left and divides under the arch (the right pulmonary artery behind the
+// ascending aorta); the venae cavae, four pulmonary veins, coronary sinus, both appendages,
+// papillary muscles and trabeculae, the oesophagus, diaphragm and liver, sternum and costal
+// cartilages are drawn; CT has contrast phases (arterial, pulmonary, venous) with inflow
+// mixing in the right atrium, streaks beside dense contrast in the SVC and correlated noise;
+// MR has coil shading and a thicker slice profile. Labelling convention: ASA is the aortic
+// root and ascending aorta up to the start of the arch; PUA is the pulmonary trunk and the
+// first 10-20 mm of each branch; LA includes its appendage and the first 5-10 mm of each
+// pulmonary vein; RA includes its appendage; papillary muscles and trabeculae carry their
+// cavity's label; everything else (arch, branches, descending aorta, venae cavae, coronary
+// sinus) is blood with label 0, as in real label maps.
+//
+// Generation 1 is the phantom of the releases before: the same seed gives its exact voxels.
 // CT is in HU (int16); MR is a bright-blood look in arbitrary units with a bias field and
 // Rician noise. The same seed gives byte-identical files, whatever the thread count.
 #pragma once
@@ -34,6 +47,7 @@ struct PhantomOptions {
   Modality modality = Modality::kCT;
   uint64_t seed = 1;
   int threads = 0;  // 0: all hardware threads
+  int generation = 2;  // 1: the phantom before great vessels, neighbours and contrast phases
 };
 
 // What was drawn for one case, for reports and tests.
@@ -41,7 +55,16 @@ struct PhantomFacts {
   std::string id;           // "ct_train_1001"
   std::string orientation;  // "RAS" or "LPS"
   bool fov_cut = false;     // the field of view cuts a vessel
-  double blood_level = 0;   // HU (CT) or a.u. (MR) of the blood pools before noise
+  double blood_level = 0;   // HU (CT) or a.u. (MR) of the LV blood pool before noise
+  // Generation 2: the contrast phase and what the vessels measure (centreline lengths and
+  // lumen diameters, mm); 0 where generation 1 does not draw them.
+  std::string phase;        // "arterial", "pulmonary", "venous" (CT), "ssfp" (MR)
+  double fov_mm = 0;        // in-plane field of view
+  double ascending_length = 0, ascending_diameter = 0;  // valve plane to the arch (ASA)
+  double arch_diameter = 0, descending_diameter = 0;
+  double trunk_length = 0, trunk_diameter = 0;          // pulmonary valve to the bifurcation
+  double rpa_diameter = 0, lpa_diameter = 0;
+  double svc_diameter = 0, ivc_diameter = 0, pv_diameter = 0;  // pv: mean of the four
 };
 
 struct PhantomCase {
@@ -56,6 +79,9 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index);
 // The grid case `index` will have, without drawing it (cheap; for checks and planning).
 Grid phantom_grid(const PhantomOptions& options, int index);
 
+// The facts case `index` will have, without drawing its voxels (cheap).
+PhantomFacts phantom_facts(const PhantomOptions& options, int index);
+
 // "ct_train_1001" style names, as in MM-WHS (MR: "mr_train_1001").
 std::string phantom_case_id(Modality modality, int index);
 
@@ -64,6 +90,16 @@ std::string phantom_case_id(Modality modality, int index);
 // refused (usage error naming `out_dir`) unless `force`. `progress` is called per case.
 void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& options, bool force,
                            const std::function<void(const PhantomFacts&, const Grid&, double seconds)>& progress = {});
+
+// Per-structure volumes (ml) of a label map in MM-WHS values, in the order of LabelMap::mmwhs().
+std::vector<double> structure_volumes_ml(const LabelVolume& labels);
+
+// The facts of every case as CSV (one header line, then a line per case: the facts above and
+// each structure's volume in ml). `write_phantom_dataset` writes it as phantom_facts.csv.
+std::string phantom_facts_csv_header();
+std::string phantom_facts_csv_row(const PhantomFacts& facts, const std::vector<double>& volumes_ml);
+
+int parse_generation(int generation, const std::string& option = "--generation");
 
 PhantomPreset parse_preset(const std::string& name, const std::string& option = "--preset");
 Modality parse_modality(const std::string& name, const std::string& option = "--modality");

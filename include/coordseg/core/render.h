@@ -35,6 +35,7 @@ struct RenderOptions {
   double window_center = 0, window_width = 1;
   int max_panel_pixels = 320;  // a panel's longer side, in pixels
   LabelMap labels = LabelMap::mmwhs();  // maps label values to classes, colours and legend names
+  int32_t through = 0;         // non-zero: the slices span this label value of the first panel (e.g. 850, PUA)
 };
 
 // One panel: a label map drawn over the image, or none for the image alone.

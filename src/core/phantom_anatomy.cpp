@@ -1,0 +1,430 @@
+// Generation 2 of the phantom: the great vessels with their real course, the heart's
+// neighbours and CT's contrast phases. Positions are built in world millimetres (RAS+: +x
+// right, +y anterior, +z superior) from the chambers that generation 1 drew, then stored in
+// the heart's frame, where the case's smooth deformation applies to them as to the chambers.
+//
+// Sizes drawn (lumen diameters and centreline lengths, mm) follow published normal ranges:
+// ascending aorta 26-36 (Framingham CT: 34.1 +/- 3.9 men, 31.9 +/- 3.5 women), pulmonary
+// trunk 21-29 (Framingham CT: 25.1 +/- 2.8) about 5 cm long (Gray's Anatomy), its branches
+// 13-20 (CMR: 14.7-17.3 +/- 2-3), descending aorta 20-27 (24.4 +/- 3.5 below the arch). The
+// README cites them and compares 40 cases with them.
+#include <cmath>
+
+#include "phantom_model.h"
+
+namespace coordseg::phantom_model {
+
+double Bundle::sd(const Vec3& q) const {
+  const Vec3 ab = b - a, aq = q - a;
+  const double t = std::clamp(aq.dot(ab) / ab.dot(ab), 0.0, 1.0);
+  return (aq - ab * t).norm() - radius;
+}
+
+double Body::diaphragm_z(double x, double y) const {
+  const double s2 = 2 * dome_sigma * dome_sigma;
+  const double r2 = (x - dome_right_at.x) * (x - dome_right_at.x) + (y - dome_right_at.y) * (y - dome_right_at.y);
+  const double l2 = (x - dome_left_at.x) * (x - dome_left_at.x) + (y - dome_left_at.y) * (y - dome_left_at.y);
+  return dome_z + dome_right * std::exp(-r2 / s2) + dome_left * std::exp(-l2 / s2);
+}
+
+namespace {
+
+const Vec3 kUp{0, 0, 1};
+
+// A vessel from world points and lumen radii (mm); the tube's radius adds the wall.
+Vessel make_vessel(const Heart& h, const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall,
+                   Pool pool, int32_t label, double labelled, Pool opens_into, bool mediastinal) {
+  Vessel v;
+  for (const Vec3& p : world) v.tube.points.push_back(h.frame_point(p));
+  for (const double r : lumen) v.tube.radii.push_back(r + wall);
+  v.pool = pool;
+  v.label = label;
+  v.labelled = labelled;
+  v.opens_into = opens_into;
+  v.wall = wall;
+  v.mediastinal = mediastinal;
+  v.bound();
+  return v;
+}
+
+// How far from `from` (world) along `dir` the ellipsoid's surface lies, mm.
+double exit_distance(const Heart& h, const Ellipsoid& e, const Vec3& from, const Vec3& dir) {
+  double t = 0;
+  while (t < 150 && e.sd(h.frame_point(from + dir * t)) < 0) t += 0.5;
+  return t;
+}
+
+// A point on an LV cavity's wall at heart-frame depth w (0: valve plane, lc: apex), in the
+// direction of world vector `toward`, `inset` of the way from the axis (1: on the wall).
+Vec3 lv_wall_point(const Heart& h, const Vec3& toward, double w, double inset) {
+  const Ellipsoid& e = h.lv_cavity;
+  const double f = std::sqrt(std::max(0.0, 1.0 - (w / e.semi.z) * (w / e.semi.z)));
+  const Vec3 d = h.frame_dir(toward);
+  const double phi = std::atan2(d.y / e.semi.y, d.x / e.semi.x);
+  return {e.semi.x * f * std::cos(phi) * inset, e.semi.y * f * std::sin(phi) * inset, w};
+}
+
+void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
+  Heart& h = c.heart;
+  const Body& b = c.body;
+  const double wall = h.wall;
+  // The root (generation 1's first two points: in the LV outflow, then the sinus) keeps its place.
+  const Vec3 w0 = h.world_point(h.aorta.points[0]), w1 = h.world_point(h.aorta.points[1]);
+  const double r_asc = rng.uniform(13, 18), r_root = r_asc + rng.uniform(1.0, 2.5);
+  const double r_desc = rng.uniform(10, 13.5);
+  // The ascending aorta rises up, a little right and forward, to where the arch begins.
+  const Vec3 a2 = w1 + world_dir(rng.uniform(0.05, 0.25), rng.uniform(0.05, 0.3), 1) * rng.uniform(30, 45);
+  // The arch curves left-posterior over the pulmonary bifurcation to the descending aorta
+  // beside the spine.
+  const Vec3 d{b.descending.x, b.descending.y, a2.z + rng.uniform(-8, 4)};
+  const double rise = rng.uniform(14, 24);
+  std::vector<Vec3> pts = {w0, w1, a2};
+  std::vector<double> radii = {r_root, r_root, r_asc};
+  constexpr int kArch = 6;
+  std::array<Vec3, kArch + 1> arch;
+  for (int k = 1; k <= kArch; ++k) {
+    const double th = M_PI * k / kArch;
+    arch[static_cast<size_t>(k)] = a2 + (d - a2) * (0.5 * (1 - std::cos(th))) + kUp * (rise * std::sin(th));
+    pts.push_back(arch[static_cast<size_t>(k)]);
+    radii.push_back(r_asc + (r_desc - r_asc) * k / kArch);
+  }
+  arch[0] = a2;
+  h.aorta.points.clear();
+  h.aorta.radii.clear();
+  for (const Vec3& p : pts) h.aorta.points.push_back(h.frame_point(p));
+  for (const double r : radii) h.aorta.radii.push_back(r + wall);
+  h.aorta.box(Vessel::kMargin);
+  // The descending aorta: down beside the spine, drifting forward toward the hiatus.
+  const Vec3 d1 = d + Vec3{rng.uniform(-3, 3), rng.uniform(0, 4), -80};
+  const Vec3 d2 = d + Vec3{rng.uniform(-3, 3), rng.uniform(4, 10), -400};
+  h.vessels.push_back(make_vessel(h, {d + kUp * 2.0, d1, d2}, {r_desc, r_desc, r_desc * 0.9}, wall, kAO, 0, 0, kAO, true));
+  // ASA: the root and ascending aorta, up to the arch.
+  const double seg0 = (h.aorta.points[1] - h.aorta.points[0]).norm();
+  h.aorta_labelled = seg0 + (h.aorta.points[2] - h.aorta.points[1]).norm();
+  const double z0 = h.aorta.points[0].z, z1 = h.aorta.points[1].z;  // heart frame: valve plane at 0
+  const double valve = seg0 * std::clamp(z0 / (z0 - z1), 0.0, 1.0);
+  c.facts.ascending_length = h.aorta_labelled - valve;
+  c.facts.ascending_diameter = 2 * r_asc;
+  c.facts.arch_diameter = 2 * (r_asc + r_desc) * 0.5;
+  c.facts.descending_diameter = 2 * r_desc;
+
+  // The arch's three branches: brachiocephalic (up-right), left common carotid (up), left
+  // subclavian (up-left); unlabelled.
+  const struct {
+    double at, lumen_lo, lumen_hi;
+    Vec3 dir;
+  } branches[3] = {{0.8, 5.5, 7.0, {0.35, 0.15, 1}}, {2.5, 3.5, 4.5, {-0.05, 0.1, 1}}, {3.6, 4.0, 5.0, {-0.35, -0.05, 1}}};
+  for (const auto& br : branches) {
+    const size_t k = static_cast<size_t>(std::floor(br.at));
+    const Vec3 origin = arch[k] + (arch[std::min<size_t>(k + 1, kArch)] - arch[k]) * (br.at - static_cast<double>(k));
+    const double r = rng.uniform(br.lumen_lo, br.lumen_hi);
+    const Vec3 dir = br.dir.unit();
+    const Vec3 p1 = origin + dir * rng.uniform(35, 50);
+    h.vessels.push_back(make_vessel(h, {origin, p1, p1 + world_dir(dir.x * 0.5, dir.y * 0.5, 1) * 200}, {r, r, r}, 1.2,
+                                    kAO, 0, 0, kAO, true));
+  }
+}
+
+void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
+  Heart& h = c.heart;
+  const double wall = h.wall;
+  // The pulmonary valve sits anterior, left and superior of the aortic valve, at the top of
+  // the RV's outflow tract (infundibulum, labelled RV); the trunk runs superior-posterior-left
+  // round the left of the ascending aorta and divides under the arch.
+  const Vec3 w1 = h.world_point(h.aorta.points[1]), a2 = h.world_point(h.aorta.points[2]);
+  const double r_asc = h.aorta.radii[2] - wall;
+  const double r_pa = rng.uniform(10.5, 14.5);
+  const double r_rpa = rng.uniform(6.5, 10), r_lpa = rng.uniform(6.5, 10);
+  const Vec3 ao0 = h.aorta.points[0];
+  const Vec3 p0 = h.world_point({ao0.x - rng.uniform(0, 6), ao0.y - rng.uniform(20, 26), -rng.uniform(8, 14)});
+  // The ascending aorta's axis at height z.
+  auto asc_at = [&](double z) { return w1 + (a2 - w1) * std::clamp((z - w1.z) / (a2.z - w1.z), 0.0, 1.0); };
+  const double arch_floor = std::min(a2.z, h.world_point(h.aorta.points[2 + 6]).z);
+  const double zb = arch_floor - std::max(r_rpa, r_lpa) - wall - rng.uniform(6, 12);
+  const Vec3 axis = asc_at(zb);
+  const Vec3 bif{axis.x - (r_asc + r_pa + 2 * wall + rng.uniform(2, 8)), axis.y - rng.uniform(15, 25), zb};
+  // Bowed forward and up from the valve, then back to the bifurcation.
+  const Vec3 p1 = p0 + (bif - p0) * 0.4 + Vec3{-rng.uniform(0, 5), rng.uniform(8, 14), rng.uniform(8, 14)};
+  h.pa.points = {h.frame_point(p0 - (p1 - p0).unit() * 2.0), h.frame_point(p1), h.frame_point(bif)};
+  h.pa.radii = {r_pa + wall, r_pa + wall, r_pa + wall};
+  h.pa.box(Vessel::kMargin);
+  const Vec3 rv_top = h.world_point(h.rv.center + Vec3{0, 0, -0.55 * h.rv.semi.z});
+  const double r_out = r_pa * rng.uniform(0.95, 1.1);
+  h.vessels.push_back(make_vessel(h, {rv_top, p0}, {r_out, r_out}, h.rv_wall, kRV, 600, 1e9, kRV, true));
+  c.facts.trunk_length = (p1 - p0).norm() + (bif - p1).norm();
+  c.facts.trunk_diameter = 2 * r_pa;
+  c.facts.rpa_diameter = 2 * r_rpa;
+  c.facts.lpa_diameter = 2 * r_lpa;
+
+  // The right pulmonary artery passes behind the ascending aorta to the right hilum; the left
+  // one arches over the left bronchus. PUA keeps their first 10-20 mm.
+  const double zr = zb - rng.uniform(0, 6);
+  const Vec3 behind = asc_at(zr);
+  const Vec3 r1{behind.x, behind.y - (r_asc + r_rpa + 2 * wall + rng.uniform(2, 5)), zr};
+  const Vec3 r2 = r1 + Vec3{rng.uniform(30, 40), -rng.uniform(5, 15), -rng.uniform(0, 10)};
+  h.vessels.push_back(make_vessel(h, {bif, r1, r2, r2 + Vec3{25, -10, -15}}, {r_rpa, r_rpa, r_rpa * 0.85, r_rpa * 0.6},
+                                  wall * 0.75, kPA, 850, rng.uniform(15, 25), kPA, true));
+  const Vec3 l1 = bif + Vec3{-rng.uniform(12, 18), -rng.uniform(10, 18), rng.uniform(2, 8)};
+  const Vec3 l2 = l1 + Vec3{-rng.uniform(20, 30), -rng.uniform(5, 12), -rng.uniform(5, 12)};
+  h.vessels.push_back(make_vessel(h, {bif, l1, l2, l2 + Vec3{-20, -10, -15}}, {r_lpa, r_lpa, r_lpa * 0.85, r_lpa * 0.6},
+                                  wall * 0.75, kPA, 850, rng.uniform(15, 25), kPA, true));
+}
+
+void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
+  Heart& h = c.heart;
+  const Vec3 ra = h.world_point(h.ra.center), la = h.world_point(h.la.center);
+  const Vec3 w1 = h.world_point(h.aorta.points[1]), a2 = h.world_point(h.aorta.points[2]);
+  const double r_asc = h.aorta.radii[2] - h.wall;
+
+  // Superior vena cava: down the right side of the ascending aorta into the RA's roof.
+  const double r_svc = rng.uniform(8, 11);
+  const double ra_top = exit_distance(h, h.ra, ra, kUp);
+  const Vec3 s1{std::max(ra.x, a2.x + r_asc + r_svc + 8), (w1.y + a2.y) * 0.5 - rng.uniform(0, 10), ra.z + ra_top + 25};
+  h.vessels.push_back(make_vessel(h, {ra, s1, s1 + Vec3{rng.uniform(-6, 6), rng.uniform(-6, 6), 250}},
+                                  {r_svc, r_svc, r_svc}, 1.2, kSVC, 0, 0, kRA, true));
+  c.facts.svc_diameter = 2 * r_svc;
+  // Inferior vena cava: up through the liver into the RA's floor.
+  const double r_ivc = rng.uniform(10, 14);
+  const Vec3 i1 = ra + Vec3{rng.uniform(-5, 5), -rng.uniform(0, 10), -exit_distance(h, h.ra, ra, kUp * -1.0) - 25};
+  h.vessels.push_back(make_vessel(h, {ra, i1, i1 + Vec3{rng.uniform(-5, 5), rng.uniform(-5, 5), -300}},
+                                  {r_ivc, r_ivc, r_ivc}, 1.2, kIVC, 0, 0, kRA, false));
+  c.facts.ivc_diameter = 2 * r_ivc;
+
+  // Four pulmonary veins from the LA's posterior corners into the hila; LA keeps each one's
+  // first 5-10 mm past its wall.
+  double pv_sum = 0;
+  for (int side = -1; side <= 1; side += 2)
+    for (int level = -1; level <= 1; level += 2) {
+      const Vec3 dir = world_dir(side * 1.0, -rng.uniform(0.2, 0.6), level * rng.uniform(0.2, 0.45));
+      const double r = rng.uniform(5.5, 9);
+      const double out = exit_distance(h, h.la, la, dir);
+      const Vec3 p1 = la + dir * (out + rng.uniform(12, 20));
+      const Vec3 p2 = p1 + world_dir(side * 1.0, -rng.uniform(0.2, 0.8), level * rng.uniform(0.3, 0.7)) * rng.uniform(25, 40);
+      h.vessels.push_back(make_vessel(h, {la, p1, p2}, {r, r, r * 0.7}, 1.0, kPV, 420, out + rng.uniform(5, 10), kLA,
+                                      false));
+      pv_sum += 2 * r;
+    }
+  c.facts.pv_diameter = pv_sum / 4;
+
+  // Coronary sinus: in the posterior atrioventricular groove round the LV base into the RA.
+  {
+    const double reach = std::max(h.lv_outer.semi.x, h.lv_outer.semi.y) + rng.uniform(3, 6);
+    const double w = rng.uniform(2, 6), r = rng.uniform(3, 5);
+    std::vector<Vec3> world;
+    for (const double phi : {M_PI, 0.75 * M_PI, 0.5 * M_PI, 0.25 * M_PI})
+      world.push_back(h.world_point({reach * std::cos(phi), reach * std::sin(phi), w}));
+    world.push_back(ra);
+    h.vessels.push_back(make_vessel(h, world, std::vector<double>(world.size(), r), 0.8, kCS, 0, 0, kRA, true));
+  }
+
+  // Appendages: the LA's, a hooked finger anterior-left over the LV base beside the pulmonary
+  // trunk; the RA's, a broad triangle wrapping the aortic root's right side. Labelled as their atria.
+  {
+    const Vec3 dir = world_dir(-0.7, 0.6, rng.uniform(0.0, 0.3));
+    const double out = exit_distance(h, h.la, la, dir);
+    const Vec3 p1 = la + dir * (out + rng.uniform(6, 12));
+    const Vec3 p2 = p1 + world_dir(-0.3, 0.6, -0.7) * rng.uniform(14, 22);
+    const double r = rng.uniform(6, 8.5);
+    h.vessels.push_back(make_vessel(h, {la, p1, p2}, {r, r, r * 0.45}, 1.2, kLA, 420, 1e9, kLA, true));
+  }
+  {
+    const Vec3 dir = world_dir(-0.25, 0.85, rng.uniform(0.2, 0.5));
+    const double out = exit_distance(h, h.ra, ra, dir);
+    const Vec3 p1 = ra + dir * (out + rng.uniform(6, 12));
+    const Vec3 p2 = p1 + world_dir(-0.7, 0.4, 0.3) * rng.uniform(12, 20);
+    const double r = rng.uniform(8, 11);
+    h.vessels.push_back(make_vessel(h, {ra, p1, p2}, {r, r * 0.9, r * 0.4}, 1.2, kRA, 550, 1e9, kRA, true));
+  }
+}
+
+void grow_bundles(Heart& h, Random& rng) {
+  const double lc = h.lv_cavity.semi.z;
+  // Papillary muscles: anterolateral and posteromedial, from the mid-apical wall toward the
+  // mitral valve.
+  for (const Vec3& toward : {world_dir(-0.7, 0.7, 0), world_dir(0.4, -0.9, 0)}) {
+    const double r = rng.uniform(3.5, 5.5);
+    h.lv_bundles.push_back({lv_wall_point(h, toward, lc * rng.uniform(0.55, 0.65), 0.95),
+                            lv_wall_point(h, toward, lc * rng.uniform(0.25, 0.32), 0.6), r});
+  }
+  // Trabeculae near the LV apex.
+  for (int i = 0; i < 6; ++i) {
+    const Vec3 toward = world_dir(rng.normal(), rng.normal(), rng.normal());
+    const double w = lc * rng.uniform(0.6, 0.85);
+    h.lv_bundles.push_back({lv_wall_point(h, toward, w, 1.0), lv_wall_point(h, toward, w - rng.uniform(8, 14), 0.9),
+                            rng.uniform(1.2, 2.0)});
+  }
+  // The RV's moderator band from the septum to the free wall, and apical trabeculae.
+  const Ellipsoid& rv = h.rv;
+  h.rv_bundles.push_back({rv.center + Vec3{-0.55 * rv.semi.x, 0, 0.45 * rv.semi.z},
+                          rv.center + Vec3{0.6 * rv.semi.x, -0.35 * rv.semi.y, 0.55 * rv.semi.z}, rng.uniform(2.0, 3.0)});
+  for (int i = 0; i < 4; ++i) {
+    const Vec3 a = rv.center + Vec3{rng.uniform(-0.7, 0.7) * rv.semi.x, rng.uniform(-0.7, 0.7) * rv.semi.y,
+                                    rng.uniform(0.4, 0.8) * rv.semi.z};
+    h.rv_bundles.push_back({a, a + unit_vector(rng) * rng.uniform(8, 15), rng.uniform(1.2, 2.0)});
+  }
+}
+
+void grow_body(CaseSpec& c, Random& rng) {
+  Body& b = c.body;
+  Vec3 lo, hi;
+  heart_extent(c.heart, lo, hi);
+  // The heart rests on the diaphragm's central tendon; the right dome rises higher than the left.
+  b.dome_z = lo.z + rng.uniform(-4, 2);
+  b.dome_right = rng.uniform(25, 45);
+  b.dome_left = rng.uniform(10, 25);
+  b.dome_sigma = rng.uniform(55, 75);
+  b.dome_right_at = {rng.uniform(55, 80), rng.uniform(-20, 10), 0};
+  b.dome_left_at = {-rng.uniform(70, 95), rng.uniform(-30, 0), 0};
+  b.sternum_x = rng.uniform(-5, 5);
+  b.sternum_half_width = rng.uniform(12, 18);
+  b.sternum_thickness = rng.uniform(10, 14);
+  b.xiphoid_z = lo.z + rng.uniform(0, 25);
+  b.cartilage_x = rng.uniform(55, 80);
+  b.oesophagus = {b.descending.x + rng.uniform(14, 22), b.spine.y + b.spine_radius + rng.uniform(6, 12), 0};
+  b.oesophagus_radius = rng.uniform(7, 10);
+  b.oesophagus_air = rng.chance(0.6) ? rng.uniform(1.5, 4) : 0;
+}
+
+}  // namespace
+
+void grow_anatomy(CaseSpec& c, Random& rng) {
+  Heart& h = c.heart;
+  grow_aorta_and_branches(c, rng);
+  grow_pulmonary_arteries(c, rng);
+  grow_veins_and_appendages(c, rng);
+  grow_bundles(h, rng);
+  grow_body(c, rng);
+  // The wider vessels carve more of the atria and the RV than generation 1's did.
+  fit_volumes(h, /*fit_vessels=*/false);
+}
+
+void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng) {
+  Appearance& a = c.look;
+  auto& v = a.value;
+  auto& level = a.pool_level;
+  const Heart& h = c.heart;
+  const Vec3 ra = h.world_point(h.ra.center);
+  const double ra_half = std::min({h.ra.semi.x, h.ra.semi.y, h.ra.semi.z});
+  if (c.modality == Modality::kCT) {
+    const double myo = v[kMyo];
+    double left = 0, right = 0, svc = 0, ivc = 0, cs = 0;
+    const double u = rng.uniform();
+    if (u < 0.5) {  // arterial (CTA): bright left heart; the saline chaser washes the right side out
+      c.facts.phase = "arterial";
+      left = rng.uniform(300, 550);
+      right = std::max(left * rng.uniform(0.35, 0.85), myo + 40);
+      svc = rng.chance(0.6) ? rng.uniform(700, 1800) : right + rng.uniform(0, 250);
+      ivc = rng.uniform(60, 140);
+      cs = rng.uniform(std::min(120.0, right), right);
+      v[kLiver] = rng.uniform(60, 90);
+    } else if (u < 0.7) {  // pulmonary (early): bright right heart and SVC, a darker left side
+      c.facts.phase = "pulmonary";
+      right = rng.uniform(300, 500);
+      left = std::max(rng.uniform(130, 240), myo + 70);
+      svc = rng.uniform(500, 1500);
+      ivc = rng.uniform(50, 120);
+      cs = rng.uniform(80, 160);
+      v[kLiver] = rng.uniform(50, 75);
+    } else {  // venous (equilibrium): every pool alike
+      c.facts.phase = "venous";
+      left = std::max(rng.uniform(150, 280), myo + 70);
+      right = left + rng.uniform(-30, 30);
+      svc = right + rng.uniform(-20, 40);
+      ivc = right * rng.uniform(0.75, 1.0);
+      cs = right;
+      v[kLiver] = rng.uniform(95, 130);
+    }
+    v[kCartilage] = rng.uniform(90, 200);
+    for (const Pool p : {kLVC, kAO, kLA, kPV, kDescending}) level[p] = left + rng.uniform(-12, 12);
+    for (const Pool p : {kRA, kRV, kPA}) level[p] = right + rng.uniform(-12, 12);
+    level[kSVC] = svc;
+    level[kIVC] = ivc;
+    level[kCS] = cs;
+    // Unopacified blood from the IVC swirling into the RA; dense contrast from the SVC.
+    const double mixing = c.facts.phase == "venous" ? rng.uniform(0.1, 0.3) : rng.uniform(0.4, 0.9);
+    a.jets.push_back({ra + kUp * (-0.7 * ra_half), rng.uniform(10, 18), mixing, kIVC,
+                      unit_vector(rng) * (2 * M_PI / rng.uniform(15, 30)), rng.uniform(0, 2 * M_PI)});
+    if (svc > right + 150)
+      a.jets.push_back({ra + kUp * (0.7 * ra_half), rng.uniform(8, 14), rng.uniform(0.15, 0.4), kSVC,
+                        unit_vector(rng) * (2 * M_PI / rng.uniform(15, 30)), rng.uniform(0, 2 * M_PI)});
+    // Streaks beside dense contrast in the SVC.
+    if (svc > 900) {
+      const Vessel& s = h.vessels[7];  // the descending aorta, 3 arch branches, the RV outflow, 2 pulmonary arteries, the SVC
+      Streaks& st = a.streaks;
+      st.bottom = h.world_point(s.tube.points[1]);
+      st.top = h.world_point(s.tube.points[2]);
+      st.radius = s.tube.radii[1];
+      st.z_lo = st.bottom.z - 20;
+      st.z_hi = st.top.z;
+      const int n = static_cast<int>(rng.integer(6, 10));
+      for (int i = 0; i < n; ++i) {
+        st.angle.push_back(rng.uniform(0, 2 * M_PI));
+        st.amplitude.push_back((i % 2 ? -1 : 1) * (svc - 300) * rng.uniform(0.06, 0.15));
+      }
+      st.width = rng.uniform(0.01, 0.03);
+      st.fade = rng.uniform(8, 20);
+    }
+    a.noise_grain = rng.uniform(0.6, 1.3);
+    a.blur_mm = preset == PhantomPreset::kFull ? rng.uniform(0.4, 0.9) : rng.uniform(0.8, 1.5);
+  } else {
+    // Bright-blood SSFP: every pool bright (inflow, not contrast), the venous ones a little less.
+    c.facts.phase = "ssfp";
+    const double blood = v[kBlood];
+    for (const Pool p : {kLVC, kAO, kLA, kPV, kDescending}) level[p] = blood * rng.uniform(0.95, 1.05);
+    for (const Pool p : {kRA, kRV, kPA}) level[p] = blood * rng.uniform(0.88, 1.0);
+    for (const Pool p : {kSVC, kIVC, kCS}) level[p] = blood * rng.uniform(0.75, 0.95);
+    v[kLiver] = rng.uniform(150, 220);
+    v[kCartilage] = rng.uniform(80, 140);
+    a.coil_falloff = rng.uniform(70, 140);
+    a.slice_blur = rng.uniform(0.3, 0.5) * c.grid.spacing[2];
+  }
+}
+
+bool classify_neighbours(const CaseSpec& c, const Vec3& p, double depth, Voxel& out) {
+  const Body& b = c.body;
+  const double inner = b.fat + b.muscle;
+  if (p.y > 0 && p.z > b.xiphoid_z && std::fabs(p.x - b.sternum_x) < b.sternum_half_width && depth >= inner &&
+      depth < inner + b.sternum_thickness) {
+    const double edge = std::min({depth - inner, inner + b.sternum_thickness - depth,
+                                  b.sternum_half_width - std::fabs(p.x - b.sternum_x), p.z - b.xiphoid_z});
+    out = {edge < 1.5 ? kCortical : kMarrow, kPoolCount, 0};
+    return true;
+  }
+  const double de = std::hypot(p.x - b.oesophagus.x, p.y - b.oesophagus.y);
+  if (de < b.oesophagus_radius && p.z > b.diaphragm_z(p.x, p.y) - 25) {
+    out = {de < b.oesophagus_air ? kAir : kMuscle, kPoolCount, 0};
+    return true;
+  }
+  return false;
+}
+
+double intensity(const CaseSpec& c, const Voxel& vox, const Vec3& p) {
+  const Appearance& a = c.look;
+  double value = a.value[vox.tissue];
+  if (vox.tissue == kBlood && vox.pool < kPoolCount) {
+    value = a.pool_level[vox.pool];
+    if (vox.pool == kRA)
+      for (const Jet& j : a.jets) {
+        const Vec3 d = p - j.at;
+        const double m = std::exp(-d.dot(d) / (2 * j.sigma * j.sigma)) * j.strength *
+                         (0.5 + 0.5 * std::sin(j.freq.dot(p) + j.phase));
+        value += (a.pool_level[j.from] - value) * m;
+      }
+  }
+  const Streaks& st = a.streaks;
+  if (!st.angle.empty() && vox.tissue != kAir && p.z > st.z_lo && p.z < st.z_hi) {
+    const double t = std::clamp((p.z - st.bottom.z) / (st.top.z - st.bottom.z), 0.0, 1.0);
+    const Vec3 axis = st.bottom + (st.top - st.bottom) * t;
+    const double dx = p.x - axis.x, dy = p.y - axis.y, r = std::hypot(dx, dy);
+    if (r > st.radius && r < st.radius + 7 * st.fade) {
+      const double theta = std::atan2(dy, dx), fade = std::exp(-(r - st.radius) / st.fade);
+      for (size_t i = 0; i < st.angle.size(); ++i) {
+        const double d = std::remainder(theta - st.angle[i], 2 * M_PI);
+        value += st.amplitude[i] * fade * std::exp(-d * d / (2 * st.width * st.width));
+      }
+    }
+  }
+  return value;
+}
+
+}  // namespace coordseg::phantom_model

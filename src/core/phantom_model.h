@@ -1,0 +1,292 @@
+// The phantom's model, private to the core: shapes in millimetres, tissues, blood pools and
+// what one case draws. phantom.cpp samples and renders cases; phantom_anatomy.cpp adds the
+// anatomy of generation 2 (great vessels with their course, the heart's neighbours, contrast
+// phases). Generation 1 is the phantom as it was before: its draws and voxels are unchanged.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "coordseg/core/phantom.h"
+#include "coordseg/core/random.h"
+
+namespace coordseg::phantom_model {
+
+struct Vec3 {
+  double x = 0, y = 0, z = 0;
+  Vec3 operator+(const Vec3& o) const { return {x + o.x, y + o.y, z + o.z}; }
+  Vec3 operator-(const Vec3& o) const { return {x - o.x, y - o.y, z - o.z}; }
+  Vec3 operator*(double s) const { return {x * s, y * s, z * s}; }
+  double dot(const Vec3& o) const { return x * o.x + y * o.y + z * o.z; }
+  Vec3 cross(const Vec3& o) const { return {y * o.z - z * o.y, z * o.x - x * o.z, x * o.y - y * o.x}; }
+  double norm() const { return std::sqrt(dot(*this)); }
+  Vec3 unit() const { return *this * (1.0 / norm()); }
+};
+
+inline Vec3 unit_vector(Random& rng) {
+  Vec3 v{rng.normal(), rng.normal(), rng.normal()};
+  return v.unit();
+}
+
+inline Vec3 world_dir(double x, double y, double z) { return Vec3{x, y, z}.unit(); }
+
+// A standard normal value that depends only on (key, index): noise independent of threading.
+inline double hashed_normal(uint64_t key, uint64_t index) {
+  const uint64_t h = mix64(key ^ mix64(index));
+  const double u1 = (static_cast<double>(h >> 40) + 0.5) * 0x1.0p-24;
+  const double u2 = static_cast<double>((h >> 16) & 0xffffff) * 0x1.0p-24;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+// Signed distance (approximate, mm) to an axis-aligned ellipsoid in heart coordinates.
+struct Ellipsoid {
+  Vec3 center, semi;
+  double sd(const Vec3& q) const {
+    const Vec3 d = q - center;
+    const double r = std::sqrt((d.x * d.x) / (semi.x * semi.x) + (d.y * d.y) / (semi.y * semi.y) +
+                               (d.z * d.z) / (semi.z * semi.z));
+    return (r - 1.0) * std::min({semi.x, semi.y, semi.z});
+  }
+};
+
+// A tube around a polyline, its radius linear along each segment (`radii` empty: `radius`
+// everywhere). sd() is the signed distance in mm (exact for a constant radius) and, through
+// `arc`, the centreline length from the first point to the closest point.
+struct Tube {
+  std::vector<Vec3> points;
+  std::vector<double> radii;
+  double radius = 10;
+  // Generation 2: a box (heart frame) outside which sd() returns kFar without looking closer.
+  bool boxed = false;
+  Vec3 lo, hi;
+  static constexpr double kFar = 1e9;
+  void box(double margin) {
+    boxed = true;
+    lo = {1e30, 1e30, 1e30};
+    hi = {-1e30, -1e30, -1e30};
+    for (size_t i = 0; i < points.size(); ++i) {
+      const double r = (radii.empty() ? radius : radii[i]) + margin;
+      const Vec3& q = points[i];
+      lo = {std::min(lo.x, q.x - r), std::min(lo.y, q.y - r), std::min(lo.z, q.z - r)};
+      hi = {std::max(hi.x, q.x + r), std::max(hi.y, q.y + r), std::max(hi.z, q.z + r)};
+    }
+  }
+  bool outside_box(const Vec3& q) const {
+    return boxed && (q.x < lo.x || q.y < lo.y || q.z < lo.z || q.x > hi.x || q.y > hi.y || q.z > hi.z);
+  }
+
+  double radius_at(size_t s, double t) const {
+    return radii.empty() ? radius : radii[s] + (radii[s + 1] - radii[s]) * t;
+  }
+  double sd(const Vec3& q, double* arc = nullptr) const {
+    if (outside_box(q)) return kFar;
+    double best = 1e30, best_arc = 0, run = 0;
+    for (size_t s = 0; s + 1 < points.size(); ++s) {
+      const Vec3 ab = points[s + 1] - points[s], aq = q - points[s];
+      const double len2 = ab.dot(ab);
+      const double t = std::clamp(aq.dot(ab) / len2, 0.0, 1.0);
+      const double d = (aq - ab * t).norm() - (radii.empty() ? 0.0 : radius_at(s, t));
+      if (d < best) best = d, best_arc = run + t * std::sqrt(len2);
+      if (arc) run += std::sqrt(len2);
+    }
+    if (arc) *arc = best_arc;
+    return radii.empty() ? best - radius : best;
+  }
+  double length() const {
+    double l = 0;
+    for (size_t s = 0; s + 1 < points.size(); ++s) l += (points[s + 1] - points[s]).norm();
+    return l;
+  }
+};
+
+// --- tissues and blood -------------------------------------------------------------------
+
+enum Tissue : uint8_t {
+  kAir, kLung, kFat, kSoft, kMuscle, kMyo, kWall, kBlood, kCortical, kMarrow, kCsf,
+  kLiver, kCartilage,  // generation 2
+  kTissueCount
+};
+
+// Blood pools. The first six (and the descending aorta of generation 1) are the heart's, in
+// order of precedence: the first shape that contains a voxel owns it (its wall included), so
+// neighbouring pools are always separated by a wall or the myocardium. The rest are
+// generation 2's veins, each with its own contrast.
+enum Pool : uint8_t {
+  kLVC, kAO, kPA, kLA, kRA, kRV, kDescending,
+  kSVC, kIVC, kPV, kCS,
+  kPoolCount
+};
+constexpr int kGeneration1Pools = 7;  // the pools generation 1 draws an offset for
+const int32_t kPoolLabel[kPoolCount] = {500, 820, 850, 420, 550, 600, 0, 0, 0, 420, 0};
+
+struct Voxel {
+  Tissue tissue;
+  uint8_t pool;  // kPoolCount when not blood
+  int32_t label;
+};
+
+// A vessel of generation 2 outside the heart's chambers: the arch's branches, the pulmonary
+// arteries past the trunk, the venae cavae, pulmonary veins, coronary sinus, appendages.
+struct Vessel {
+  Tube tube;                     // heart frame
+  Pool pool = kPoolCount;        // whose blood (contrast) it carries
+  int32_t label = 0;             // the label of its first `labelled` mm, 0 beyond
+  double labelled = 0;
+  Pool opens_into = kPoolCount;  // the chamber whose wall it pierces (an open junction)
+  double wall = 1.5;
+  bool mediastinal = true;       // wrapped in fat; false inside a lung
+  static constexpr double kMargin = 12;  // mm: more than any fat band or lung gap that asks
+  void bound() { tube.box(kMargin); }
+};
+
+// A muscle bundle inside a ventricle (papillary muscle, trabecula, moderator band): labelled
+// with the cavity around it, as MM-WHS and most whole-heart label maps do.
+struct Bundle {
+  Vec3 a, b;
+  double radius = 3;
+  double sd(const Vec3& q) const;
+};
+
+struct Heart {
+  int generation = 1;
+  Vec3 base;          // world position of the LV base (valve plane) centre
+  Vec3 u, v, w;       // heart frame: u right-anterior, v posterior, w base -> apex
+  Ellipsoid lv_cavity, lv_outer;  // both cut at the valve plane w = 0
+  Ellipsoid la, ra, rv;
+  Tube aorta, pa;     // generation 2: the whole aorta (root to abdomen), the pulmonary trunk
+  double aorta_labelled = std::numeric_limits<double>::infinity();  // ASA's centreline length
+  double wall = 2.0, rv_wall = 3.0, annulus = 5.0;
+  double fat = 4.0;   // pericardial fat thickness, mm
+  std::array<Vec3, 3> warp_dir, warp_freq;
+  std::array<double, 3> warp_amp{}, warp_phase{};
+  double reach = 150;  // no chamber lies farther than this from `base`, mm
+  std::array<double, kGeneration1Pools> target_ml{};  // drawn volumes of the pools
+
+  // Generation 2.
+  std::vector<Vessel> vessels;
+  std::vector<Bundle> lv_bundles, rv_bundles;
+
+  Vec3 to_heart(const Vec3& p) const {
+    const Vec3 d = p - base;
+    Vec3 q{d.dot(u), d.dot(v), d.dot(w)};
+    // Smooth deformation: a few long-wavelength sinusoids.
+    Vec3 disp;
+    for (int k = 0; k < 3; ++k) disp = disp + warp_dir[k] * (warp_amp[k] * std::sin(warp_freq[k].dot(q) + warp_phase[k]));
+    return q + disp;
+  }
+  Vec3 frame_point(const Vec3& world) const {  // without the deformation
+    const Vec3 d = world - base;
+    return {d.dot(u), d.dot(v), d.dot(w)};
+  }
+  Vec3 frame_dir(const Vec3& world) const { return {world.dot(u), world.dot(v), world.dot(w)}; }
+  Vec3 world_point(const Vec3& q) const { return base + u * q.x + v * q.y + w * q.z; }
+
+  // The structure owning heart-frame point q: true with `out` set, or false with `sd` the
+  // distance (mm, approximate) to the nearest structure that pericardial or mediastinal fat
+  // wraps. Distances beyond Vessel::kMargin may be overestimated.
+  bool classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels = true) const;
+};
+
+struct Body {
+  double bx = 160, by = 120;   // body outline semi-axes (x: left-right, y: antero-posterior), mm
+  double fat = 15;             // subcutaneous fat thickness
+  double muscle = 12;          // chest wall muscle
+  double rib_period = 28, rib_thickness = 9, rib_phase = 0;
+  Vec3 spine;                  // vertebral body centre (x, y), radius below
+  double spine_radius = 17;
+  Vec3 descending;             // descending aorta centre (x, y)
+  double descending_radius = 11;
+  double lung_cx = 80, lung_semi_x = 65, lung_semi_y = 85, lung_y = -5;
+
+  // Generation 2: the diaphragm's domes with the liver below, the sternum and costal
+  // cartilages in front, the oesophagus behind the left atrium.
+  int generation = 1;
+  double dome_z = 0, dome_right = 30, dome_left = 15, dome_sigma = 60;  // z of the centre, rises, mm
+  Vec3 dome_right_at, dome_left_at;  // (x, y) of each dome's top
+  double sternum_x = 0, sternum_half_width = 15, sternum_thickness = 12, xiphoid_z = 0;
+  double cartilage_x = 70;     // ribs are cartilage within this |x - sternum_x| in front
+  Vec3 oesophagus;             // centre (x, y)
+  double oesophagus_radius = 8, oesophagus_air = 0;
+  double diaphragm_z(double x, double y) const;
+};
+
+// The intensity of a blood voxel beyond its pool's level: where unopacified blood from the
+// IVC (or dense contrast from the SVC) enters the right atrium, a swirl of the inflow's level.
+struct Jet {
+  Vec3 at;             // world
+  double sigma = 15;   // mm
+  double strength = 0.5;
+  Pool from = kIVC;
+  Vec3 freq;           // swirl
+  double phase = 0;
+};
+
+// Streaks next to dense contrast (the SVC in a bolus phase), in axial planes: bright and dark
+// rays from the vessel's centre, fading with distance.
+struct Streaks {
+  std::vector<double> angle, amplitude;
+  double width = 0.03;  // radians
+  double fade = 40;     // mm
+  double z_lo = 0, z_hi = 0;
+  Vec3 bottom, top;     // the SVC's centreline, world
+  double radius = 10;
+};
+
+struct Appearance {
+  std::array<double, kTissueCount> value{};
+  std::array<double, kGeneration1Pools> pool_offset{};
+  double noise = 15;   // CT: Gaussian sd in HU; MR: Rician sd
+  double blur_mm = 1;  // Gaussian PSF sd
+  // MR bias field: exp(bias * mean of two sinusoids)
+  double bias = 0;
+  std::array<Vec3, 2> bias_freq;
+  std::array<double, 2> bias_phase{};
+
+  // Generation 2.
+  int generation = 1;
+  std::array<double, kPoolCount> pool_level{};  // each pool's blood before noise
+  std::vector<Jet> jets;
+  Streaks streaks;
+  double noise_grain = 0;   // CT: sd (voxels, in-plane) of the noise's correlation
+  double slice_blur = 0;    // extra through-plane blur, mm (MR's slice profile)
+  double coil_falloff = 0;  // MR: sensitivity falls with depth from the anterior and posterior coils, mm
+};
+
+struct CaseSpec {
+  PhantomFacts facts;
+  Modality modality = Modality::kCT;
+  Grid grid;
+  Heart heart;
+  Body body;
+  Appearance look;
+  uint64_t noise_key = 0;
+};
+
+// --- generation 2 (phantom_anatomy.cpp) -------------------------------------------------
+
+// Adds the great vessels' course, the veins, appendages, ventricular bundles and the body's
+// neighbours to a case whose heart and body generation 1 has drawn (base set), then refits the
+// chambers to their drawn volumes. Draws from its own stream, so generation 1 stays as it was.
+void grow_anatomy(CaseSpec& c, Random& rng);
+
+// Generation 2's contrast: phase, pool levels, mixing jets, streaks, noise grain, MR coils.
+void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng);
+
+// What a generation-2 case's body holds at world point p, below the heart's tests (the
+// diaphragm, liver, sternum, cartilages, oesophagus); false when generation 1's thorax rules.
+bool classify_neighbours(const CaseSpec& c, const Vec3& p, double depth, Voxel& out);
+
+// The noiseless intensity of a generation-2 voxel at world point p.
+double intensity(const CaseSpec& c, const Voxel& v, const Vec3& p);
+
+// The world-space bounding box of the heart's chambers and labelled vessels.
+void heart_extent(const Heart& h, Vec3& lo, Vec3& hi);
+
+// Rescales LA, RA and RV (and for generation 1 the vessels' radii) toward their drawn volumes.
+void fit_volumes(Heart& h, bool fit_vessels);
+
+}  // namespace coordseg::phantom_model
