@@ -40,6 +40,16 @@ stamp "evaluating"
 "$C" evaluate --pred "$OUT/pred_unet3d" --pred "$OUT/pred_unet3d_coord" --name "U-Net 3D" --name "U-Net 3D + CoordConv" \
   --truth "$OUT/heldout" --markdown "$OUT/results.md" | tee "$OUT/results.txt"
 
+# The models have learned the generation-2 phantom (great vessels, neighbours, contrast
+# phases); they should still segment the simpler phantom of the releases before.
+stamp "generation-1 held-out cases (the phantom before issue 13)"
+"$C" phantom --out "$OUT/heldout_gen1" --cases 4 --seed 2026 --generation 1 >>"$OUT/phantom.log"
+for model in unet3d unet3d_coord; do
+  "$C" predict --model "$OUT/$model" --input "$OUT/heldout_gen1/ct_train" --out "$OUT/pred_gen1_$model" --keep-largest "${AMP[@]}" >/dev/null
+done
+"$C" evaluate --pred "$OUT/pred_gen1_unet3d" --pred "$OUT/pred_gen1_unet3d_coord" --name "U-Net 3D" --name "U-Net 3D + CoordConv" \
+  --truth "$OUT/heldout_gen1" --markdown "$OUT/results_gen1.md" | tee "$OUT/results_gen1.txt"
+
 stamp "rendering"
 "$C" plot --run "$OUT/unet3d" --run "$OUT/unet3d_coord" --names "U-Net 3D" "U-Net 3D + CoordConv" \
   --out "$OUT/training_curves.png" >/dev/null
@@ -56,5 +66,6 @@ echo "  $OUT/data, $OUT/heldout      phantom datasets (training, held-out)"
 echo "  $OUT/unet3d, $OUT/unet3d_coord   run folders (config.json, history.csv, best.pt, last.pt, train.log)"
 echo "  $OUT/pred_unet3d, $OUT/pred_unet3d_coord   predicted label maps"
 echo "  $OUT/results.txt, $OUT/results.md   the reference table and per-structure metrics"
+echo "  $OUT/results_gen1.txt, $OUT/results_gen1.md   the same models on generation-1 phantom cases"
 echo "  $OUT/gifs/*.gif   mask | U-Net 3D | U-Net 3D + CoordConv per held-out case"
 echo "  $OUT/training_curves.png   loss and validation Dice per epoch"

@@ -312,7 +312,7 @@ void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng) {
     if (u < 0.5) {  // arterial (CTA): bright left heart; the saline chaser washes the right side out
       c.facts.phase = "arterial";
       left = rng.uniform(300, 550);
-      right = std::max(left * rng.uniform(0.35, 0.85), myo + 40);
+      right = std::max(left * rng.uniform(0.5, 0.9), myo + 100);
       svc = rng.chance(0.6) ? rng.uniform(700, 1800) : right + rng.uniform(0, 250);
       ivc = rng.uniform(60, 140);
       cs = rng.uniform(std::min(120.0, right), right);
@@ -341,8 +341,8 @@ void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng) {
     level[kIVC] = ivc;
     level[kCS] = cs;
     // Unopacified blood from the IVC swirling into the RA; dense contrast from the SVC.
-    const double mixing = c.facts.phase == "venous" ? rng.uniform(0.1, 0.3) : rng.uniform(0.4, 0.9);
-    a.jets.push_back({ra + kUp * (-0.7 * ra_half), rng.uniform(10, 18), mixing, kIVC,
+    const double mixing = c.facts.phase == "venous" ? rng.uniform(0.1, 0.3) : rng.uniform(0.25, 0.6);
+    a.jets.push_back({ra + kUp * (-0.7 * ra_half), rng.uniform(8, 14), mixing, kIVC,
                       unit_vector(rng) * (2 * M_PI / rng.uniform(15, 30)), rng.uniform(0, 2 * M_PI)});
     if (svc > right + 150)
       a.jets.push_back({ra + kUp * (0.7 * ra_half), rng.uniform(8, 14), rng.uniform(0.15, 0.4), kSVC,
