@@ -5,12 +5,13 @@
 #   diff /tmp/before/digest.txt /tmp/after/digest.txt
 # Covers: phantom, train with full validation, elastic and mirroring, resume, predict plain and
 # with --tta --keep-largest --probabilities, evaluate, and one bf16 epoch; global and local
-# CoordConv. Timings are left out; about 1 minute on 2 cores.
+# CoordConv. Timings are left out; about 1 minute on 2 cores. Binaries from before issue 13
+# draw phantom generation 1: give the newer one PHANTOM_ARGS="--generation 1" to compare.
 set -euo pipefail
 C=$(realpath "$1"); O=$(realpath -m "$2")
 rm -rf $O; mkdir -p $O
-$C phantom --out $O/data --cases 5 --seed 3 --threads 2 > /dev/null
-$C phantom --out $O/held --cases 2 --seed 99 --threads 2 > /dev/null
+$C phantom --out $O/data --cases 5 --seed 3 --threads 2 ${PHANTOM_ARGS:-} > /dev/null
+$C phantom --out $O/held --cases 2 --seed 99 --threads 2 ${PHANTOM_ARGS:-} > /dev/null
 for kind in global local; do
 cat > $O/p_$kind.json <<J
 {"NAME":"G","PATCH_DIM":32,"TARGET_SPACING":4.0,"TRAIN_PATCH_NUM":2,"VALID_PATCH_NUM":4,"BATCH_SIZE":2,"EPOCHS":3,

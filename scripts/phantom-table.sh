@@ -31,8 +31,8 @@ END {
   printf "%d quick CT cases (seed %d): %d arterial, %d pulmonary, %d venous phase\n\n", rows, seed, phase["arterial"], phase["pulmonary"], phase["venous"]
   print "| measure | min | mean | max | published | source |"
   print "|---|---|---|---|---|---|"
-  row("LV cavity, LVBC (ml)", "LVBC_ml", "160 +/- 29 (men), 135 +/- 26 (women)", "[H]")
-  row("LV myocardium, MLV (ml)", "MLV_ml", "mass 145 +/- 29 g (men), 108 +/- 20 g (women) at 1.05 g/ml", "[K]")
+  row("LV cavity, LVBC (ml)", "LVBC_ml", "CT 113 +/- 26 (men), 98 +/- 21 (women); CMR 160 +/- 29, 135 +/- 26", "[K], [H]")
+  row("LV myocardium, MLV (ml)", "MLV_ml", "138 +/- 28 (men), 103 +/- 19 (women): CT mass 145 / 108 g at 1.05 g/ml", "[K]")
   row("RV cavity, RVBC (ml)", "RVBC_ml", "190 +/- 33 (men), 148 +/- 35 (women)", "[H]")
   row("LA, LABC (ml)", "LABC_ml", "103 +/- 30 (men), 89 +/- 21 (women), maximal", "[H]")
   row("RA, RABC (ml)", "RABC_ml", "upper limit 85 / 73 ml/m^2 (men / women)", "[F]")
