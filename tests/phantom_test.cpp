@@ -72,23 +72,29 @@ std::array<double, 3> centroid(const LabelVolume& l, int32_t value) {
   return sum;
 }
 
-// Mean image value over the interior of a label (all six neighbours share it, two voxels in),
-// away from the partial volume at its edges.
-double interior_mean(const PhantomCase& c, int32_t value) {
-  const auto& l = c.labels;
+// Calls fn(i, j, k) for each voxel of label `value` whose neighbours from -before to +after
+// along every axis share it: the label's interior, away from the partial volume at its edges.
+template <class F>
+void for_interior(const LabelVolume& l, int32_t value, int before, int after, F&& fn) {
   const auto& d = l.grid.dims;
+  for (int64_t k = before; k + after < d[2]; ++k)
+    for (int64_t j = before; j + after < d[1]; ++j)
+      for (int64_t i = before; i + after < d[0]; ++i) {
+        bool inside = true;
+        for (int s = -before; s <= after && inside; ++s)
+          inside = l.at(i + s, j, k) == value && l.at(i, j + s, k) == value && l.at(i, j, k + s) == value;
+        if (inside) fn(i, j, k);
+      }
+}
+
+// Mean image value over the interior of a label (two voxels in).
+double interior_mean(const PhantomCase& c, int32_t value) {
   double sum = 0;
   int64_t n = 0;
-  for (int64_t k = 2; k + 2 < d[2]; ++k)
-    for (int64_t j = 2; j + 2 < d[1]; ++j)
-      for (int64_t i = 2; i + 2 < d[0]; ++i) {
-        bool inside = true;
-        for (int s = -2; s <= 2 && inside; ++s)
-          inside = l.at(i + s, j, k) == value && l.at(i, j + s, k) == value && l.at(i, j, k + s) == value;
-        if (!inside) continue;
-        sum += c.image.at(i, j, k);
-        ++n;
-      }
+  for_interior(c.labels, value, 2, 2, [&](int64_t i, int64_t j, int64_t k) {
+    sum += c.image.at(i, j, k);
+    ++n;
+  });
   return n ? sum / static_cast<double>(n) : 0.0;
 }
 
@@ -442,19 +448,11 @@ TEST(Phantom, ContrastPhasesSetTheBloodPools) {
 
 // Correlation of each voxel with its neighbour one step along `axis`, over a label's interior.
 double neighbour_correlation(const PhantomCase& c, int32_t value, int axis) {
-  const auto& l = c.labels;
-  const auto& d = l.grid.dims;
   std::vector<std::pair<double, double>> pairs;
-  for (int64_t k = 2; k + 3 < d[2]; ++k)
-    for (int64_t j = 2; j + 3 < d[1]; ++j)
-      for (int64_t i = 2; i + 3 < d[0]; ++i) {
-        bool inside = true;
-        for (int s = -2; s <= 3 && inside; ++s)
-          inside = l.at(i + s, j, k) == value && l.at(i, j + s, k) == value && l.at(i, j, k + s) == value;
-        if (!inside) continue;
-        const int64_t di = axis == 0, dj = axis == 1, dk = axis == 2;
-        pairs.push_back({c.image.at(i, j, k), c.image.at(i + di, j + dj, k + dk)});
-      }
+  const int64_t di = axis == 0, dj = axis == 1, dk = axis == 2;
+  for_interior(c.labels, value, 2, 3, [&](int64_t i, int64_t j, int64_t k) {
+    pairs.push_back({c.image.at(i, j, k), c.image.at(i + di, j + dj, k + dk)});
+  });
   double ma = 0, mb = 0;
   for (const auto& [a, b] : pairs) ma += a, mb += b;
   ma /= double(pairs.size());
