@@ -230,7 +230,7 @@ Heart sample_heart(Random& rng) {
   h.fat = rng.uniform(2.5, 5.5);
   for (int i = 0; i < 3; ++i) {
     h.warp_dir[static_cast<size_t>(i)] = unit_vector(rng);
-    h.warp_freq[static_cast<size_t>(i)] = unit_vector(rng) * (2 * M_PI / rng.uniform(60, 120));
+    h.warp_freq[static_cast<size_t>(i)] = random_wave(rng, 60, 120);
     h.warp_amp[static_cast<size_t>(i)] = rng.uniform(1.0, 3.0);
     h.warp_phase[static_cast<size_t>(i)] = rng.uniform(0, 2 * M_PI);
   }
@@ -272,7 +272,7 @@ Appearance sample_look(Modality m, PhantomPreset preset, Random& rng) {
     a.blur_mm = rng.uniform(1.0, 1.6);
     a.bias = rng.uniform(0.15, 0.35);
     for (int i = 0; i < 2; ++i) {
-      a.bias_freq[static_cast<size_t>(i)] = unit_vector(rng) * (2 * M_PI / rng.uniform(250, 450));
+      a.bias_freq[static_cast<size_t>(i)] = random_wave(rng, 250, 450);
       a.bias_phase[static_cast<size_t>(i)] = rng.uniform(0, 2 * M_PI);
     }
   }

@@ -73,7 +73,9 @@ void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
   const double r_asc = rng.uniform(13, 18), r_root = r_asc + rng.uniform(1.0, 2.5);
   const double r_desc = rng.uniform(10, 13.5);
   // The ascending aorta rises up, a little right and forward, to where the arch begins.
-  const Vec3 a2 = w1 + world_dir(rng.uniform(0.05, 0.25), rng.uniform(0.05, 0.3), 1) * rng.uniform(30, 45);
+  // (Every draw sequenced: the order of operands' draws would otherwise be the compiler's.)
+  const double rise_mm = rng.uniform(30, 45), forward = rng.uniform(0.05, 0.3), rightward = rng.uniform(0.05, 0.25);
+  const Vec3 a2 = w1 + world_dir(rightward, forward, 1) * rise_mm;
   // The arch curves left-posterior over the pulmonary bifurcation to the descending aorta
   // beside the spine.
   const Vec3 d{b.descending.x, b.descending.y, a2.z + rng.uniform(-8, 4)};
@@ -195,11 +197,13 @@ void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
   double pv_sum = 0;
   for (int side = -1; side <= 1; side += 2)
     for (int level = -1; level <= 1; level += 2) {
-      const Vec3 dir = world_dir(side * 1.0, -rng.uniform(0.2, 0.6), level * rng.uniform(0.2, 0.45));
+      const double dz = rng.uniform(0.2, 0.45), dy = rng.uniform(0.2, 0.6);
+      const Vec3 dir = world_dir(side * 1.0, -dy, level * dz);
       const double r = rng.uniform(5.5, 9);
       const double out = exit_distance(h, h.la, la, dir);
       const Vec3 p1 = la + dir * (out + rng.uniform(12, 20));
-      const Vec3 p2 = p1 + world_dir(side * 1.0, -rng.uniform(0.2, 0.8), level * rng.uniform(0.3, 0.7)) * rng.uniform(25, 40);
+      const double reach = rng.uniform(25, 40), ez = rng.uniform(0.3, 0.7), ey = rng.uniform(0.2, 0.8);
+      const Vec3 p2 = p1 + world_dir(side * 1.0, -ey, level * ez) * reach;
       h.vessels.push_back(make_vessel(h, {la, p1, p2}, {r, r, r * 0.7}, 1.0, kPV, 420, out + rng.uniform(5, 10), kLA,
                                       false));
       pv_sum += 2 * r;
@@ -248,7 +252,8 @@ void grow_bundles(Heart& h, Random& rng) {
   }
   // Trabeculae near the LV apex.
   for (int i = 0; i < 6; ++i) {
-    const Vec3 toward = world_dir(rng.normal(), rng.normal(), rng.normal());
+    const double tz = rng.normal(), ty = rng.normal(), tx = rng.normal();
+    const Vec3 toward = world_dir(tx, ty, tz);
     const double w = lc * rng.uniform(0.6, 0.85);
     h.lv_bundles.push_back({lv_wall_point(h, toward, w, 1.0), lv_wall_point(h, toward, w - rng.uniform(8, 14), 0.9),
                             rng.uniform(1.2, 2.0)});
@@ -260,7 +265,9 @@ void grow_bundles(Heart& h, Random& rng) {
   for (int i = 0; i < 4; ++i) {
     const Vec3 a = rv.center + Vec3{rng.uniform(-0.7, 0.7) * rv.semi.x, rng.uniform(-0.7, 0.7) * rv.semi.y,
                                     rng.uniform(0.4, 0.8) * rv.semi.z};
-    h.rv_bundles.push_back({a, a + unit_vector(rng) * rng.uniform(8, 15), rng.uniform(1.2, 2.0)});
+    const double length = rng.uniform(8, 15);
+    const Vec3 along = unit_vector(rng);
+    h.rv_bundles.push_back({a, a + along * length, rng.uniform(1.2, 2.0)});
   }
 }
 
@@ -343,10 +350,10 @@ void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng) {
     // Unopacified blood from the IVC swirling into the RA; dense contrast from the SVC.
     const double mixing = c.facts.phase == "venous" ? rng.uniform(0.1, 0.3) : rng.uniform(0.25, 0.6);
     a.jets.push_back({ra + kUp * (-0.7 * ra_half), rng.uniform(8, 14), mixing, kIVC,
-                      unit_vector(rng) * (2 * M_PI / rng.uniform(15, 30)), rng.uniform(0, 2 * M_PI)});
+                      random_wave(rng, 15, 30), rng.uniform(0, 2 * M_PI)});
     if (svc > right + 150)
       a.jets.push_back({ra + kUp * (0.7 * ra_half), rng.uniform(8, 14), rng.uniform(0.15, 0.4), kSVC,
-                        unit_vector(rng) * (2 * M_PI / rng.uniform(15, 30)), rng.uniform(0, 2 * M_PI)});
+                        random_wave(rng, 15, 30), rng.uniform(0, 2 * M_PI)});
     // Streaks beside dense contrast in the SVC.
     if (svc > 900) {
       const Vessel& s = h.vessels[7];  // the descending aorta, 3 arch branches, the RV outflow, 2 pulmonary arteries, the SVC

@@ -34,6 +34,15 @@ inline Vec3 unit_vector(Random& rng) {
 
 inline Vec3 world_dir(double x, double y, double z) { return Vec3{x, y, z}.unit(); }
 
+// A wave vector: a random direction times 2 pi / a wavelength drawn from [lo, hi] mm. The
+// draws are sequenced here (as operands of one expression their order would be the
+// compiler's choice, and GCC and clang choose differently).
+inline Vec3 random_wave(Random& rng, double lo, double hi) {
+  const double wavelength = rng.uniform(lo, hi);
+  const Vec3 direction = unit_vector(rng);
+  return direction * (2 * M_PI / wavelength);
+}
+
 // A standard normal value that depends only on (key, index): noise independent of threading.
 inline double hashed_normal(uint64_t key, uint64_t index) {
   const uint64_t h = mix64(key ^ mix64(index));
