@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -88,14 +87,7 @@ Runner add_render_command(CLI::App& app) {
     for (size_t i = 0; i < maps.size(); ++i)
       panels.push_back({&maps[i], a->titles.empty() ? default_titles[i] : a->titles[i]});
     if (panels.empty() && !a->titles.empty()) panels.push_back({nullptr, a->titles[0]});
-    if (a->through != 0) {
-      if (maps.empty()) throw usage_error("--through", "needs a label map (--label or --pred)");
-      const auto& first = maps.front().voxels;
-      if (std::find(first.begin(), first.end(), a->through) == first.end())
-        throw usage_error("--through", "label value " + std::to_string(a->through) + " is not in " +
-                                           (a->label.empty() ? a->preds.front() : a->label));
-      o.through = a->through;
-    }
+    o.through = a->through;  // render_volume checks it against the first label map, naming its file
     render_volume(a->out, image, panels, o);
     std::cout << "wrote " << a->out << "\n";
     return 0;

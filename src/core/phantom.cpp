@@ -76,7 +76,6 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
   return false;
 }
 
-
 // Rotates `dir` by a random angle up to `max_deg` about a random axis perpendicular to it.
 Vec3 perturb(const Vec3& dir, double max_deg, Random& rng) {
   Vec3 axis = dir.cross(unit_vector(rng));
@@ -93,29 +92,22 @@ struct HeartVolumes {
 };
 
 HeartVolumes measure(const Heart& h, double step) {
-  Vec3 lo{1e9, 1e9, 1e9}, hi{-1e9, -1e9, -1e9};
-  auto grow = [&](const Vec3& c, double r) {
-    lo = {std::min(lo.x, c.x - r), std::min(lo.y, c.y - r), std::min(lo.z, c.z - r)};
-    hi = {std::max(hi.x, c.x + r), std::max(hi.y, c.y + r), std::max(hi.z, c.z + r)};
-  };
-  for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv})
-    grow(e->center, std::max({e->semi.x, e->semi.y, e->semi.z}));
-  for (const Tube* t : {&h.aorta, &h.pa}) {
-    const size_t n = h.generation >= 2 && t == &h.aorta ? std::min<size_t>(3, t->points.size()) : t->points.size();
-    for (size_t i = 0; i < n; ++i) grow(t->points[i], t->radii.empty() ? t->radius : t->radii[i]);
-  }
-  const double kStep = step;
+  Box box;
+  for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv}) box.add(e->center, std::max({e->semi.x, e->semi.y, e->semi.z}));
+  for (const Tube* t : {&h.aorta, &h.pa})
+    for (size_t i = 0; i < h.chamber_points(*t); ++i) box.add(t->points[i], t->radii.empty() ? t->radius : t->radii[i]);
+  const Vec3 &lo = box.lo, &hi = box.hi;
   HeartVolumes v;
   Voxel vox;
   double sd;
-  for (double z = lo.z; z <= hi.z; z += kStep)
-    for (double y = lo.y; y <= hi.y; y += kStep)
-      for (double x = lo.x; x <= hi.x; x += kStep)
+  for (double z = lo.z; z <= hi.z; z += step)
+    for (double y = lo.y; y <= hi.y; y += step)
+      for (double x = lo.x; x <= hi.x; x += step)
         if (h.classify({x, y, z}, vox, sd, /*with_vessels=*/false)) {
           if (vox.pool < kPoolCount) v.pool[vox.pool] += 1;
           else if (vox.label == 205) v.myo += 1;
         }
-  const double ml = kStep * kStep * kStep / 1000.0;
+  const double ml = step * step * step / 1000.0;
   for (auto& p : v.pool) p *= ml;
   v.myo *= ml;
   return v;
@@ -143,27 +135,21 @@ void fit_volumes(Heart& h, bool fit_vessels) {
 // The world-space bounding box of the heart's chambers and labelled vessels (generation 1:
 // all its shapes), for the field of view.
 void heart_extent(const Heart& h, Vec3& lo, Vec3& hi) {
-  lo = {1e9, 1e9, 1e9};
-  hi = {-1e9, -1e9, -1e9};
-  auto add = [&](const Vec3& q) {
-    const Vec3 p = h.base + h.u * q.x + h.v * q.y + h.w * q.z;
-    lo = {std::min(lo.x, p.x), std::min(lo.y, p.y), std::min(lo.z, p.z)};
-    hi = {std::max(hi.x, p.x), std::max(hi.y, p.y), std::max(hi.z, p.z)};
-  };
+  Box box;
+  auto add = [&](const Vec3& q) { box.add(h.world_point(q)); };
   for (const Ellipsoid* e : {&h.lv_outer, &h.la, &h.ra, &h.rv})
     for (int s = -1; s <= 1; s += 2) {
       add(e->center + Vec3{s * e->semi.x, 0, 0});
       add(e->center + Vec3{0, s * e->semi.y, 0});
       add(e->center + Vec3{0, 0, s * e->semi.z});
     }
-  for (const Tube* t : {&h.aorta, &h.pa}) {
-    // Generation 2's aorta goes on past the arch; its labelled part is the root and ascending aorta.
-    const size_t n = h.generation >= 2 && t == &h.aorta ? std::min<size_t>(3, t->points.size()) : t->points.size();
-    for (size_t i = 0; i < n; ++i) {
+  for (const Tube* t : {&h.aorta, &h.pa})
+    for (size_t i = 0; i < h.chamber_points(*t); ++i) {
       const double r = t->radii.empty() ? t->radius : t->radii[i];
       for (int s = -1; s <= 1; s += 2) add(t->points[i] + Vec3{s * r, s * r, s * r});
     }
-  }
+  lo = box.lo;
+  hi = box.hi;
 }
 
 
@@ -209,9 +195,8 @@ Heart sample_heart(Random& rng) {
 
   // Vessels: the ascending aorta leaves the LV outflow and rises; the pulmonary artery
   // leaves the RV outflow, anterior and left of the aorta, and turns posterior-left.
-  const Vec3 up{world_dir(0, 0, 1).dot(h.u), world_dir(0, 0, 1).dot(h.v), world_dir(0, 0, 1).dot(h.w)};
-  const Vec3 left_back = world_dir(-0.7, -0.5, 0.5);
-  const Vec3 lb{left_back.dot(h.u), left_back.dot(h.v), left_back.dot(h.w)};
+  const Vec3 up = h.frame_dir(world_dir(0, 0, 1));
+  const Vec3 lb = h.frame_dir(world_dir(-0.7, -0.5, 0.5));
   h.aorta.radius = rng.uniform(11, 14);
   const Vec3 ao0{rng.uniform(4, 9), -rng.uniform(2, 6), 8};
   const Vec3 ao1 = ao0 + Vec3{0, -2, -rng.uniform(22, 28)};
@@ -444,6 +429,15 @@ Voxel classify(const CaseSpec& c, const Vec3& p) {
   return {kSoft, kPoolCount, 0};
 }
 
+// The unnormalised Gaussian weights exp(-t^2 / 2 sigma^2) for t = -r..r, r = ceil(3 sigma):
+// the kernel gaussian_blur applies (normalised there) and blurred_noise_sd measures.
+std::vector<double> gaussian_weights(double sigma) {
+  const int radius = static_cast<int>(std::ceil(3.0 * sigma));
+  std::vector<double> w;
+  for (int t = -radius; t <= radius; ++t) w.push_back(std::exp(-0.5 * t * t / (sigma * sigma)));
+  return w;
+}
+
 // Separable Gaussian blur of a (nx, ny, nz) float volume, sd in voxels per axis.
 void gaussian_blur(std::vector<float>& data, const std::array<int64_t, 3>& dims, const std::array<double, 3>& sd,
                    int threads) {
@@ -451,11 +445,11 @@ void gaussian_blur(std::vector<float>& data, const std::array<int64_t, 3>& dims,
   const int64_t stride[3] = {1, nx, nx * ny};
   for (int axis = 0; axis < 3; ++axis) {
     if (sd[static_cast<size_t>(axis)] < 0.25 || dims[static_cast<size_t>(axis)] < 2) continue;
-    const int radius = static_cast<int>(std::ceil(3.0 * sd[static_cast<size_t>(axis)]));
-    std::vector<float> kernel(static_cast<size_t>(2 * radius + 1));
+    const std::vector<double> weights = gaussian_weights(sd[static_cast<size_t>(axis)]);
+    const int radius = static_cast<int>(weights.size() / 2);
+    std::vector<float> kernel(weights.size());
     double sum = 0;
-    for (int t = -radius; t <= radius; ++t)
-      sum += kernel[static_cast<size_t>(t + radius)] = static_cast<float>(std::exp(-0.5 * t * t / (sd[static_cast<size_t>(axis)] * sd[static_cast<size_t>(axis)])));
+    for (size_t t = 0; t < weights.size(); ++t) sum += kernel[t] = static_cast<float>(weights[t]);
     for (auto& k : kernel) k = static_cast<float>(k / sum);
     const int64_t n = dims[static_cast<size_t>(axis)];
     const int64_t lines = nx * ny * nz / n;
@@ -483,13 +477,11 @@ void gaussian_blur(std::vector<float>& data, const std::array<int64_t, 3>& dims,
 }
 
 // The standard deviation left of unit white noise after gaussian_blur with sd `sigma` voxels
-// along two axes: the product of each kernel's root sum of squares.
+// along two axes: the product of each axis kernel's root sum of squares.
 double blurred_noise_sd(double sigma) {
   if (sigma < 0.25) return 1;
-  const int radius = static_cast<int>(std::ceil(3.0 * sigma));
   double sum = 0, sq = 0;
-  for (int t = -radius; t <= radius; ++t) {
-    const double k = std::exp(-0.5 * t * t / (sigma * sigma));
+  for (const double k : gaussian_weights(sigma)) {
     sum += k;
     sq += k * k;
   }
@@ -587,11 +579,12 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
       for (int64_t j = 0; j < ny; ++j) {
         const Vec3 row = origin + col1 * static_cast<double>(j) + col2 * static_cast<double>(k);
         for (int64_t i = 0; i < nx; ++i) {
-          const Voxel v = classify(c, row + col0 * static_cast<double>(i));
+          const Vec3 p = row + col0 * static_cast<double>(i);
+          const Voxel v = classify(c, p);
           const size_t at = static_cast<size_t>(i + nx * (j + ny * k));
           out.labels.voxels[at] = v.label;
           out.image.voxels[at] =
-              second ? static_cast<float>(intensity(c, v, row + col0 * static_cast<double>(i)))
+              second ? static_cast<float>(intensity(c, v, p))
                      : static_cast<float>(c.look.value[v.tissue] + (v.pool < kPoolCount ? c.look.pool_offset[v.pool] : 0.0));
         }
       }

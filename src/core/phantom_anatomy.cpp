@@ -8,6 +8,7 @@
 // trunk 21-29 (Framingham CT: 25.1 +/- 2.8) about 5 cm long (Gray's Anatomy), its branches
 // 13-20 (CMR: 14.7-17.3 +/- 2-3), descending aorta 20-27 (24.4 +/- 3.5 below the arch). The
 // README cites them and compares 40 cases with them.
+#include <algorithm>
 #include <cmath>
 
 #include "phantom_model.h"
@@ -15,9 +16,8 @@
 namespace coordseg::phantom_model {
 
 double Bundle::sd(const Vec3& q) const {
-  const Vec3 ab = b - a, aq = q - a;
-  const double t = std::clamp(aq.dot(ab) / ab.dot(ab), 0.0, 1.0);
-  return (aq - ab * t).norm() - radius;
+  double t = 0;
+  return segment_distance(q, a, b, t) - radius;
 }
 
 double Body::diaphragm_z(double x, double y) const {
@@ -31,19 +31,26 @@ namespace {
 
 const Vec3 kUp{0, 0, 1};
 
-// A vessel from world points and lumen radii (mm); the tube's radius adds the wall.
+// A tube in the heart's frame from world points and lumen radii (mm); its radius adds the
+// wall, its box Vessel::kMargin.
+Tube frame_tube(const Heart& h, const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall) {
+  Tube t;
+  for (const Vec3& p : world) t.points.push_back(h.frame_point(p));
+  for (const double r : lumen) t.radii.push_back(r + wall);
+  t.box(Vessel::kMargin);
+  return t;
+}
+
 Vessel make_vessel(const Heart& h, const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall,
                    Pool pool, int32_t label, double labelled, Pool opens_into, bool mediastinal) {
   Vessel v;
-  for (const Vec3& p : world) v.tube.points.push_back(h.frame_point(p));
-  for (const double r : lumen) v.tube.radii.push_back(r + wall);
+  v.tube = frame_tube(h, world, lumen, wall);
   v.pool = pool;
   v.label = label;
   v.labelled = labelled;
   v.opens_into = opens_into;
   v.wall = wall;
   v.mediastinal = mediastinal;
-  v.bound();
   return v;
 }
 
@@ -80,10 +87,10 @@ void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
   // beside the spine.
   const Vec3 d{b.descending.x, b.descending.y, a2.z + rng.uniform(-8, 4)};
   const double rise = rng.uniform(14, 24);
-  std::vector<Vec3> pts = {w0, w1, a2};
+  std::vector<Vec3> pts = {w0, w1, a2};  // kArchStart is a2's index
   std::vector<double> radii = {r_root, r_root, r_asc};
-  constexpr int kArch = 6;
-  std::array<Vec3, kArch + 1> arch;
+  constexpr int kArch = static_cast<int>(kArchSegments);
+  std::array<Vec3, kArchSegments + 1> arch;
   for (int k = 1; k <= kArch; ++k) {
     const double th = M_PI * k / kArch;
     arch[static_cast<size_t>(k)] = a2 + (d - a2) * (0.5 * (1 - std::cos(th))) + kUp * (rise * std::sin(th));
@@ -91,23 +98,19 @@ void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
     radii.push_back(r_asc + (r_desc - r_asc) * k / kArch);
   }
   arch[0] = a2;
-  h.aorta.points.clear();
-  h.aorta.radii.clear();
-  for (const Vec3& p : pts) h.aorta.points.push_back(h.frame_point(p));
-  for (const double r : radii) h.aorta.radii.push_back(r + wall);
-  h.aorta.box(Vessel::kMargin);
+  h.aorta = frame_tube(h, pts, radii, wall);
   // The descending aorta: down beside the spine, drifting forward toward the hiatus.
   const Vec3 d1 = d + Vec3{rng.uniform(-3, 3), rng.uniform(0, 4), -80};
   const Vec3 d2 = d + Vec3{rng.uniform(-3, 3), rng.uniform(4, 10), -400};
   h.vessels.push_back(make_vessel(h, {d + kUp * 2.0, d1, d2}, {r_desc, r_desc, r_desc * 0.9}, wall, kAO, 0, 0, kAO, true));
   // ASA: the root and ascending aorta, up to the arch.
   const double seg0 = (h.aorta.points[1] - h.aorta.points[0]).norm();
-  h.aorta_labelled = seg0 + (h.aorta.points[2] - h.aorta.points[1]).norm();
+  h.aorta_labelled = seg0 + (h.aorta.points[kArchStart] - h.aorta.points[1]).norm();
   const double z0 = h.aorta.points[0].z, z1 = h.aorta.points[1].z;  // heart frame: valve plane at 0
   const double valve = seg0 * std::clamp(z0 / (z0 - z1), 0.0, 1.0);
   c.facts.ascending_length = h.aorta_labelled - valve;
   c.facts.ascending_diameter = 2 * r_asc;
-  c.facts.arch_diameter = 2 * (r_asc + r_desc) * 0.5;
+  c.facts.arch_diameter = r_asc + r_desc;  // midway along the arch's taper
   c.facts.descending_diameter = 2 * r_desc;
 
   // The arch's three branches: brachiocephalic (up-right), left common carotid (up), left
@@ -118,7 +121,7 @@ void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
   } branches[3] = {{0.8, 5.5, 7.0, {0.35, 0.15, 1}}, {2.5, 3.5, 4.5, {-0.05, 0.1, 1}}, {3.6, 4.0, 5.0, {-0.35, -0.05, 1}}};
   for (const auto& br : branches) {
     const size_t k = static_cast<size_t>(std::floor(br.at));
-    const Vec3 origin = arch[k] + (arch[std::min<size_t>(k + 1, kArch)] - arch[k]) * (br.at - static_cast<double>(k));
+    const Vec3 origin = arch[k] + (arch[std::min(k + 1, kArchSegments)] - arch[k]) * (br.at - static_cast<double>(k));
     const double r = rng.uniform(br.lumen_lo, br.lumen_hi);
     const Vec3 dir = br.dir.unit();
     const Vec3 p1 = origin + dir * rng.uniform(35, 50);
@@ -133,23 +136,21 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   // The pulmonary valve sits anterior, left and superior of the aortic valve, at the top of
   // the RV's outflow tract (infundibulum, labelled RV); the trunk runs superior-posterior-left
   // round the left of the ascending aorta and divides under the arch.
-  const Vec3 w1 = h.world_point(h.aorta.points[1]), a2 = h.world_point(h.aorta.points[2]);
-  const double r_asc = h.aorta.radii[2] - wall;
+  const Vec3 w1 = h.world_point(h.aorta.points[1]), a2 = h.world_point(h.aorta.points[kArchStart]);
+  const double r_asc = h.aorta.radii[kArchStart] - wall;
   const double r_pa = rng.uniform(10.5, 14.5);
   const double r_rpa = rng.uniform(6.5, 10), r_lpa = rng.uniform(6.5, 10);
   const Vec3 ao0 = h.aorta.points[0];
   const Vec3 p0 = h.world_point({ao0.x - rng.uniform(0, 6), ao0.y - rng.uniform(20, 26), -rng.uniform(8, 14)});
   // The ascending aorta's axis at height z.
   auto asc_at = [&](double z) { return w1 + (a2 - w1) * std::clamp((z - w1.z) / (a2.z - w1.z), 0.0, 1.0); };
-  const double arch_floor = std::min(a2.z, h.world_point(h.aorta.points[2 + 6]).z);
+  const double arch_floor = std::min(a2.z, h.world_point(h.aorta.points[kArchStart + kArchSegments]).z);
   const double zb = arch_floor - std::max(r_rpa, r_lpa) - wall - rng.uniform(6, 12);
   const Vec3 axis = asc_at(zb);
   const Vec3 bif{axis.x - (r_asc + r_pa + 2 * wall + rng.uniform(2, 8)), axis.y - rng.uniform(15, 25), zb};
   // Bowed forward and up from the valve, then back to the bifurcation.
   const Vec3 p1 = p0 + (bif - p0) * 0.4 + Vec3{-rng.uniform(0, 5), rng.uniform(8, 14), rng.uniform(8, 14)};
-  h.pa.points = {h.frame_point(p0 - (p1 - p0).unit() * 2.0), h.frame_point(p1), h.frame_point(bif)};
-  h.pa.radii = {r_pa + wall, r_pa + wall, r_pa + wall};
-  h.pa.box(Vessel::kMargin);
+  h.pa = frame_tube(h, {p0 - (p1 - p0).unit() * 2.0, p1, bif}, {r_pa, r_pa, r_pa}, wall);
   const Vec3 rv_top = h.world_point(h.rv.center + Vec3{0, 0, -0.55 * h.rv.semi.z});
   const double r_out = r_pa * rng.uniform(0.95, 1.1);
   h.vessels.push_back(make_vessel(h, {rv_top, p0}, {r_out, r_out}, h.rv_wall, kRV, 600, 1e9, kRV, true));
@@ -159,7 +160,7 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   c.facts.lpa_diameter = 2 * r_lpa;
 
   // The right pulmonary artery passes behind the ascending aorta to the right hilum; the left
-  // one arches over the left bronchus. PUA keeps their first 10-20 mm.
+  // one arches over the left bronchus. PUA keeps their first 15-25 mm.
   const double zr = zb - rng.uniform(0, 6);
   const Vec3 behind = asc_at(zr);
   const Vec3 r1{behind.x, behind.y - (r_asc + r_rpa + 2 * wall + rng.uniform(2, 5)), zr};
@@ -175,8 +176,8 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
 void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
   const Vec3 ra = h.world_point(h.ra.center), la = h.world_point(h.la.center);
-  const Vec3 w1 = h.world_point(h.aorta.points[1]), a2 = h.world_point(h.aorta.points[2]);
-  const double r_asc = h.aorta.radii[2] - h.wall;
+  const Vec3 w1 = h.world_point(h.aorta.points[1]), a2 = h.world_point(h.aorta.points[kArchStart]);
+  const double r_asc = h.aorta.radii[kArchStart] - h.wall;
 
   // Superior vena cava: down the right side of the ascending aorta into the RA's roof.
   const double r_svc = rng.uniform(8, 11);
@@ -356,7 +357,7 @@ void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng) {
                         random_wave(rng, 15, 30), rng.uniform(0, 2 * M_PI)});
     // Streaks beside dense contrast in the SVC.
     if (svc > 900) {
-      const Vessel& s = h.vessels[7];  // the descending aorta, 3 arch branches, the RV outflow, 2 pulmonary arteries, the SVC
+      const Vessel& s = *std::find_if(h.vessels.begin(), h.vessels.end(), [](const Vessel& ves) { return ves.pool == kSVC; });
       Streaks& st = a.streaks;
       st.bottom = h.world_point(s.tube.points[1]);
       st.top = h.world_point(s.tube.points[2]);

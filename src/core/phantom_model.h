@@ -62,6 +62,25 @@ struct Ellipsoid {
   }
 };
 
+// An axis-aligned box grown by points (each with a radius around it).
+struct Box {
+  Vec3 lo{1e30, 1e30, 1e30}, hi{-1e30, -1e30, -1e30};
+  void add(const Vec3& c, double r = 0) {
+    lo = {std::min(lo.x, c.x - r), std::min(lo.y, c.y - r), std::min(lo.z, c.z - r)};
+    hi = {std::max(hi.x, c.x + r), std::max(hi.y, c.y + r), std::max(hi.z, c.z + r)};
+  }
+  bool contains(const Vec3& q) const {
+    return !(q.x < lo.x || q.y < lo.y || q.z < lo.z || q.x > hi.x || q.y > hi.y || q.z > hi.z);
+  }
+};
+
+// Distance (mm) from q to the segment a-b; `t` receives the closest point's parameter (0 at a).
+inline double segment_distance(const Vec3& q, const Vec3& a, const Vec3& b, double& t) {
+  const Vec3 ab = b - a, aq = q - a;
+  t = std::clamp(aq.dot(ab) / ab.dot(ab), 0.0, 1.0);
+  return (aq - ab * t).norm();
+}
+
 // A tube around a polyline, its radius linear along each segment (`radii` empty: `radius`
 // everywhere). sd() is the signed distance in mm (exact for a constant radius) and, through
 // `arc`, the centreline length from the first point to the closest point.
@@ -71,22 +90,14 @@ struct Tube {
   double radius = 10;
   // Generation 2: a box (heart frame) outside which sd() returns kFar without looking closer.
   bool boxed = false;
-  Vec3 lo, hi;
+  Box bounds;
   static constexpr double kFar = 1e9;
   void box(double margin) {
     boxed = true;
-    lo = {1e30, 1e30, 1e30};
-    hi = {-1e30, -1e30, -1e30};
-    for (size_t i = 0; i < points.size(); ++i) {
-      const double r = (radii.empty() ? radius : radii[i]) + margin;
-      const Vec3& q = points[i];
-      lo = {std::min(lo.x, q.x - r), std::min(lo.y, q.y - r), std::min(lo.z, q.z - r)};
-      hi = {std::max(hi.x, q.x + r), std::max(hi.y, q.y + r), std::max(hi.z, q.z + r)};
-    }
+    bounds = Box{};
+    for (size_t i = 0; i < points.size(); ++i) bounds.add(points[i], (radii.empty() ? radius : radii[i]) + margin);
   }
-  bool outside_box(const Vec3& q) const {
-    return boxed && (q.x < lo.x || q.y < lo.y || q.z < lo.z || q.x > hi.x || q.y > hi.y || q.z > hi.z);
-  }
+  bool outside_box(const Vec3& q) const { return boxed && !bounds.contains(q); }
 
   double radius_at(size_t s, double t) const {
     return radii.empty() ? radius : radii[s] + (radii[s + 1] - radii[s]) * t;
@@ -95,20 +106,14 @@ struct Tube {
     if (outside_box(q)) return kFar;
     double best = 1e30, best_arc = 0, run = 0;
     for (size_t s = 0; s + 1 < points.size(); ++s) {
-      const Vec3 ab = points[s + 1] - points[s], aq = q - points[s];
-      const double len2 = ab.dot(ab);
-      const double t = std::clamp(aq.dot(ab) / len2, 0.0, 1.0);
-      const double d = (aq - ab * t).norm() - (radii.empty() ? 0.0 : radius_at(s, t));
-      if (d < best) best = d, best_arc = run + t * std::sqrt(len2);
-      if (arc) run += std::sqrt(len2);
+      double t = 0;
+      const double d = segment_distance(q, points[s], points[s + 1], t) - (radii.empty() ? 0.0 : radius_at(s, t));
+      const double len = arc ? (points[s + 1] - points[s]).norm() : 0.0;
+      if (d < best) best = d, best_arc = run + t * len;
+      run += len;
     }
     if (arc) *arc = best_arc;
     return radii.empty() ? best - radius : best;
-  }
-  double length() const {
-    double l = 0;
-    for (size_t s = 0; s + 1 < points.size(); ++s) l += (points[s + 1] - points[s]).norm();
-    return l;
   }
 };
 
@@ -149,7 +154,6 @@ struct Vessel {
   double wall = 1.5;
   bool mediastinal = true;       // wrapped in fat; false inside a lung
   static constexpr double kMargin = 12;  // mm: more than any fat band or lung gap that asks
-  void bound() { tube.box(kMargin); }
 };
 
 // A muscle bundle inside a ventricle (papillary muscle, trabecula, moderator band): labelled
@@ -159,6 +163,11 @@ struct Bundle {
   double radius = 3;
   double sd(const Vec3& q) const;
 };
+
+// Generation 2's aorta: points 0..kArchStart are the root and ascending aorta (ASA), then
+// kArchSegments segments of arch, then nothing (the descending aorta is a Vessel).
+constexpr size_t kArchStart = 2;
+constexpr size_t kArchSegments = 6;
 
 struct Heart {
   int generation = 1;
@@ -193,6 +202,11 @@ struct Heart {
   }
   Vec3 frame_dir(const Vec3& world) const { return {world.dot(u), world.dot(v), world.dot(w)}; }
   Vec3 world_point(const Vec3& q) const { return base + u * q.x + v * q.y + w * q.z; }
+  // How many of tube t's points belong to the heart proper: all but generation 2's aorta past
+  // its ascending part.
+  size_t chamber_points(const Tube& t) const {
+    return generation >= 2 && &t == &aorta ? std::min(kArchStart + 1, t.points.size()) : t.points.size();
+  }
 
   // The structure owning heart-frame point q: true with `out` set, or false with `sd` the
   // distance (mm, approximate) to the nearest structure that pericardial or mediastinal fat

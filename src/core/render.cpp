@@ -177,7 +177,8 @@ std::vector<int64_t> choose_slices(const Volume& image, const View& v, const std
       }
     }
     if (through != 0 && lo < 0)
-      throw usage_error("--through", "label value " + std::to_string(through) + " is not in the label map");
+      throw usage_error("--through", "label value " + std::to_string(through) + " is not in " +
+                                         (p.labels->source.empty() ? std::string("the label map") : p.labels->source));
     break;
   }
   if (through != 0 && lo < 0) throw usage_error("--through", "needs a label map (--label or --pred)");
