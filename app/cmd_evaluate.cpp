@@ -8,13 +8,14 @@
 #include "coordseg/core/error.h"
 #include "coordseg/core/evaluation.h"
 #include "coordseg/core/outputs.h"
+#include "coordseg/core/structure_volumes.h"
 
 namespace coordseg::app {
 
 Runner add_evaluate_command(CLI::App& app) {
   struct Args {
     std::vector<std::string> preds, names;
-    std::string truth, csv, json, markdown;
+    std::string truth, csv, json, markdown, volumes;
     bool allow_missing = false, force = false;
   };
   auto a = std::make_shared<Args>();
@@ -25,6 +26,8 @@ Runner add_evaluate_command(CLI::App& app) {
   cmd->add_option("--csv", a->csv, "Write per-case and mean metrics as CSV (one model)");
   cmd->add_option("--json", a->json, "Write them as JSON (one model)");
   cmd->add_option("--markdown", a->markdown, "Write the table and per-structure means as Markdown");
+  cmd->add_option("--volumes", a->volumes,
+                  "Write predicted and reference structure volumes (voxels, ml, myocardial mass) per case as CSV");
   cmd->add_flag("--allow-missing", a->allow_missing, "Score the predicted cases when some reference cases have none");
   cmd->add_flag("--force", a->force, "Overwrite existing report files");
   return [a, cmd]() {
@@ -38,7 +41,7 @@ Runner add_evaluate_command(CLI::App& app) {
     for (const auto& dir : a->preds)
       for (const auto& [id, path] : label_files(dir)) inputs.push_back(path);
     for (const auto& [id, path] : label_files(a->truth)) inputs.push_back(path);
-    check_outputs({{a->csv, "--csv"}, {a->json, "--json"}, {a->markdown, "--markdown"}}, inputs, a->force);
+    check_outputs({{a->csv, "--csv"}, {a->json, "--json"}, {a->markdown, "--markdown"}, {a->volumes, "--volumes"}}, inputs, a->force);
     std::vector<Evaluation> models;
     for (size_t i = 0; i < a->preds.size(); ++i) {
       std::string name = a->names.empty() ? "" : a->names[i];
@@ -56,6 +59,14 @@ Runner add_evaluate_command(CLI::App& app) {
     std::cout << models.front().cases.size() << " cases\n\n" << reference_table(models);
     if (!a->csv.empty()) write_text_file(a->csv, evaluation_csv(models.front()));
     if (!a->json.empty()) write_text_file(a->json, evaluation_json(models.front()));
+    if (!a->volumes.empty()) {
+      std::vector<StructureVolume> rows;
+      for (const auto& e : models) {
+        const auto r = structure_volumes(e);
+        rows.insert(rows.end(), r.begin(), r.end());
+      }
+      write_text_file(a->volumes, volumes_csv(rows));
+    }
     if (!a->markdown.empty()) {
       std::string md = reference_table(models) + "\n";
       for (const auto& e : models) md += evaluation_markdown(e) + "\n";

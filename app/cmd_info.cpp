@@ -1,11 +1,14 @@
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "coordseg/core/dicom.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/info.h"
+#include "coordseg/core/nifti.h"
 
 namespace coordseg::app {
 
@@ -17,14 +20,22 @@ struct InfoOptions {
 
 Runner add_info_command(CLI::App& app) {
   auto opts = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand("info", "Describe NIfTI files: geometry, datatype, intensities, label volumes");
-  cmd->add_option("files", opts->files, "NIfTI files (.nii, .nii.gz)")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "info", "Describe NIfTI files (geometry, datatype, intensities, label volumes) or list a DICOM folder's series");
+  cmd->add_option("files", opts->files, "NIfTI files (.nii, .nii.gz) or DICOM folders")->required();
   return [opts, cmd]() {
     if (!*cmd) return -1;
     int status = 0;
     for (const auto& file : opts->files) {
       try {
-        std::cout << describe_nifti(file) << std::flush;
+        std::error_code ec;
+        if (std::filesystem::is_directory(file, ec) && resolve_nifti_path(file) == file) {
+          const DicomFolder found = find_dicom_series(file);
+          if (found.series.empty()) (void)choose_series(found, "");  // the error: what the folder holds instead
+          std::cout << describe_dicom_folder(found) << std::flush;
+        } else {
+          std::cout << describe_nifti(file) << std::flush;
+        }
       } catch (const Error& e) {
         // Report every bad file, then fail: one line each.
         std::cerr << "coordseg: error: " << e.what() << "\n";

@@ -25,7 +25,8 @@ Runner add_predict_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* cmd = app.add_subcommand("predict", "Segment whole volumes with a trained run; write NIfTI label maps");
   cmd->add_option("--model", a->model, "Run folder (uses best.pt) or a checkpoint file")->required();
-  cmd->add_option("--input", a->inputs, "Image files or folders of images (repeatable)")->required();
+  cmd->add_option("--input", a->inputs,
+                  "NIfTI images, folders of them, or DICOM folders (any depth; one case each) (repeatable)")->required();
   cmd->add_option("--out", a->out, "Output folder for <case>_label.nii.gz")->required();
   cmd->add_option("--overlap", a->o.overlap, "Sliding-window overlap in [0, 1) (default: the run's OVERLAP)");
   cmd->add_option("--batch", a->o.batch, "Windows per forward pass")->capture_default_str();
@@ -36,6 +37,12 @@ Runner add_predict_command(CLI::App& app) {
   cmd->add_flag("--tta", a->o.tta, "Mirroring test-time augmentation over the three axes");
   cmd->add_flag("--keep-largest", a->o.keep_largest, "Keep the largest connected component of each structure");
   cmd->add_flag("--probabilities", a->o.probabilities, "Also write <case>_prob<k>.nii.gz per class");
+  cmd->add_option("--series", a->o.dicom.series,
+                  "DICOM folders: the series to segment, by SeriesInstanceUID or its number in coordseg info DIR");
+  cmd->add_flag("--resample-gaps", a->o.dicom.resample_gaps,
+                "DICOM: interpolate a series with uneven slice gaps onto an even spacing instead of refusing it");
+  cmd->add_option("--volumes", a->o.volumes,
+                  "Also write each case's structure volumes (voxels, ml, myocardial mass) to this CSV file");
   cmd->add_flag("--force", a->o.force, "Overwrite existing outputs");
   cmd->add_flag("--timings", a->timings,
                 "Print each case's seconds per phase: read, preprocess, windows, restore, postprocess, write");

@@ -19,5 +19,6 @@ Runner add_evaluate_command(CLI::App& app);
 Runner add_plot_command(CLI::App& app);
 Runner add_launch_command(CLI::App& app);
 Runner add_bench_command(CLI::App& app);
+Runner add_convert_command(CLI::App& app);
 
 }  // namespace coordseg::app

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
                                       app::add_render_command(cli), app::add_train_command(cli),
                                       app::add_predict_command(cli), app::add_evaluate_command(cli),
                                       app::add_plot_command(cli), app::add_launch_command(cli),
-                                      app::add_bench_command(cli)};
+                                      app::add_bench_command(cli), app::add_convert_command(cli)};
 
   remove_temporaries_on_signal();
   try {

@@ -13,6 +13,8 @@ packages=(
   libopenblas0-openmp
   # NIfTI I/O
   libnifti2-dev libniftiio-dev libznz-dev zlib1g-dev
+  # DICOM input (GDCM, with its JPEG, JPEG-LS, JPEG 2000 and RLE codecs)
+  libgdcm-dev
   # small libraries
   nlohmann-json3-dev libcli11-dev libpng-dev libgif-dev
   # tests and benchmarks

@@ -165,7 +165,9 @@ Dataset discover_dataset(const std::string& root) {
 }
 
 std::string case_name(const std::string& path) {
-  std::string name = fs::path(path).filename().string();
+  fs::path p(path);
+  if (p.filename().empty() || p.filename() == ".") p = p.parent_path();  // "dicom/series/" names "series"
+  std::string name = p.filename().string();
   const std::string stem = nifti_stem(name);
   if (!stem.empty()) name = stem;
   for (const std::string suffix : {"_image", "_0000", "_label", "_pred"})

@@ -101,6 +101,7 @@ Evaluation evaluate_folders(const std::string& pred_dir, const std::string& trut
     const LabelVolume pred = to_classes(read_labels(path), map);
     const LabelVolume truth = to_classes(read_labels(t->second), map);
     ce.classes = class_metrics(pred, truth, map.num_classes());
+    ce.voxel_ml = truth.grid.voxel_ml();
     e.cases.push_back(std::move(ce));
   }
   return e;

@@ -13,6 +13,14 @@ LabelMap LabelMap::mmwhs() {
   LabelMap m;
   m.values = {0, 205, 420, 500, 550, 600, 820, 850};
   m.names = {"Background", "MLV", "LABC", "LVBC", "RABC", "RVBC", "ASA", "PUA"};
+  m.descriptions = {"Background",
+                    "Left ventricle myocardium",
+                    "Left atrium blood cavity",
+                    "Left ventricle blood cavity",
+                    "Right atrium blood cavity",
+                    "Right ventricle blood cavity",
+                    "Ascending aorta",
+                    "Pulmonary artery"};
   m.aliases = {{421, 420}};  // one MM-WHS MR case labels part of the left atrium 421
   return m;
 }
@@ -31,6 +39,7 @@ LabelMap LabelMap::custom(const std::vector<int32_t>& values, const std::vector<
   m.names = names;
   for (size_t c = m.names.size(); c < values.size(); ++c)
     m.names.push_back(c == 0 ? "Background" : "class " + std::to_string(c));
+  m.descriptions = m.names;
   return m;
 }
 

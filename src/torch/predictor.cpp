@@ -6,6 +6,7 @@
 
 #include "coordseg/core/atomic_file.h"
 #include "coordseg/core/components.h"
+#include "coordseg/core/dicom.h"
 #include "coordseg/torch/device.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/memory.h"
@@ -13,6 +14,7 @@
 #include "coordseg/core/names.h"
 #include "coordseg/core/nifti.h"
 #include "coordseg/core/outputs.h"
+#include "coordseg/core/viewer_files.h"
 #include "coordseg/torch/preprocess.h"
 #include "coordseg/torch/restore.h"
 #include "coordseg/torch/sliding_window.h"
@@ -158,7 +160,7 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   return out;
 }
 
-std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs) {
+std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs, const DicomReadOptions& dicom) {
   std::vector<std::string> files;
   for (const auto& in : inputs) {
     const std::string resolved = resolve_nifti_path(in);
@@ -170,7 +172,12 @@ std::vector<std::string> prediction_inputs(const std::vector<std::string>& input
         const bool label = n.find("_label") != std::string::npos;
         if (nifti && !label) found.push_back(resolve_nifti_path(e.path().string()));
       }
-      if (found.empty()) throw data_error(in, "folder holds no NIfTI images");
+      if (found.empty()) {
+        // No NIfTI images: a DICOM folder, one case. Its series is chosen now, before any work.
+        (void)choose_series(find_dicom_series(resolved), dicom.series);
+        files.push_back(resolved);
+        continue;
+      }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else if (!fs::exists(resolved)) {
@@ -185,7 +192,7 @@ std::vector<std::string> prediction_inputs(const std::vector<std::string>& input
 void predict_files(const Predictor& predictor, const std::vector<std::string>& inputs, const std::string& out_dir,
                    const std::function<void(const PredictedFile&)>& done,
                    const std::function<void(const std::string&, int64_t, int64_t)>& progress) {
-  const auto files = prediction_inputs(inputs);
+  const auto files = prediction_inputs(inputs, predictor.options().dicom);
   // Check every output before writing any: never an input, never an existing file unless forced.
   std::error_code ec;
   std::vector<OutputFile> outputs;
@@ -195,16 +202,22 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
       if (o.path == out) throw usage_error(out, "two inputs would write the same output (case " + case_name(f) + ")");
     outputs.push_back({out, "--out"});
   }
+  const bool with_volumes = !predictor.options().volumes.empty();
+  if (with_volumes) outputs.push_back({predictor.options().volumes, "--volumes"});
   check_outputs(outputs, files, predictor.options().force);
+  const auto viewer = viewer_files(out_dir, predictor.label_map());
+  check_viewer_files(viewer, predictor.options().force);
   fs::create_directories(out_dir, ec);
   if (ec) throw data_error(out_dir, "cannot create the output folder: " + ec.message());
   remove_stale_temporaries(out_dir);
   // Case i is written (gzip) on a second thread while case i+1 is read and predicted; `done`
   // is called in order, once a case's files are complete.
   std::future<PredictedFile> writing;
+  std::vector<StructureVolume> volumes;
   const auto finish_previous = [&] {
     if (!writing.valid()) return;
     PredictedFile previous = writing.get();  // rethrows a failed write
+    volumes.insert(volumes.end(), previous.volumes.begin(), previous.volumes.end());
     if (done) done(previous);
   };
   for (size_t i = 0; i < files.size(); ++i) {
@@ -212,15 +225,17 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
     pf.input = files[i];
     pf.output = outputs[i].path;
     auto phase = Clock::now();
-    const Volume image = read_image(files[i]);
+    const Volume image = read_image_input(files[i], predictor.options().dicom);
     const double read = lap(phase);
     pf.prediction = predictor.predict(image, [&](int64_t d, int64_t t) {
       if (progress) progress(files[i], d, t);
     });
     pf.prediction.times.read = read;
     finish_previous();
-    writing = std::async(std::launch::async, [pf = std::move(pf), &out_dir, file = files[i]]() mutable {
+    writing = std::async(std::launch::async, [pf = std::move(pf), &out_dir, &predictor, with_volumes,
+                                              file = files[i]]() mutable {
       auto start = Clock::now();
+      if (with_volumes) pf.volumes = structure_volumes(case_name(file), pf.prediction.labels, predictor.label_map());
       write_labels(pf.output, pf.prediction.labels, LabelType::kAuto);
       for (size_t k = 0; k < pf.prediction.probabilities.size(); ++k)
         write_image((fs::path(out_dir) / (case_name(file) + "_prob" + std::to_string(k) + ".nii.gz")).string(),
@@ -231,6 +246,8 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
     });
   }
   finish_previous();
+  write_viewer_files(viewer);
+  if (with_volumes) write_text_file(predictor.options().volumes, volumes_csv(volumes));
 }
 
 }  // namespace coordseg

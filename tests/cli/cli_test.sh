@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end tests of the coordseg command: exit codes (0 ok, 1 bad data, 2 bad usage),
 # one-line errors naming the file or option, and real output.
-# usage: cli_test.sh PATH/TO/coordseg PATH/TO/nifti_probe
+# usage: cli_test.sh PATH/TO/coordseg PATH/TO/nifti_probe [PATH/TO/dicom_probe]
+# (the DICOM tests run where the build has GDCM, which dicom_probe needs)
 set -u
 COORDSEG=$1
 PROBE=$2
+DICOM_PROBE=${3:-}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 passed=0
@@ -76,7 +78,8 @@ expect 0 '' 'format       NIfTI-1, gzip-compressed' -- "$COORDSEG" info "$TMP/lb
 
 # Bad data: exit 1, one line naming the file.
 expect 1 "^coordseg: error: $TMP/missing.nii.gz: no such file$" '' -- "$COORDSEG" info "$TMP/missing.nii.gz"
-expect 1 "^coordseg: error: $TMP: is a directory" '' -- "$COORDSEG" info "$TMP"
+expect 1 "^coordseg: error: $TMP: holds no DICOM image series \\([0-9]+ files, [0-9]+ not DICOM, 0 without pixel data\\)$" '' -- \
+  "$COORDSEG" info "$TMP"
 echo "not an image" >"$TMP/text.nii"
 expect 1 "^coordseg: error: $TMP/text.nii: not a NIfTI file" '' -- "$COORDSEG" info "$TMP/text.nii"
 head -c 300 "$TMP/lbl.nii" >"$TMP/short.nii"
@@ -247,6 +250,35 @@ expect 0 '' "^wrote $TMP/pred.gif$" -- "$COORDSEG" render --image "$IMG" --label
 expect 0 '' '^Model \| Background \| MLV \| LABC \| LVBC \| RABC \| RVBC \| ASA \| PUA \| Average DSC$' -- \
   "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --name tiny --csv "$TMP/e.csv" --json "$TMP/e.json"
 expect 0 '' '^tiny \| [0-9.]+ \| ' -- "$COORDSEG" evaluate --pred "$TMP/pred" --truth "$TMP/ph" --name tiny
+# Beside the label maps: the viewers' colour files, once per folder; with --volumes, the
+# structure volumes per case, which evaluate --volumes repeats beside the reference's.
+expect 0 '' '^  205  230   40   40    1  1  1  "Left ventricle myocardium \(MLV\)"$' -- cat "$TMP/pred/labels.itksnap.txt"
+expect 0 '' '^850 Pulmonary_artery 250 140 40 255$' -- cat "$TMP/pred/labels.slicer.ctbl"
+expect 0 '' 'ct_train_1001_label.nii.gz' -- "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train" \
+  --out "$TMP/pred_vol" --threads 1 --volumes "$TMP/vol.csv"
+expect 0 '' '^ct_train_1002,PUA,850,[0-9]+,[0-9.]+,$' -- cat "$TMP/vol.csv"
+expect 0 '' '^15$' -- awk 'END { print NR }' "$TMP/vol.csv"
+expect 0 '' '^tiny \| ' -- "$COORDSEG" evaluate --pred "$TMP/pred_vol" --truth "$TMP/ph" --name tiny --volumes "$TMP/evol.csv"
+expect 0 '' '^tiny,ct_train_1001,MLV,205,[0-9]+,[0-9.]+,[0-9.]+,[0-9]+,[0-9.]+,[0-9.]+,-?[0-9.]+$' -- cat "$TMP/evol.csv"
+# The predicted voxels agree between the two reports, and the reference's agree with a count by nibabel.
+expect 0 '' '^volumes agree$' -- /usr/bin/python3 -c "
+import csv, numpy as np, nibabel as nib
+p = {(r['case'], r['structure']): int(r['voxels']) for r in csv.DictReader(open('$TMP/vol.csv'))}
+e = list(csv.DictReader(open('$TMP/evol.csv')))
+ok = len(e) == 14 and all(p[(r['case'], r['structure'])] == int(r['voxels']) for r in e)
+for r in e:
+    img = nib.load('$TMP/ph/ct_train/%s_label.nii.gz' % r['case'])
+    n = int((np.asarray(img.dataobj) == int(r['value'])).sum())
+    ml = n * float(np.prod(img.header.get_zooms()[:3])) / 1000
+    ok = ok and n == int(r['truth_voxels']) and abs(ml - float(r['truth_volume_ml'])) < 6e-4
+print('volumes agree' if ok else 'differ')"
+expect 2 "^coordseg: error: $TMP/vol.csv: already exists; pass --force to overwrite$" '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred_vol2" --volumes "$TMP/vol.csv"
+[[ ! -e "$TMP/pred_vol2" ]] || { echo "FAIL: a refused prediction left a folder"; failed=$((failed + 1)); }
+echo '0 0 0 0 0 0 0 "my own labels"' > "$TMP/pred_vol/labels.itksnap.txt"
+expect 2 "^coordseg: error: $TMP/pred_vol/labels.itksnap.txt: already exists with other labels; pass --force to overwrite$" '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$TMP/oblique/obl_image.nii.gz" --out "$TMP/pred_vol"
+expect 0 '' '^0 0 0 0 0 0 0 "my own labels"$' -- cat "$TMP/pred_vol/labels.itksnap.txt"
 expect 0 '' '^mean,' -- cat "$TMP/e.csv"
 expect 0 '' '"average_dsc"' -- cat "$TMP/e.json"
 expect 2 "^coordseg: error: $TMP/pred/ct_train_1001_label.nii.gz: already exists; pass --force to overwrite$" '' -- \
@@ -321,6 +353,68 @@ mkdir -p "$TMP/half" && cp "$TMP/pred/ct_train_1001_label.nii.gz" "$TMP/half/"
 expect 1 "^coordseg: error: $TMP/half: no prediction for 1 of 2 reference cases \\(ct_train_1002\\); pass --allow-missing" '' -- \
   "$COORDSEG" evaluate --pred "$TMP/half" --truth "$TMP/ph"
 expect 0 '' '^1 cases' -- "$COORDSEG" evaluate --pred "$TMP/half" --truth "$TMP/ph" --allow-missing
+
+# DICOM series in (written by dicom_probe): listing, conversion checked by nibabel against the
+# geometry the series was written with, refusals, the choice among series, and prediction.
+if [[ -n $DICOM_PROBE ]]; then
+  "$DICOM_PROBE" "$TMP/dcm/axial" axial >"$TMP/axial.json"
+  "$DICOM_PROBE" "$TMP/dcm/oblique" oblique >"$TMP/oblique.json"
+  "$DICOM_PROBE" "$TMP/dcm/tilt" tilt >/dev/null
+  "$DICOM_PROBE" "$TMP/dcm/gap" gap >/dev/null
+  "$DICOM_PROBE" "$TMP/dcm/study" study >"$TMP/study.json"
+  expect 0 '' '^  DICOM folder: 12 files, 1 image series$' -- "$COORDSEG" info "$TMP/dcm/axial"
+  expect 0 '' '^      1  CT            12  24 x 20      0.75 x 0.5 x 2        axial CTA             1\.2\.826\.' -- \
+    "$COORDSEG" info "$TMP/dcm/axial"
+  expect 0 '' '^  DICOM folder: 21 files, 2 image series \(skipped 1 not DICOM, 0 without pixel data\)$' -- \
+    "$COORDSEG" info "$TMP/dcm/study"
+  for kind in axial oblique; do
+    expect 0 '' "^wrote $TMP/$kind.nii.gz: 24 x 20 x 12 voxels, 0.75 x 0.5 x 2 mm, .*, int16$" -- \
+      "$COORDSEG" convert "$TMP/dcm/$kind" "$TMP/$kind.nii.gz"
+    expect 0 '' '^same as written$' -- /usr/bin/python3 -c "
+import json, numpy as np, nibabel as nib
+s = json.load(open('$TMP/$kind.json'))
+img = nib.load('$TMP/$kind.nii.gz')
+o = np.array(s['orientation']); r, c = o[:3], o[3:]
+n = np.cross(r, c)
+lps = np.eye(4)
+lps[:3, 0], lps[:3, 1], lps[:3, 2] = r * s['column_spacing'], c * s['row_spacing'], n * s['slice_gap']
+lps[:3, 3] = s['origin']
+ras = np.diag([-1, -1, 1, 1]) @ lps
+i, j, k = np.meshgrid(np.arange(s['columns']), np.arange(s['rows']), np.arange(s['slices']), indexing='ij')
+want = -1000 + 3 * i + 40 * j + 500 * k
+data = np.asarray(img.dataobj)
+ok = data.shape == want.shape and np.array_equal(data, want) and np.allclose(img.affine, ras, atol=1e-5)
+ok = ok and img.header.get_data_dtype() == np.int16
+print('same as written' if ok else 'differ: %s %s' % (img.affine, ras))"
+  done
+  expect 1 "^coordseg: error: $TMP/dcm/tilt \\(series [0-9.]+\\): slices are sheared against their plane \\(gantry tilt of 11.31 degrees\\); not supported$" '' -- \
+    "$COORDSEG" convert "$TMP/dcm/tilt" "$TMP/tilt.nii.gz"
+  expect 1 "^coordseg: error: $TMP/dcm/gap \\(series [0-9.]+\\): missing slices: a gap of 4 mm between .* \\(1 slices\\); pass --resample-gaps to interpolate$" '' -- \
+    "$COORDSEG" convert "$TMP/dcm/gap" "$TMP/gap.nii.gz"
+  [[ ! -e "$TMP/tilt.nii.gz" && ! -e "$TMP/gap.nii.gz" ]] || { echo "FAIL: a refused conversion wrote a file"; failed=$((failed + 1)); }
+  expect 0 '' "^wrote $TMP/gap.nii.gz: 24 x 20 x 12 voxels" -- \
+    "$COORDSEG" convert "$TMP/dcm/gap" "$TMP/gap.nii.gz" --resample-gaps
+  expect 1 "^coordseg: error: $TMP/dcm/study: holds 2 image series; pick one with --series UID or number \\(1: [0-9.]+ \\(CT, 12 slices, 24 x 20, 'arterial'\\); 2: [0-9.]+ \\(CT, 8 slices, 24 x 20, 'venous'\\)\\)$" '' -- \
+    "$COORDSEG" convert "$TMP/dcm/study" "$TMP/study.nii.gz"
+  expect 2 "^coordseg: error: --series: no image series '7' in $TMP/dcm/study \\(it holds 2; see coordseg info $TMP/dcm/study\\)$" '' -- \
+    "$COORDSEG" convert "$TMP/dcm/study" "$TMP/study.nii.gz" --series 7
+  expect 0 '' "^wrote $TMP/study.nii.gz: 24 x 20 x 8 voxels" -- \
+    "$COORDSEG" convert "$TMP/dcm/study" "$TMP/study.nii.gz" --series 2
+  expect 2 "^coordseg: error: $TMP/x.png: the output must end in .nii or .nii.gz$" '' -- \
+    "$COORDSEG" convert "$TMP/dcm/axial" "$TMP/x.png"
+  # Prediction on a DICOM folder: one case named after the folder, on exactly the converted grid.
+  expect 0 '' "axial_label.nii.gz: [0-9]+ windows" -- \
+    "$COORDSEG" predict --model "$TMP/run" --input "$TMP/dcm/axial" --out "$TMP/pred_dcm" --threads 1
+  expect 0 '' '^same grid$' -- /usr/bin/python3 -c "
+import nibabel as nib, numpy as np
+a, b = nib.load('$TMP/axial.nii.gz'), nib.load('$TMP/pred_dcm/axial_label.nii.gz')
+print('same grid' if a.shape == b.shape and np.allclose(a.affine, b.affine, atol=1e-5) else 'differ')"
+  expect 1 "^coordseg: error: $TMP/dcm/study: holds 2 image series; pick one" '' -- \
+    "$COORDSEG" predict --model "$TMP/run" --input "$TMP/dcm/study" --out "$TMP/pred_study" --threads 1
+  [[ ! -e "$TMP/pred_study" ]] || { echo "FAIL: a refused prediction left a folder"; failed=$((failed + 1)); }
+  expect 0 '' "study_label.nii.gz: [0-9]+ windows" -- \
+    "$COORDSEG" predict --model "$TMP/run" --input "$TMP/dcm/study" --series 1 --out "$TMP/pred_study" --threads 1
+fi
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

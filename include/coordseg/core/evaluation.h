@@ -18,6 +18,7 @@ namespace coordseg {
 struct CaseEvaluation {
   std::string case_id, prediction, truth;
   std::vector<ClassMetrics> classes;
+  double voxel_ml = 0;  // one voxel's volume (the grids of prediction and reference are the same)
 };
 
 struct Evaluation {

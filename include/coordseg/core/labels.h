@@ -17,6 +17,7 @@ namespace coordseg {
 struct LabelMap {
   std::vector<int32_t> values;      // values[c] is the label value of class c; values[0] is background
   std::vector<std::string> names;   // short names, one per class
+  std::vector<std::string> descriptions;  // full names, one per class (viewer files); custom maps: the short names
   std::map<int32_t, int32_t> aliases;  // value -> value, applied before the lookup
 
   // The MM-WHS map with the 421 -> 420 alias.

@@ -13,7 +13,9 @@
 
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/core/dataset.h"
+#include "coordseg/core/dicom.h"
 #include "coordseg/core/labels.h"
+#include "coordseg/core/structure_volumes.h"
 #include "coordseg/core/volume.h"
 
 namespace coordseg {
@@ -31,6 +33,8 @@ struct PredictOptions {
   bool keep_largest = false; // largest connected component per structure
   bool probabilities = false;
   bool force = false;        // overwrite existing outputs
+  std::string volumes;       // predict_files: also write each case's structure volumes to this CSV
+  DicomReadOptions dicom;    // predict_files: the series of a DICOM folder, uneven gaps
   std::string device = "auto";
   Amp amp = Amp::kNone;
   int64_t threads = 0;
@@ -83,13 +87,18 @@ class Predictor {
 };
 
 // Predicts every input (files, or folders of NIfTI images) into out_dir as
-// <case>_label.nii.gz (<case>: the file name without _image/_0000 and extension).
+// <case>_label.nii.gz (<case>: the file name without _image/_0000 and extension), with the
+// viewers' label colour files (viewer_files.h) once per folder and, when options.volumes
+// names a file, the structure volumes of every case as CSV (structure_volumes.h).
 // Refuses to overwrite an input, and existing outputs unless options.force.
 struct PredictedFile {
   std::string input, output;
   Prediction prediction;
+  std::vector<StructureVolume> volumes;  // when options.volumes is set
 };
-std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs);
+// Files, NIfTI images in folders, and folders without NIfTI images as DICOM inputs (one case
+// each, named after the folder; its series chosen here, before any work).
+std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs, const DicomReadOptions& dicom = {});
 void predict_files(const Predictor& predictor, const std::vector<std::string>& inputs, const std::string& out_dir,
                    const std::function<void(const PredictedFile&)>& done,
                    const std::function<void(const std::string&, int64_t, int64_t)>& progress = {});
