@@ -1,5 +1,6 @@
 // Writes DICOM series for the CLI tests (tests/cli/cli_test.sh), through dicom_writer.h:
 //   dicom_probe DIR KIND      KIND: axial, oblique, tilt, gap, study
+//   dicom_probe DIR from-nifti IMAGE   (an int16 image whose third axis follows the slice normal)
 // and prints the series' geometry as one JSON line, so that the tests compute the expected
 // NIfTI affine on their own (numpy, nibabel) from what was written.
 #include <cmath>
@@ -8,6 +9,7 @@
 #include <iostream>
 #include <string>
 
+#include "coordseg/core/nifti.h"
 #include "dicom_writer.h"
 
 using coordseg::testing::SeriesSpec;
@@ -27,12 +29,42 @@ void print_json(const SeriesSpec& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: dicom_probe DIR axial|oblique|tilt|gap|study\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: dicom_probe DIR axial|oblique|tilt|gap|study | DIR from-nifti IMAGE\n");
     return 2;
   }
   const std::string dir = argv[1], kind = argv[2];
   try {
+    if (kind == "from-nifti" && argc == 4) {
+      const coordseg::Volume v = coordseg::read_image(argv[3]);
+      const auto& g = v.grid;
+      SeriesSpec s;
+      s.columns = g.dims[0];
+      s.rows = g.dims[1];
+      s.slices = g.dims[2];
+      s.column_spacing = g.spacing[0];
+      s.row_spacing = g.spacing[1];
+      s.slice_gap = g.spacing[2];
+      s.description = "from " + std::string(argv[3]);
+      const double lps[3] = {-1, -1, 1};
+      for (int r = 0; r < 3; ++r) {
+        const auto ru = static_cast<size_t>(r);
+        s.orientation[ru] = lps[r] * g.affine.m[ru][0] / g.spacing[0];
+        s.orientation[3 + ru] = lps[r] * g.affine.m[ru][1] / g.spacing[1];
+        s.origin[ru] = lps[r] * g.affine.m[ru][3];
+      }
+      const auto n = coordseg::testing::series_normal(s);
+      double along = 0;
+      for (int r = 0; r < 3; ++r) along += n[static_cast<size_t>(r)] * lps[r] * g.affine.m[static_cast<size_t>(r)][2];
+      if (std::abs(along - g.spacing[2]) > 1e-4 * g.spacing[2]) {
+        std::fprintf(stderr, "dicom_probe: %s: the third axis does not follow the slice normal\n", argv[3]);
+        return 1;
+      }
+      s.voxels = &v.voxels;
+      coordseg::testing::write_dicom_series(dir, s);
+      print_json(s);
+      return 0;
+    }
     SeriesSpec s;
     s.columns = 24;
     s.rows = 20;

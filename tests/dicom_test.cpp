@@ -263,6 +263,16 @@ TEST(Dicom, FoldersWithoutImagesAndMissingFolders) {
   EXPECT_EQ(error_of([&] { find_dicom_series(dir.file("nowhere")); }), dir.file("nowhere") + ": no such folder");
 }
 
+TEST(Dicom, PixelDataWithoutACodecIsAnErrorNamingTheFile) {
+  testing::TempDir dir;
+  SeriesSpec s;
+  s.undecodable = true;
+  const auto files = testing::write_dicom_series(dir.file("mpeg"), s);
+  const std::string msg = error_of([&] { read_image_input(dir.file("mpeg")); });
+  EXPECT_EQ(msg.rfind(dir.file("mpeg") + " (series " + s.uid + "): " + files.front() + ": ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("MPEG"), std::string::npos) << msg;
+}
+
 TEST(Dicom, CompressedTransferSyntaxesDecodeToTheSameValues) {
   const std::pair<const char*, gdcm::TransferSyntax::TSType> syntaxes[] = {
       {"RLE", gdcm::TransferSyntax::RLELossless},

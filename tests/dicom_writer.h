@@ -9,6 +9,7 @@
 #include <gdcmImageChangeTransferSyntax.h>
 #include <gdcmImageReader.h>
 #include <gdcmImageWriter.h>
+#include <gdcmSequenceOfFragments.h>
 #include <gdcmTransferSyntax.h>
 #include <gdcmWriter.h>
 
@@ -42,6 +43,8 @@ struct SeriesSpec {
   bool shuffled_names = false;                           // file names in no relation to the order
   std::string number_of_frames;                          // non-empty: written as NumberOfFrames
   std::string name_prefix = "slice";                     // file names: <prefix>_<n>.dcm
+  bool undecodable = false;                              // pixel data as an MPEG-2 stream GDCM has no codec for
+  const std::vector<float>* voxels = nullptr;            // values (x fastest) instead of test_value
 };
 
 // The value the tests put at voxel (i, j, k), in output units (HU): a different number for
@@ -146,12 +149,25 @@ inline std::vector<std::string> write_dicom_series(const std::string& dir, const
       std::vector<int16_t> pixels(static_cast<size_t>(s.rows * s.columns));
       for (int64_t j = 0; j < s.rows; ++j)
         for (int64_t i = 0; i < s.columns; ++i) {
-          const double stored = (test_value(i, j, k) - s.intercept) / s.slope;
+          const double v = s.voxels ? static_cast<double>((*s.voxels)[static_cast<size_t>(i + s.columns * (j + s.rows * k))])
+                                    : test_value(i, j, k);
+          const double stored = (v - s.intercept) / s.slope;
           pixels[static_cast<size_t>(j * s.columns + i)] = static_cast<int16_t>(std::lround(stored));
         }
       gdcm::DataElement pd(gdcm::Tag(0x7fe0, 0x0010));
-      pd.SetVR(gdcm::VR::OW);
-      pd.SetByteValue(reinterpret_cast<const char*>(pixels.data()), static_cast<uint32_t>(pixels.size() * 2));
+      if (s.undecodable) {
+        gdcm::SmartPointer<gdcm::SequenceOfFragments> fragments = new gdcm::SequenceOfFragments;
+        gdcm::Fragment f;
+        const std::string stream(64, '\x5a');
+        f.SetByteValue(stream.data(), static_cast<uint32_t>(stream.size()));
+        fragments->AddFragment(f);
+        pd.SetVR(gdcm::VR::OB);
+        pd.SetValue(*fragments);
+        file.GetHeader().SetDataSetTransferSyntax(gdcm::TransferSyntax::MPEG2MainProfile);
+      } else {
+        pd.SetVR(gdcm::VR::OW);
+        pd.SetByteValue(reinterpret_cast<const char*>(pixels.data()), static_cast<uint32_t>(pixels.size() * 2));
+      }
       ds.Replace(pd);
       char name[64];
       if (s.shuffled_names)

@@ -6,6 +6,7 @@
 #include <gdcmScanner.h>
 #include <gdcmTag.h>
 #include <gdcmTrace.h>
+#include <gdcmUIDs.h>
 #endif
 
 #include <algorithm>
@@ -300,10 +301,14 @@ std::vector<double> read_pixels(const DicomSeries& series, const std::string& fi
                                ") are not supported");
   const size_t n = static_cast<size_t>(series.rows * series.columns);
   std::vector<char> buffer(image.GetBufferLength());
-  if (!image.GetBuffer(buffer.data()))
-    throw data_error(name, file + ": cannot decode the pixel data (transfer syntax " +
-                               std::string(gdcm::TransferSyntax::GetTSString(image.GetTransferSyntax())) +
+  if (!image.GetBuffer(buffer.data())) {
+    const char* uid = gdcm::TransferSyntax::GetTSString(image.GetTransferSyntax());
+    std::string syntax = uid ? uid : "unknown";
+    gdcm::UIDs known;
+    if (uid && known.SetFromUID(uid) && known.GetName()) syntax = std::string(known.GetName()) + ", " + syntax;
+    throw data_error(name, file + ": cannot decode the pixel data (transfer syntax " + syntax +
                                "; no codec for it in this GDCM)");
+  }
   const unsigned stored = pf.GetBitsStored();
   const auto get = [&](auto tag) -> std::vector<double> {
     using T = decltype(tag);

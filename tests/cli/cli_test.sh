@@ -409,6 +409,19 @@ print('same as written' if ok else 'differ: %s %s' % (img.affine, ras))"
 import nibabel as nib, numpy as np
 a, b = nib.load('$TMP/axial.nii.gz'), nib.load('$TMP/pred_dcm/axial_label.nii.gz')
 print('same grid' if a.shape == b.shape and np.allclose(a.affine, b.affine, atol=1e-5) else 'differ')"
+  # A phantom case as a DICOM series: converted back it is the NIfTI image, voxel for voxel and
+  # in geometry, and its prediction is the NIfTI image's prediction.
+  "$DICOM_PROBE" "$TMP/dcm/ct_train_1001" from-nifti "$IMG" >/dev/null
+  expect 0 '' "^wrote $TMP/back.nii.gz: " -- "$COORDSEG" convert "$TMP/dcm/ct_train_1001" "$TMP/back.nii.gz"
+  expect 0 '' 'ct_train_1001_label.nii.gz: [0-9]+ windows' -- \
+    "$COORDSEG" predict --model "$TMP/run" --input "$TMP/dcm/ct_train_1001" --out "$TMP/pred_dcm_ph" --threads 1
+  expect 0 '' '^identical$' -- /usr/bin/python3 -c "
+import nibabel as nib, numpy as np
+a, b = nib.load('$IMG'), nib.load('$TMP/back.nii.gz')
+p, q = nib.load('$TMP/pred/ct_train_1001_label.nii.gz'), nib.load('$TMP/pred_dcm_ph/ct_train_1001_label.nii.gz')
+ok = np.array_equal(np.asarray(a.dataobj), np.asarray(b.dataobj)) and np.allclose(a.affine, b.affine, atol=1e-4)
+ok = ok and np.array_equal(np.asarray(p.dataobj), np.asarray(q.dataobj)) and np.allclose(p.affine, q.affine, atol=1e-4)
+print('identical' if ok else 'differ')"
   expect 1 "^coordseg: error: $TMP/dcm/study: holds 2 image series; pick one" '' -- \
     "$COORDSEG" predict --model "$TMP/run" --input "$TMP/dcm/study" --out "$TMP/pred_study" --threads 1
   [[ ! -e "$TMP/pred_study" ]] || { echo "FAIL: a refused prediction left a folder"; failed=$((failed + 1)); }
