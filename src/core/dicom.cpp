@@ -104,7 +104,6 @@ std::string describe_dicom_folder(const DicomFolder& found) {
 #ifdef COORDSEG_WITH_GDCM
 namespace {
 
-const gdcm::Tag kSopClass(0x0008, 0x0016);
 const gdcm::Tag kModality(0x0008, 0x0060);
 const gdcm::Tag kSeriesDescription(0x0008, 0x103e);
 const gdcm::Tag kSeriesUid(0x0020, 0x000e);
@@ -138,8 +137,7 @@ std::string trimmed(const char* s) {
 }
 
 // A backslash-separated decimal string ("0.7\0.7"); false when it has not `n` numbers.
-bool numbers(const char* s, size_t n, double* out) {
-  if (!s) return false;
+bool numbers(const std::string& s, size_t n, double* out) {
   std::string t(s);
   std::replace(t.begin(), t.end(), '\\', ' ');
   std::istringstream in(t);
@@ -156,11 +154,13 @@ struct Slice {
   std::array<double, 6> orientation{};
   std::array<double, 2> pixel_spacing{};  // between rows, between columns
   double slope = 1, intercept = 0;
-  double along = 0;  // position on the slice normal
+  double thickness = 0;  // SliceThickness, 0 when absent (the spacing of a one-slice series)
+  double along = 0;      // position on the slice normal
 };
 
-const char* value(const gdcm::Scanner& s, const std::string& file, const gdcm::Tag& t) {
-  return s.GetValue(file.c_str(), t);
+// A scanned tag's value, trimmed; empty when the file does not have it.
+std::string value(const gdcm::Scanner& s, const std::string& file, const gdcm::Tag& t) {
+  return trimmed(s.GetValue(file.c_str(), t));
 }
 
 // GDCM reports to stderr by default; our errors say what matters, once.
@@ -176,29 +176,31 @@ void quiet_gdcm() {
 
 std::string series_name(const DicomSeries& s) { return s.folder + " (series " + s.uid + ")"; }
 
-// Reads the tags of every file of `series` and checks what must be equal across it.
-std::vector<Slice> slices_of(const DicomSeries& series, const gdcm::Scanner& scanner) {
+// Parses the scanned tags of every file of `series`, refusing what cannot be read as a slice.
+std::vector<Slice> slices_of(const DicomSeries& series) {
   const std::string name = series_name(series);
+  if (series.tags.size() != series.files.size()) throw data_error(name, "was not found by a folder scan");
   std::vector<Slice> slices;
-  for (const auto& f : series.files) {
+  for (size_t i = 0; i < series.files.size(); ++i) {
+    const std::string& f = series.files[i];
+    const DicomFileTags& t = series.tags[i];
     Slice s;
     s.file = f;
     const auto bad = [&](const std::string& reason) { return data_error(name, f + ": " + reason); };
-    const int64_t frames = std::atoll(trimmed(value(scanner, f, kFrames)).c_str());
+    const int64_t frames = std::atoll(t.frames.c_str());
     if (frames > 1)
       throw data_error(name, "multi-frame objects (" + std::to_string(frames) + " frames in " + f +
                                  ") are not supported yet");
-    const std::string samples = trimmed(value(scanner, f, kSamplesPerPixel));
-    if (!samples.empty() && samples != "1")
-      throw data_error(name, "colour images (SamplesPerPixel " + samples + ") are not supported");
-    if (!numbers(value(scanner, f, kPosition), 3, s.position.data())) throw bad("no ImagePositionPatient");
-    if (!numbers(value(scanner, f, kOrientation), 6, s.orientation.data())) throw bad("no ImageOrientationPatient");
-    if (!numbers(value(scanner, f, kPixelSpacing), 2, s.pixel_spacing.data()) || s.pixel_spacing[0] <= 0 ||
-        s.pixel_spacing[1] <= 0)
+    if (!t.samples.empty() && t.samples != "1")
+      throw data_error(name, "colour images (SamplesPerPixel " + t.samples + ") are not supported");
+    if (!numbers(t.position, 3, s.position.data())) throw bad("no ImagePositionPatient");
+    if (!numbers(t.orientation, 6, s.orientation.data())) throw bad("no ImageOrientationPatient");
+    if (!numbers(t.pixel_spacing, 2, s.pixel_spacing.data()) || s.pixel_spacing[0] <= 0 || s.pixel_spacing[1] <= 0)
       throw bad("no valid PixelSpacing");
     double v = 0;
-    if (numbers(value(scanner, f, kSlope), 1, &v)) s.slope = v;
-    if (numbers(value(scanner, f, kIntercept), 1, &v)) s.intercept = v;
+    if (numbers(t.slope, 1, &v)) s.slope = v;
+    if (numbers(t.intercept, 1, &v)) s.intercept = v;
+    if (numbers(t.slice_thickness, 1, &v)) s.thickness = v;
     if (s.slope == 0) throw bad("RescaleSlope is 0");
     slices.push_back(s);
   }
@@ -207,9 +209,7 @@ std::vector<Slice> slices_of(const DicomSeries& series, const gdcm::Scanner& sca
 
 }  // namespace
 
-namespace {
-
-DicomFolder scan(const std::string& folder) {
+DicomFolder find_dicom_series(const std::string& folder) {
   quiet_gdcm();
   std::error_code ec;
   if (!fs::exists(folder, ec)) throw data_error(folder, "no such folder");
@@ -224,7 +224,7 @@ DicomFolder scan(const std::string& folder) {
   std::sort(files.begin(), files.end());
   found.files = static_cast<int64_t>(files.size());
   gdcm::Scanner s;
-  for (const auto& t : {kSopClass, kModality, kSeriesDescription, kSeriesUid, kPosition, kOrientation, kSamplesPerPixel,
+  for (const auto& t : {kModality, kSeriesDescription, kSeriesUid, kPosition, kOrientation, kSamplesPerPixel,
                         kFrames, kRows, kColumns, kPixelSpacing, kSliceThickness, kIntercept, kSlope})
     s.AddTag(t);
   if (!files.empty()) s.Scan(files);
@@ -234,18 +234,18 @@ DicomFolder scan(const std::string& folder) {
       ++found.not_dicom;
       continue;
     }
-    const std::string rows = trimmed(value(s, f, kRows)), columns = trimmed(value(s, f, kColumns));
+    const std::string rows = value(s, f, kRows), columns = value(s, f, kColumns);
     if (rows.empty() || columns.empty()) {
       ++found.not_image;
       continue;
     }
-    const std::string uid = trimmed(value(s, f, kSeriesUid));
+    const std::string uid = value(s, f, kSeriesUid);
     DicomSeries& series = by_uid[uid];
     if (series.files.empty()) {
       series.folder = folder;
       series.uid = uid.empty() ? "(no SeriesInstanceUID)" : uid;
-      series.modality = trimmed(value(s, f, kModality));
-      series.description = trimmed(value(s, f, kSeriesDescription));
+      series.modality = value(s, f, kModality);
+      series.description = value(s, f, kSeriesDescription);
       series.rows = std::atoll(rows.c_str());
       series.columns = std::atoll(columns.c_str());
     } else if (series.rows != std::atoll(rows.c_str()) || series.columns != std::atoll(columns.c_str())) {
@@ -254,23 +254,27 @@ DicomFolder scan(const std::string& folder) {
                                                 " in " + f + ")");
     }
     series.files.push_back(f);
+    series.tags.push_back({value(s, f, kPosition), value(s, f, kOrientation), value(s, f, kPixelSpacing),
+                           value(s, f, kSliceThickness), value(s, f, kSlope), value(s, f, kIntercept),
+                           value(s, f, kFrames), value(s, f, kSamplesPerPixel)});
   }
   for (auto& [uid, series] : by_uid) {
     // Spacing for the listing, where the tags give it (read_dicom_series checks it all).
     double ps[2] = {0, 0};
-    if (numbers(value(s, series.files.front(), kPixelSpacing), 2, ps)) series.spacing = {ps[1], ps[0], 0};
+    const DicomFileTags& first = series.tags.front();
+    if (numbers(first.pixel_spacing, 2, ps)) series.spacing = {ps[1], ps[0], 0};
     double o[6], a[3], b[3];
-    if (series.files.size() > 1 && numbers(value(s, series.files.front(), kOrientation), 6, o)) {
+    if (series.files.size() > 1 && numbers(first.orientation, 6, o)) {
       const Vec3 n = cross({o[0], o[1], o[2]}, {o[3], o[4], o[5]});
       double lo = 1e300, hi = -1e300;
-      for (const auto& f : series.files)
-        if (numbers(value(s, f, kPosition), 3, a)) {
+      for (const auto& tags : series.tags)
+        if (numbers(tags.position, 3, a)) {
           const double t = dot(n, {a[0], a[1], a[2]});
           lo = std::min(lo, t);
           hi = std::max(hi, t);
         }
       if (hi > lo) series.spacing[2] = (hi - lo) / static_cast<double>(series.files.size() - 1);
-    } else if (numbers(value(s, series.files.front(), kSliceThickness), 1, b)) {
+    } else if (numbers(first.slice_thickness, 1, b)) {
       series.spacing[2] = b[0];
     }
     found.series.push_back(std::move(series));
@@ -281,16 +285,13 @@ DicomFolder scan(const std::string& folder) {
   return found;
 }
 
-}  // namespace
-
-DicomFolder find_dicom_series(const std::string& folder) { return scan(folder); }
-
-
 namespace {
 
-// Stored values of one file's frame as doubles, with the unused high bits cleared.
-std::vector<double> read_pixels(const DicomSeries& series, const std::string& file) {
+// One slice's values -- stored values with the unused high bits cleared, x slope + intercept --
+// into `out` (rows x columns floats).
+void read_pixels(const DicomSeries& series, const Slice& slice, float* out) {
   const std::string name = series_name(series);
+  const std::string& file = slice.file;
   gdcm::ImageReader reader;
   reader.SetFileName(file.c_str());
   if (!reader.Read()) throw data_error(name, file + ": GDCM cannot read the image");
@@ -310,12 +311,11 @@ std::vector<double> read_pixels(const DicomSeries& series, const std::string& fi
                                "; no codec for it in this GDCM)");
   }
   const unsigned stored = pf.GetBitsStored();
-  const auto get = [&](auto tag) -> std::vector<double> {
+  const auto get = [&](auto tag) {
     using T = decltype(tag);
     if (buffer.size() < n * sizeof(T))
       throw data_error(name, file + ": pixel data holds " + std::to_string(buffer.size()) + " bytes, " +
                                  std::to_string(n * sizeof(T)) + " expected");
-    std::vector<double> out(n);
     for (size_t i = 0; i < n; ++i) {
       T v;
       std::memcpy(&v, buffer.data() + i * sizeof(T), sizeof(T));
@@ -327,9 +327,8 @@ std::vector<double> read_pixels(const DicomSeries& series, const std::string& fi
           v = static_cast<T>(u);
         }
       }
-      out[i] = static_cast<double>(v);
+      out[i] = static_cast<float>(static_cast<double>(v) * slice.slope + slice.intercept);
     }
-    return out;
   };
   switch (pf.GetScalarType()) {
     case gdcm::PixelFormat::UINT8: return get(uint8_t{});
@@ -352,15 +351,8 @@ std::vector<double> read_pixels(const DicomSeries& series, const std::string& fi
 Volume read_dicom_series(const DicomSeries& series, bool resample_gaps) {
   quiet_gdcm();
   const std::string name = series_name(series);
-  // The tags again, for this series' files alone.
-  gdcm::Scanner scanner;
-  for (const auto& t : {kPosition, kOrientation, kSamplesPerPixel, kFrames, kPixelSpacing, kSliceThickness, kIntercept,
-                        kSlope})
-    scanner.AddTag(t);
-  gdcm::Directory::FilenamesType files(series.files.begin(), series.files.end());
-  if (files.empty()) throw data_error(name, "has no image files");
-  scanner.Scan(files);
-  std::vector<Slice> slices = slices_of(series, scanner);
+  if (series.files.empty()) throw data_error(name, "has no image files");
+  std::vector<Slice> slices = slices_of(series);
   const Slice& first = slices.front();
   for (const auto& s : slices) {
     for (int i = 0; i < 6; ++i)
@@ -405,8 +397,7 @@ Volume read_dicom_series(const DicomSeries& series, bool resample_gaps) {
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<long>(sorted.size() / 2), sorted.end());
     gap = sorted[sorted.size() / 2];
   } else {
-    double t = 0;
-    gap = numbers(value(scanner, first.file, kSliceThickness), 1, &t) && t > 0 ? t : 1.0;
+    gap = first.thickness > 0 ? first.thickness : 1.0;
   }
   bool even = true;
   for (size_t k = 0; k < gaps.size(); ++k) {
@@ -422,12 +413,6 @@ Volume read_dicom_series(const DicomSeries& series, bool resample_gaps) {
     throw data_error(name, "unequal slice gaps: " + number(gaps[k]) + " mm between " + slices[k].file + " and " +
                                slices[k + 1].file + " where most are " + number(gap) +
                                " mm; pass --resample-gaps to interpolate");
-  }
-
-  std::vector<std::vector<double>> values(k_count);
-  for (size_t k = 0; k < k_count; ++k) {
-    values[k] = read_pixels(series, slices[k].file);
-    for (auto& v : values[k]) v = v * slices[k].slope + slices[k].intercept;
   }
 
   const int64_t nz = even ? static_cast<int64_t>(k_count)
@@ -450,13 +435,15 @@ Volume read_dicom_series(const DicomSeries& series, bool resample_gaps) {
   grid.affine = a;
   Volume v = Volume::filled(grid, 0.0f);
   const size_t plane = static_cast<size_t>(nx * ny);
+  if (even) {  // each slice decoded straight into its place
+    for (size_t k = 0; k < k_count; ++k) read_pixels(series, slices[k], v.voxels.data() + k * plane);
+    v.source = name;
+    return v;
+  }
+  std::vector<std::vector<float>> values(k_count, std::vector<float>(plane));
+  for (size_t k = 0; k < k_count; ++k) read_pixels(series, slices[k], values[k].data());
   for (int64_t k = 0; k < nz; ++k) {
     float* out = v.voxels.data() + static_cast<size_t>(k) * plane;
-    if (even) {
-      const auto& src = values[static_cast<size_t>(k)];
-      for (size_t i = 0; i < plane; ++i) out[i] = static_cast<float>(src[i]);
-      continue;
-    }
     // Linear interpolation between the two slices around this position.
     const double t = slices.front().along + static_cast<double>(k) * gap;
     size_t hi = 1;
@@ -469,8 +456,6 @@ Volume read_dicom_series(const DicomSeries& series, bool resample_gaps) {
   v.source = name;
   return v;
 }
-
-
 
 #else  // no GDCM at build time
 

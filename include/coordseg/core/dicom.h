@@ -28,11 +28,19 @@
 
 namespace coordseg {
 
+// The header fields of one image file that its geometry and values need, as the folder scan
+// read them (DICOM strings, trimmed; empty when absent), so that reading the series needs no
+// second pass over the headers.
+struct DicomFileTags {
+  std::string position, orientation, pixel_spacing, slice_thickness, slope, intercept, frames, samples;
+};
+
 struct DicomSeries {
   std::string folder;       // the folder searched
   std::string uid;          // SeriesInstanceUID
   std::string modality, description;
-  std::vector<std::string> files;  // its image files, in the order found (not sorted)
+  std::vector<std::string> files;    // its image files, in the order found (not sorted)
+  std::vector<DicomFileTags> tags;   // one per file, in the same order
   int64_t rows = 0, columns = 0;
   std::array<double, 3> spacing{0, 0, 0};  // mm: along a row, down a column, between slices
                                             // (0 when the slices do not allow a measure)
