@@ -1,4 +1,3 @@
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -8,7 +7,6 @@
 #include "coordseg/core/dicom.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/info.h"
-#include "coordseg/core/nifti.h"
 
 namespace coordseg::app {
 
@@ -28,8 +26,7 @@ Runner add_info_command(CLI::App& app) {
     int status = 0;
     for (const auto& file : opts->files) {
       try {
-        std::error_code ec;
-        if (std::filesystem::is_directory(file, ec) && resolve_nifti_path(file) == file) {
+        if (is_dicom_input(file)) {
           const DicomFolder found = find_dicom_series(file);
           if (found.series.empty()) (void)choose_series(found, "");  // the error: what the folder holds instead
           std::cout << describe_dicom_folder(found) << std::flush;

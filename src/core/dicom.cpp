@@ -46,7 +46,7 @@ std::string DicomSeries::describe() const {
 
 bool is_dicom_input(const std::string& path) {
   std::error_code ec;
-  return fs::is_directory(path, ec);
+  return fs::is_directory(path, ec) && resolve_nifti_path(path) == path;
 }
 
 const DicomSeries& choose_series(const DicomFolder& found, const std::string& which) {

@@ -405,6 +405,10 @@ print('same as written' if ok else 'differ: %s %s' % (img.affine, ras))"
     "$COORDSEG" convert "$TMP/dcm/study" "$TMP/study.nii.gz" --series 7
   expect 0 '' "^wrote $TMP/study.nii.gz: 24 x 20 x 8 voxels" -- \
     "$COORDSEG" convert "$TMP/dcm/study" "$TMP/study.nii.gz" --series 2
+  # A folder named like a NIfTI file holding one is that file, for convert as for info.
+  mkdir -p "$TMP/archive.nii.gz" && cp "$TMP/axial.nii.gz" "$TMP/archive.nii.gz/inner.nii.gz"
+  expect 0 '' "^wrote $TMP/from_archive.nii.gz: 24 x 20 x 12 voxels" -- \
+    "$COORDSEG" convert "$TMP/archive.nii.gz" "$TMP/from_archive.nii.gz"
   expect 2 "^coordseg: error: $TMP/x.png: the output must end in .nii or .nii.gz$" '' -- \
     "$COORDSEG" convert "$TMP/dcm/axial" "$TMP/x.png"
   # Prediction on a DICOM folder: one case named after the folder, on exactly the converted grid.

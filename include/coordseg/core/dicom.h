@@ -56,7 +56,8 @@ struct DicomFolder {
   int64_t not_image = 0;            // DICOM objects without pixel data (SR, PR, RTSTRUCT, ...)
 };
 
-// True when `path` is a folder (DICOM inputs are folders; NIfTI inputs are files).
+// True when `path` is a folder to read as DICOM: a folder, but not one named like a NIfTI
+// file that holds one (resolve_nifti_path's archive layout, read as that NIfTI file).
 bool is_dicom_input(const std::string& path);
 
 // Scans `folder` and everything below it. A folder that does not exist is an error; one
