@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -35,7 +36,14 @@ Runner add_predict_command(CLI::App& app) {
                   "(default: the run's patch; larger windows are faster on a CPU)")
       ->expected(1, 3);
   cmd->add_flag("--tta", a->o.tta, "Mirroring test-time augmentation over the three axes");
-  cmd->add_flag("--keep-largest", a->o.keep_largest, "Keep the largest connected component of each structure");
+  auto* largest = cmd->add_flag("--keep-largest", a->o.keep_largest, "Keep the largest connected component of each structure");
+  auto* heart = cmd->add_flag("--keep-heart", a->o.keep_heart,
+                              "Keep each structure's largest connected component within the heart (the structures' "
+                              "largest group, joined across gaps of up to twice --heart-margin)");
+  heart->excludes(largest);
+  cmd->add_option("--heart-margin", a->o.heart_margin_mm, "Millimetres by which --keep-heart grows the structures")
+      ->capture_default_str()
+      ->needs(heart);
   cmd->add_flag("--probabilities", a->o.probabilities, "Also write <case>_prob<k>.nii.gz per class");
   cmd->add_option("--series", a->o.dicom.series,
                   "DICOM folders: the series to segment, by SeriesInstanceUID or its number in coordseg info DIR");
@@ -53,6 +61,8 @@ Runner add_predict_command(CLI::App& app) {
     if (!*cmd) return -1;
     if (cmd->count("--overlap")) check_overlap(a->o.overlap, "--overlap");  // given: no negative "default"
     a->o.amp = parse_setting<Amp>(a->amp, "--amp");
+    if (!(a->o.heart_margin_mm >= 0) || !std::isfinite(a->o.heart_margin_mm))
+      throw usage_error("--heart-margin", "must be a number of millimetres >= 0");
     a->o.tile = one_or_three_sides(a->tile, "--tile");
     const Predictor predictor(a->model, a->o);
     if (!a->tile.empty() && predictor.config().norm == Norm::kInstance)

@@ -150,6 +150,8 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   CanonicalOutput canonical = restore_canonical(logits, prepared, options_.probabilities);
   out.times.restore = lap(phase);
   if (options_.keep_largest) keep_largest_components(canonical.classes, static_cast<int>(c.classes));
+  if (options_.keep_heart)
+    keep_largest_heart_components(canonical.classes, static_cast<int>(c.classes), options_.heart_margin_mm);
   out.labels = to_values(to_input_grid(canonical.classes, prepared, image), map_);
   out.labels.source.clear();
   for (auto& pv : canonical.probabilities) out.probabilities.push_back(to_input_grid(pv, prepared, image));

@@ -306,6 +306,38 @@ expect 2 '^coordseg: error: --tile: 33 is not a positive multiple of 2 \(2\^\(DE
 expect 2 "^coordseg: error: --tile: 8 is smaller than the model's patch side 16$" '' -- \
   "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred7" --tile 8
 [[ ! -e "$TMP/pred7" ]] || { echo "FAIL: a refused prediction left a folder"; failed=$((failed + 1)); }
+# --keep-heart keeps, of each structure, exactly one whole 6-connected component of the plain
+# prediction (flood-filled here in Python), and nothing else.
+expect 0 '' 'ct_train_1001_label.nii.gz' -- "$COORDSEG" predict --model "$TMP/run" --input "$TMP/ph/ct_train" \
+  --out "$TMP/pred_heart" --threads 1 --keep-heart --heart-margin 4
+expect 0 '' '^one whole component per structure$' -- /usr/bin/python3 -c "
+import numpy as np, nibabel as nib
+def component(mask, seed):
+    seen = {seed}; todo = [seed]
+    while todo:
+        p = todo.pop()
+        for a in range(3):
+            for d in (-1, 1):
+                q = list(p); q[a] += d; q = tuple(q)
+                if 0 <= q[a] < mask.shape[a] and q not in seen and mask[q]:
+                    seen.add(q); todo.append(q)
+    return seen
+ok = True
+for c in ('1001', '1002'):
+    raw = np.asarray(nib.load('$TMP/pred/ct_train_%s_label.nii.gz' % c).dataobj)
+    heart = np.asarray(nib.load('$TMP/pred_heart/ct_train_%s_label.nii.gz' % c).dataobj)
+    ok = ok and raw.shape == heart.shape and bool(np.all((heart == 0) | (heart == raw)))
+    for v in np.unique(heart[heart > 0]):
+        kept = set(map(tuple, np.argwhere(heart == v)))
+        ok = ok and component(raw == v, next(iter(kept))) == kept
+print('one whole component per structure' if ok else 'differs')"
+expect 2 '^coordseg: error: .*--keep-heart.*--keep-largest|^coordseg: error: .*--keep-largest.*--keep-heart' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred8" --keep-heart --keep-largest
+expect 2 '^coordseg: error: --heart-margin.*--keep-heart' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred8" --heart-margin 3
+expect 2 '^coordseg: error: --heart-margin: must be a number of millimetres >= 0$' '' -- \
+  "$COORDSEG" predict --model "$TMP/run" --input "$IMG" --out "$TMP/pred8" --keep-heart --heart-margin -1
+[[ ! -e "$TMP/pred8" ]] || { echo "FAIL: a refused prediction left a folder"; failed=$((failed + 1)); }
 # bench: the three modes on small sizes, their JSON line, and bad requests.
 expect 0 '' '^\{"project":"coordseg","mode":"train",.*"sec_per_step":[0-9.e-]+,"patches_per_s":' -- \
   "$COORDSEG" bench train --base 2 --patch 16 --batch 1 --steps 1 --threads 1 --json

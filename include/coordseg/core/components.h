@@ -9,4 +9,13 @@ namespace coordseg {
 // other components become background (0). Classes are values 0..num_classes-1.
 void keep_largest_components(LabelVolume& classes, int num_classes);
 
+// Like keep_largest_components, but a structure's component counts only where it belongs to
+// the heart: the heart region is the 6-connected part of "within margin_mm of any structure"
+// (distances in mm, with the grid's spacing) that holds the most structure voxels. Each class
+// keeps its largest component inside that region; components elsewhere (a false atrium by
+// the spine, a vessel in the liver) become background, even when larger, and a class found
+// only elsewhere is dropped. margin_mm must be >= 0 (0: the largest 6-connected group of
+// structure voxels, whatever their classes).
+void keep_largest_heart_components(LabelVolume& classes, int num_classes, double margin_mm);
+
 }  // namespace coordseg

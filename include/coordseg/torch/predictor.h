@@ -31,6 +31,11 @@ struct PredictOptions {
   std::array<int64_t, 3> tile{0, 0, 0};
   bool tta = false;          // mirror over the three axes and average
   bool keep_largest = false; // largest connected component per structure
+  // Largest connected component per structure within the heart region (components.h:
+  // keep_largest_heart_components); heart_margin_mm is that rule's margin. Not with
+  // keep_largest.
+  bool keep_heart = false;
+  double heart_margin_mm = 5;
   bool probabilities = false;
   bool force = false;        // overwrite existing outputs
   std::string volumes;       // predict_files: also write each case's structure volumes to this CSV
