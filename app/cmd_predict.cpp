@@ -1,6 +1,5 @@
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -61,8 +60,7 @@ Runner add_predict_command(CLI::App& app) {
     if (!*cmd) return -1;
     if (cmd->count("--overlap")) check_overlap(a->o.overlap, "--overlap");  // given: no negative "default"
     a->o.amp = parse_setting<Amp>(a->amp, "--amp");
-    if (!(a->o.heart_margin_mm >= 0) || !std::isfinite(a->o.heart_margin_mm))
-      throw usage_error("--heart-margin", "must be a number of millimetres >= 0");
+    check_heart_margin(a->o.heart_margin_mm, "--heart-margin");
     a->o.tile = one_or_three_sides(a->tile, "--tile");
     const Predictor predictor(a->model, a->o);
     if (!a->tile.empty() && predictor.config().norm == Norm::kInstance)

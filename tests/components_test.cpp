@@ -58,7 +58,6 @@ TEST(Components, FaceNeighboursAcrossEveryAxisJoin) {
   EXPECT_EQ(v.at(8, 8, 6), 0);
 }
 
-
 // The heart: class 1 (4x4x4) and class 2 (4x4x4) side by side at i = 2..9.
 LabelVolume heart_volume(std::array<double, 3> spacing = {1, 1, 1}) {
   Grid g;

@@ -5,8 +5,8 @@
 #include <numeric>
 #include <vector>
 
-#include "coordseg/core/error.h"
 #include "coordseg/core/metrics.h"
+#include "coordseg/core/settings.h"
 
 namespace coordseg {
 
@@ -79,8 +79,7 @@ void keep_largest_components(LabelVolume& v, int num_classes) {
 }
 
 void keep_largest_heart_components(LabelVolume& v, int num_classes, double margin_mm) {
-  if (!(margin_mm >= 0) || !std::isfinite(margin_mm))
-    throw usage_error("heart margin", "must be a number of millimetres >= 0, not " + std::to_string(margin_mm));
+  check_heart_margin(margin_mm, "heart margin");
   const auto& dims = v.grid.dims;
   const auto structure = [&](size_t at) { return v.voxels[at] > 0 && v.voxels[at] < num_classes; };
   // The structures' bounding box, grown by the margin: the region lies inside it.

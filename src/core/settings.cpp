@@ -1,12 +1,17 @@
 #include "coordseg/core/settings.h"
 
 #include <algorithm>
+#include <cmath>
 #include <thread>
 
 namespace coordseg {
 
 void check_overlap(double overlap, const std::string& where) {
   if (!(overlap >= 0 && overlap < 1)) throw usage_error(where, "must be in [0, 1), got " + std::to_string(overlap));
+}
+
+void check_heart_margin(double mm, const std::string& where) {
+  if (!(mm >= 0) || !std::isfinite(mm)) throw usage_error(where, "must be a number of millimetres >= 0");
 }
 
 int64_t max_threads() {

@@ -71,6 +71,7 @@ std::string to_string(E value) {
 // API), written once: a usage error naming `where`.
 void check_overlap(double overlap, const std::string& where);  // sliding-window overlap in [0, 1)
 void check_depth(int64_t depth, const std::string& where);     // U-Net levels, 1..6
+void check_heart_margin(double mm, const std::string& where);   // --keep-heart's margin: finite, >= 0 mm
 // Threads: 0 (all cores) up to kThreadsPerCore x this machine's cores; more only thrash.
 constexpr int64_t kThreadsPerCore = 4;
 int64_t max_threads();
