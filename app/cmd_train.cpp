@@ -38,9 +38,12 @@ std::string format_duration(double s) {
 // A one-line progress bar on a terminal, cleared at the end of each epoch (before its log line).
 void draw_progress(const StepProgress& p) {
   const double rate = p.step / std::max(p.seconds, 1e-9);
-  std::printf("\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.2f it/s  ETA %s   ", static_cast<long long>(p.epoch),
-              static_cast<long long>(p.epochs), static_cast<long long>(p.step), static_cast<long long>(p.steps),
-              p.mean_loss, rate, format_duration((p.steps - p.step) / rate).c_str());
+  // The loss is NaN until the trainer has read one back (on CUDA, every few steps).
+  char loss[32] = "-";
+  if (std::isfinite(p.mean_loss)) std::snprintf(loss, sizeof loss, "%.4f", p.mean_loss);
+  std::printf("\repoch %lld/%lld  step %lld/%lld  loss %s  %.2f it/s  ETA %s   ", static_cast<long long>(p.epoch),
+              static_cast<long long>(p.epochs), static_cast<long long>(p.step), static_cast<long long>(p.steps), loss,
+              rate, format_duration((p.steps - p.step) / rate).c_str());
   if (p.step == p.steps) std::printf("\r%100s\r", "");
   std::fflush(stdout);
 }

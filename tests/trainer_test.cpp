@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -286,6 +287,63 @@ TEST(Trainer, ANonFiniteLossInTheFirstEpochSaysNoCheckpointExists) {
     EXPECT_EQ(what.find("epoch 0"), std::string::npos) << what;
   }
   EXPECT_FALSE(std::filesystem::exists(dir.file("run/last.pt")));
+}
+
+// Deferred loss reads (CUDA's default) change when the host reads, not what is computed:
+// the same losses, weights and validation, and the progress display still gets a mean loss.
+TEST(Trainer, DeferredLossReadsTrainExactlyAsReadingEveryStep) {
+  testing::TempDir dir;
+  TrainRequest every = tiny_request(dir);
+  every.config.epochs = 2;
+  every.config.train_patches = 6;
+  every.loss_reads = TrainRequest::LossReads::kEveryStep;
+  TrainRequest deferred = every;
+  deferred.loss_reads = TrainRequest::LossReads::kDeferred;
+  every.run_dir = dir.file("every");
+  deferred.run_dir = dir.file("deferred");
+  std::vector<StepProgress> seen;
+  deferred.on_step = [&](const StepProgress& p) { seen.push_back(p); };
+  const TrainSummary a = train(every), b = train(deferred);
+  ASSERT_EQ(a.history.size(), 2u);
+  ASSERT_EQ(b.history.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_EQ(a.history[e].train_loss, b.history[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(a.history[e].val_loss, b.history[e].val_loss) << "epoch " << e + 1;
+  }
+  EXPECT_EQ(a.parameter_digest, b.parameter_digest);
+  // With a progress display the losses are read every kProgressSteps steps and at the end.
+  const int64_t steps = seen.front().steps;
+  ASSERT_GT(steps, TrainRequest::kProgressSteps);
+  ASSERT_EQ(seen.size(), static_cast<size_t>(2 * steps));
+  for (const StepProgress& p : seen) {
+    const bool read = p.step >= TrainRequest::kProgressSteps || p.step == p.steps;
+    EXPECT_EQ(std::isfinite(p.mean_loss), read) << "epoch " << p.epoch << " step " << p.step;
+  }
+  EXPECT_EQ(seen[static_cast<size_t>(steps) - 1].mean_loss, a.history[0].train_loss);
+}
+
+// A non-finite loss found late (deferred reads) stops the run with the error of an
+// every-step read, naming the same step, and writes nothing.
+TEST(Trainer, ADeferredNonFiniteLossNamesTheSameStep) {
+  testing::TempDir dir;
+  std::string messages[2];
+  int k = 0;
+  for (const auto reads : {TrainRequest::LossReads::kEveryStep, TrainRequest::LossReads::kDeferred}) {
+    TrainRequest r = tiny_request(dir);
+    r.run_dir = dir.file("run" + std::to_string(k));
+    r.config.lr = 1e30;
+    r.loss_reads = reads;
+    try {
+      train(r);
+      ADD_FAILURE() << "expected the run to stop";
+    } catch (const Error& e) {
+      messages[k] = e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir.file("run" + std::to_string(k) + "/last.pt")));
+    ++k;
+  }
+  EXPECT_NE(messages[0].find("loss is not finite at epoch 1, step "), std::string::npos) << messages[0];
+  EXPECT_EQ(messages[0].substr(messages[0].find(": ")), messages[1].substr(messages[1].find(": ")));
 }
 
 TEST(Trainer, CasesWithoutLabelsAreNamedInTheLog) {

@@ -1,6 +1,7 @@
 #include "coordseg/torch/train_step.h"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "coordseg/torch/data_parallel.h"
 #include "coordseg/torch/device.h"
@@ -40,7 +41,7 @@ TrainStep::TrainStep(const TrainConfig& config, UNet3d model, torch::Device devi
       parameters_(model_->parameters()),
       scaler_(config.amp == Amp::kFp16) {}
 
-double TrainStep::operator()(const Batch& b, double lr) {
+torch::Tensor TrainStep::forward_loss(const Batch& b, double lr) {
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
   optimizer_->zero_grad();
   const auto on_device = [&](const torch::Tensor& t) {
@@ -48,16 +49,31 @@ double TrainStep::operator()(const Batch& b, double lr) {
     return t.to(device_, t.scalar_type(), /*non_blocking=*/device_.is_cuda() && t.is_pinned());
   };
   const torch::Tensor logits = forward_with_amp(model_, on_device(b.image), on_device(b.coords), config_.amp);
-  const torch::Tensor loss = segmentation_loss(config_.loss, logits, on_device(b.labels));
-  const double value = dp_ ? dp_->sum({loss.item<double>()})[0] / dp_->world_size() : loss.item<double>();
-  if (!std::isfinite(value)) return value;
+  return segmentation_loss(config_.loss, logits, on_device(b.labels));
+}
+
+void TrainStep::backward_and_update(const torch::Tensor& loss) {
   scaler_.scale(loss).backward();
   if (dp_) dp_->finish_gradients();
   if (scaler_.unscale(parameters_)) {
     if (config_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(parameters_, config_.grad_clip);
     optimizer_->step();
   }
+}
+
+double TrainStep::operator()(const Batch& b, double lr) {
+  const torch::Tensor loss = forward_loss(b, lr);
+  const double value = dp_ ? dp_->sum({loss.item<double>()})[0] / dp_->world_size() : loss.item<double>();
+  if (!std::isfinite(value)) return value;
+  backward_and_update(loss);
   return value;
+}
+
+torch::Tensor TrainStep::step_unchecked(const Batch& b, double lr) {
+  if (dp_) throw std::logic_error("TrainStep::step_unchecked: not in a data-parallel run");
+  const torch::Tensor loss = forward_loss(b, lr);
+  backward_and_update(loss);
+  return loss.detach();
 }
 
 }  // namespace coordseg

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -410,22 +411,45 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   EpochRecord rec;
   rec.epoch = epoch;
   rec.lr = cfg_.lr;
+  const bool deferred = req_.loss_reads == TrainRequest::LossReads::kDeferred ||
+                        (req_.loss_reads == TrainRequest::LossReads::kAuto && device_.is_cuda() && !dp_);
   double loss_sum = 0;
-  for (int64_t i = 0; i < n_steps; ++i) {
-    const Batch b = loader.next();
-    rec.lr = cfg_.lr * schedule_factor(cfg_.schedule, static_cast<double>(state_.step) / static_cast<double>(total_steps_));
-    // The mean over the ranks: every rank sees the same value (and stops on the same step).
-    const double value = (*step_)(b, rec.lr);
+  int64_t read = 0;                   // steps whose loss the host has read
+  std::vector<torch::Tensor> pending;  // deferred: the losses of the steps after those
+  const auto take = [&](double value) {
     if (!std::isfinite(value)) {
       const std::string kept = epoch > 1 ? "last.pt and best.pt are kept from epoch " + std::to_string(epoch - 1)
                                          : "no checkpoint was written";
       throw data_error(req_.run_dir, "loss is not finite at epoch " + std::to_string(epoch) + ", step " +
-                                         std::to_string(i + 1) + "; " + kept + " (try a lower LEARNINGRATE)");
+                                         std::to_string(read + 1) + "; " + kept + " (try a lower LEARNINGRATE)");
+    }
+    loss_sum += value;
+    ++read;
+  };
+  const auto read_pending = [&] {
+    if (pending.empty()) return;
+    const torch::Tensor host = torch::stack(pending).to(torch::kCPU, torch::kDouble).contiguous();
+    const double* v = host.data_ptr<double>();
+    for (size_t k = 0; k < pending.size(); ++k) take(v[k]);
+    pending.clear();
+  };
+  for (int64_t i = 0; i < n_steps; ++i) {
+    const Batch b = loader.next();
+    rec.lr = cfg_.lr * schedule_factor(cfg_.schedule, static_cast<double>(state_.step) / static_cast<double>(total_steps_));
+    if (deferred) {
+      pending.push_back(step_->step_unchecked(b, rec.lr));
+      if (req_.on_step && ((i + 1) % TrainRequest::kProgressSteps == 0 || i + 1 == n_steps)) read_pending();
+    } else {
+      // The mean over the ranks: every rank sees the same value (and stops on the same step).
+      take((*step_)(b, rec.lr));
     }
     ++state_.step;
-    loss_sum += value;
-    if (req_.on_step) req_.on_step({epoch, total_epochs_, i + 1, n_steps, loss_sum / (i + 1), seconds_since(t0)});
+    if (req_.on_step)
+      req_.on_step({epoch, total_epochs_, i + 1, n_steps,
+                    read > 0 ? loss_sum / static_cast<double>(read) : std::numeric_limits<double>::quiet_NaN(),
+                    seconds_since(t0)});
   }
+  read_pending();
   rec.train_loss = loss_sum / std::max<int64_t>(n_steps, 1);
   rec.wait_seconds = loader.wait_seconds();
   return rec;

@@ -38,10 +38,20 @@ class TrainStep {
   // finite is returned before backward: the weights and the optimiser are left as they were.
   double operator()(const Batch& batch, double lr);
 
+  // The same step without waiting for the device: the loss comes back as a detached 0-dim
+  // tensor on the device, to be read later (on a GPU, reading each step's loss would stall
+  // the host until the device catches up). A non-finite loss is not caught here: its step
+  // goes ahead and spoils the weights, so the caller reads the losses before it keeps any
+  // weights. Training alone only (not data-parallel).
+  torch::Tensor step_unchecked(const Batch& batch, double lr);
+
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   const LossScaler& scaler() const { return scaler_; }
 
  private:
+  torch::Tensor forward_loss(const Batch& batch, double lr);
+  void backward_and_update(const torch::Tensor& loss);
+
   const TrainConfig& config_;
   UNet3d model_;
   torch::Device device_;

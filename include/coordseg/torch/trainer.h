@@ -22,7 +22,7 @@ namespace coordseg {
 struct StepProgress {
   int64_t epoch = 0, epochs = 0;  // this epoch, of the run's total
   int64_t step = 0, steps = 0;    // steps done in this epoch, of its total
-  double mean_loss = 0;           // over this epoch's steps so far
+  double mean_loss = 0;           // over this epoch's steps read so far (NaN: none read yet)
   double seconds = 0;             // since the epoch began
 };
 
@@ -35,6 +35,16 @@ struct TrainRequest {
   int64_t stop_after_epochs = 0;  // stop (as if interrupted) after this many epochs of this call; 0 = off
   std::ostream* out = nullptr;    // the log's lines as they are written; nullptr = quiet
   std::function<void(const StepProgress&)> on_step;  // after every optimiser step; may be empty
+
+  // When the host reads each step's loss. Every step: before backward, so a non-finite loss
+  // stops the run before it reaches the weights. Deferred: the losses stay on the device and
+  // are read at the end of the epoch (every kProgressSteps steps with on_step), so the host
+  // never waits for the device in between; a non-finite loss stops the run there with the
+  // same error (its step named), before anything is written. Auto: deferred on CUDA when
+  // training alone, every step otherwise (on the CPU reading costs nothing).
+  enum class LossReads { kAuto, kEveryStep, kDeferred };
+  LossReads loss_reads = LossReads::kAuto;
+  static constexpr int64_t kProgressSteps = 10;
 
   // Data-parallel training (world_size > 1): every rank calls train() with its own `launch`.
   // Each rank draws its own patches (BATCH_SIZE per rank: N ranks of batch B see the patches
