@@ -5,6 +5,9 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_ARGS ?=
+# The library and the program in unity batches (see COORDSEG_UNITY in CMakeLists.txt).
+UNITY ?= ON
+CMAKE_ARGS += -DCOORDSEG_UNITY=$(UNITY)
 ifeq ($(CI),true)
   CMAKE_ARGS += -DCOORDSEG_WERROR=ON
 endif
@@ -23,8 +26,9 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# The demo builds the coordseg program alone, optimised without debug information, in its own
-# folder: 7.7 min instead of 10.4 min on 2 cores (the 20-minute budget of make demo).
+# The demo builds the coordseg program alone, optimised without debug information, in unity
+# batches, in its own folder: 2.5 min on 2 cores (5.4 min file by file; the 20-minute budget
+# of make demo).
 DEMO_BUILD ?= build-demo
 demo: deps
 	cmake -S . -B $(DEMO_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "coordseg/core/error.h"
+#include "coordseg/core/stopwatch.h"
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/torch/compat.h"
 #include "coordseg/torch/device.h"
@@ -17,9 +18,6 @@
 namespace coordseg {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 std::string format(const char* fmt, double a, double b = 0, double c = 0, double d = 0) {
   char buf[256];

@@ -14,6 +14,7 @@
 #include "coordseg/core/names.h"
 #include "coordseg/core/nifti.h"
 #include "coordseg/core/outputs.h"
+#include "coordseg/core/stopwatch.h"
 #include "coordseg/core/viewer_files.h"
 #include "coordseg/torch/preprocess.h"
 #include "coordseg/torch/restore.h"
@@ -76,18 +77,6 @@ std::array<int64_t, 3> Predictor::window(const std::array<int64_t, 3>& dims) con
     if (options_.tile[a] > 0) w[a] = std::max(patch[a], std::min(options_.tile[a], (dims[a] + m - 1) / m * m));
   return w;
 }
-
-namespace {
-using Clock = std::chrono::steady_clock;
-
-// Seconds since `t`, and `t` moved to now: consecutive phases.
-double lap(Clock::time_point& t) {
-  const auto now = Clock::now();
-  const double s = std::chrono::duration<double>(now - t).count();
-  t = now;
-  return s;
-}
-}  // namespace
 
 Prediction Predictor::predict(const Volume& image, const std::function<void(int64_t, int64_t)>& progress) const {
   const auto t0 = Clock::now();

@@ -19,6 +19,7 @@
 #include "coordseg/core/memory.h"
 #include "coordseg/core/names.h"
 #include "coordseg/core/random.h"
+#include "coordseg/core/stopwatch.h"
 #include "coordseg/torch/batch_loader.h"
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/torch/compat.h"
@@ -34,8 +35,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 // A class present in the validation labels at validation Dice 0 for this many epochs in a
 // row has collapsed: the network predicts none of it, and the run says so once.
 constexpr int64_t kCollapseEpochs = 3;
@@ -43,8 +42,6 @@ constexpr int64_t kCollapseEpochs = 3;
 // Validation patches are drawn from this stream of the run's seed (epoch 0 of training is
 // never used), so they are the same every epoch.
 constexpr uint64_t kValidationStream = 0x7a11d;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 // Logs to the console (if any) and RUN/train.log; lines before the run folder exists are
 // kept and written when it is opened, so a run that fails to start leaves no folder behind.
