@@ -164,6 +164,7 @@ TEST(Trainer, TwoRanksEqualOneProcessWithTheCombinedBatch) {
   TrainRequest rank = single;
   rank.config.batch = 1;
   rank.run_dir = dir.file("ranks");
+  rank.loss_reads = TrainRequest::LossReads::kDeferred;  // ranks read every step whatever is asked
   single.run_dir = dir.file("single");
   const TrainSummary one = train(single);
   const auto ranks = train_ranks({rank, rank});

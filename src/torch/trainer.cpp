@@ -408,8 +408,9 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   EpochRecord rec;
   rec.epoch = epoch;
   rec.lr = cfg_.lr;
-  const bool deferred = req_.loss_reads == TrainRequest::LossReads::kDeferred ||
-                        (req_.loss_reads == TrainRequest::LossReads::kAuto && device_.is_cuda() && !dp_);
+  // Data-parallel runs read every step: each step's loss is averaged over the ranks.
+  const bool deferred = !dp_ && (req_.loss_reads == TrainRequest::LossReads::kDeferred ||
+                                 (req_.loss_reads == TrainRequest::LossReads::kAuto && device_.is_cuda()));
   double loss_sum = 0;
   int64_t read = 0;                   // steps whose loss the host has read
   std::vector<torch::Tensor> pending;  // deferred: the losses of the steps after those

@@ -40,8 +40,8 @@ struct TrainRequest {
   // stops the run before it reaches the weights. Deferred: the losses stay on the device and
   // are read at the end of the epoch (every kProgressSteps steps with on_step), so the host
   // never waits for the device in between; a non-finite loss stops the run there with the
-  // same error (its step named), before anything is written. Auto: deferred on CUDA when
-  // training alone, every step otherwise (on the CPU reading costs nothing).
+  // same error (its step named), before anything is written. Auto: deferred on CUDA, every
+  // step on the CPU (where reading costs nothing). Data-parallel runs always read every step.
   enum class LossReads { kAuto, kEveryStep, kDeferred };
   LossReads loss_reads = LossReads::kAuto;
   static constexpr int64_t kProgressSteps = 10;
