@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "coordseg/core/error.h"
+#include "coordseg/core/stopwatch.h"
 
 namespace coordseg {
 namespace {
@@ -155,7 +156,6 @@ int run_workers(const LaunchPlan& plan, std::ostream& err) {
     g_count = local + 1;
   }
 
-  using Clock = std::chrono::steady_clock;
   int first_failure = 0, running = plan.nproc_per_node;
   Clock::time_point failed_at{};
   bool terminated = false, killed = false;
@@ -188,7 +188,7 @@ int run_workers(const LaunchPlan& plan, std::ostream& err) {
     }
     if (pid < 0 && errno != EINTR) break;
     if (first_failure != 0) {
-      const double waited = std::chrono::duration<double>(Clock::now() - failed_at).count();
+      const double waited = seconds_since(failed_at);
       if (!terminated && waited > plan.grace_seconds) {
         terminated = true;
         for (const pid_t p : pids)

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +17,7 @@
 #include "coordseg/core/parallel.h"
 #include "coordseg/core/random.h"
 #include "coordseg/core/settings.h"
+#include "coordseg/core/stopwatch.h"
 #include "phantom_model.h"
 
 namespace coordseg {
@@ -659,7 +659,7 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
   std::string facts = phantom_facts_csv_header();
   std::set<std::string> written;
   for (int i = 0; i < options.cases; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = Clock::now();
     PhantomCase pc = make_phantom_case(options, i);
     const std::string image = (dir / (pc.facts.id + "_image.nii.gz")).string();
     const std::string label = (dir / (pc.facts.id + "_label.nii.gz")).string();
@@ -669,7 +669,7 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
     labels_done.get();
     training.push_back({{"image", "./" + sub + "/" + pc.facts.id + "_image.nii.gz"},
                         {"label", "./" + sub + "/" + pc.facts.id + "_label.nii.gz"}});
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds = seconds_since(t0);
     if (progress) progress(pc.facts, pc.image.grid, seconds);
     facts += phantom_facts_csv_row(pc.facts, structure_volumes_ml(pc.labels));
     written.insert(image);

@@ -1,6 +1,6 @@
 #include "coordseg/torch/batch_loader.h"
 
-#include <chrono>
+#include "coordseg/core/stopwatch.h"
 
 namespace coordseg {
 
@@ -43,7 +43,7 @@ void BatchLoader::work() {
 }
 
 Batch BatchLoader::next() {
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = Clock::now();
   std::unique_lock<std::mutex> lock(mutex_);
   cv_.wait(lock, [&] { return error_ || ready_.count(next_to_take_); });
   if (error_) std::rethrow_exception(error_);
@@ -51,7 +51,7 @@ Batch BatchLoader::next() {
   ready_.erase(next_to_take_++);
   lock.unlock();
   cv_.notify_all();
-  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  wait_seconds_ += seconds_since(t0);
   return b;
 }
 

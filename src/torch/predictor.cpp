@@ -147,7 +147,7 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   out.windows = windows;
   out.window = sw.patch;
   out.times.postprocess = lap(phase);
-  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  out.seconds = seconds_since(t0);
   return out;
 }
 

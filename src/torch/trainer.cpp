@@ -426,7 +426,7 @@ EpochRecord Trainer::train_epoch(int64_t epoch) {
   };
   const auto read_pending = [&] {
     if (pending.empty()) return;
-    const torch::Tensor host = torch::stack(pending).to(torch::kCPU, torch::kDouble).contiguous();
+    const torch::Tensor host = torch::stack(pending).to(torch::kCPU, torch::kDouble);
     const double* v = host.data_ptr<double>();
     for (size_t k = 0; k < pending.size(); ++k) take(v[k]);
     pending.clear();
