@@ -19,7 +19,7 @@ Runner add_predict_command(CLI::App& app) {
     std::vector<std::string> inputs;
     std::string amp = "none";
     PredictOptions o;
-    bool timings = false;
+    bool timings = false, keep_largest = false, keep_heart = false;
     std::vector<int64_t> tile;
   };
   auto a = std::make_shared<Args>();
@@ -35,8 +35,8 @@ Runner add_predict_command(CLI::App& app) {
                   "(default: the run's patch; larger windows are faster on a CPU)")
       ->expected(1, 3);
   cmd->add_flag("--tta", a->o.tta, "Mirroring test-time augmentation over the three axes");
-  auto* largest = cmd->add_flag("--keep-largest", a->o.keep_largest, "Keep the largest connected component of each structure");
-  auto* heart = cmd->add_flag("--keep-heart", a->o.keep_heart,
+  auto* largest = cmd->add_flag("--keep-largest", a->keep_largest, "Keep the largest connected component of each structure");
+  auto* heart = cmd->add_flag("--keep-heart", a->keep_heart,
                               "Keep each structure's largest connected component within the heart (the structures' "
                               "largest group, joined across gaps of up to twice --heart-margin)");
   heart->excludes(largest);
@@ -62,6 +62,8 @@ Runner add_predict_command(CLI::App& app) {
     a->o.amp = parse_setting<Amp>(a->amp, "--amp");
     check_heart_margin(a->o.heart_margin_mm, "--heart-margin");
     a->o.tile = one_or_three_sides(a->tile, "--tile");
+    if (a->keep_largest) a->o.cleanup = PredictOptions::Cleanup::kLargest;
+    if (a->keep_heart) a->o.cleanup = PredictOptions::Cleanup::kHeart;
     const Predictor predictor(a->model, a->o);
     if (!a->tile.empty() && predictor.config().norm == Norm::kInstance)
       std::cout << "note: --tile with instance normalisation: each window's statistics come from more voxels than in "

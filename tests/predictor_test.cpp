@@ -117,7 +117,7 @@ TEST(Predictor, KeepLargestLeavesOneComponentPerStructureAndChangesNothingElse) 
   const std::string ckpt = tiny_checkpoint(dir);
   PredictOptions o = one_thread();
   const LabelVolume plain = Predictor(ckpt, o).predict(scene(true)).labels;
-  o.keep_largest = true;
+  o.cleanup = PredictOptions::Cleanup::kLargest;
   const LabelVolume kept = Predictor(ckpt, o).predict(scene(true)).labels;
   ASSERT_GT(components_removed(plain), 0) << "the untrained network's map must have fragments for this test to mean anything";
   EXPECT_EQ(components_removed(kept), 0);

@@ -138,9 +138,13 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   out.times.windows = lap(phase);
   CanonicalOutput canonical = restore_canonical(logits, prepared, options_.probabilities);
   out.times.restore = lap(phase);
-  if (options_.keep_largest) keep_largest_components(canonical.classes, static_cast<int>(c.classes));
-  if (options_.keep_heart)
-    keep_largest_heart_components(canonical.classes, static_cast<int>(c.classes), options_.heart_margin_mm);
+  switch (options_.cleanup) {
+    case PredictOptions::Cleanup::kNone: break;
+    case PredictOptions::Cleanup::kLargest: keep_largest_components(canonical.classes, static_cast<int>(c.classes)); break;
+    case PredictOptions::Cleanup::kHeart:
+      keep_largest_heart_components(canonical.classes, static_cast<int>(c.classes), options_.heart_margin_mm);
+      break;
+  }
   out.labels = to_values(to_input_grid(canonical.classes, prepared, image), map_);
   out.labels.source.clear();
   for (auto& pv : canonical.probabilities) out.probabilities.push_back(to_input_grid(pv, prepared, image));

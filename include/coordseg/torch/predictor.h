@@ -30,11 +30,11 @@ struct PredictOptions {
   // local CoordConv, whose coordinates span the window.
   std::array<int64_t, 3> tile{0, 0, 0};
   bool tta = false;          // mirror over the three axes and average
-  bool keep_largest = false; // largest connected component per structure
-  // Largest connected component per structure within the heart region (components.h:
-  // keep_largest_heart_components); heart_margin_mm is that rule's margin. Not with
-  // keep_largest.
-  bool keep_heart = false;
+  // The clean-up of the label map (components.h): none, each structure's largest connected
+  // component, or its largest component within the heart region, whose margin is
+  // heart_margin_mm.
+  enum class Cleanup { kNone, kLargest, kHeart };
+  Cleanup cleanup = Cleanup::kNone;
   double heart_margin_mm = 5;
   bool probabilities = false;
   bool force = false;        // overwrite existing outputs
