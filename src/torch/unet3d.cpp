@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "coordseg/core/error.h"
+#include "coordseg/torch/conv3d.h"
 #include "coordseg/torch/coordinates.h"
 
 namespace coordseg {
@@ -49,7 +50,7 @@ double training_memory_bytes(const UNet3dOptions& o, const std::array<int64_t, 3
 
 nn::Sequential UNet3dImpl::conv_block(int64_t in, int64_t out, const std::string& name) {
   const int64_t extra = options_.coord() == CoordMode::kAll ? 3 : 0;
-  nn::Sequential block(nn::Conv3d(nn::Conv3dOptions(in + extra, out, /*kernel_size=*/3).padding(1)));
+  nn::Sequential block(FastConv3d(in + extra, out));
   switch (options_.norm()) {
     case Norm::kBatch: block->push_back(nn::BatchNorm3d(out)); break;
     case Norm::kGroup: block->push_back(nn::GroupNorm(nn::GroupNormOptions(/*num_groups=*/8, out))); break;

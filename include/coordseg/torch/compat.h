@@ -19,6 +19,15 @@ inline std::string torch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
+// Whether autocast is on for CPU operations in this thread.
+inline bool cpu_autocast_enabled() {
+#if COORDSEG_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(at::kCPU);
+#else
+  return at::autocast::is_cpu_enabled();
+#endif
+}
+
 // Mixed precision for the forward passes inside its scope (autocast), on CPU or CUDA.
 // Torch 2.4 replaced the per-device setters with ones taking the device type.
 class AutocastGuard {
