@@ -4,7 +4,7 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <thread>
+#include <future>
 #include <vector>
 
 #include "coordseg/core/conv_weight_grad.h"
@@ -89,8 +89,11 @@ torch::Tensor own_conv3d_weight_grad(const torch::Tensor& input, const torch::Te
                                      const torch::Tensor& weight) {
   const torch::Tensor x = input.contiguous(), dy = grad_output.contiguous();
   const Conv3dShape s = shape_of(x, weight);
-  if (!conv_weight_grad_kernel_available() || !conv_weight_grad_kernel_fits(s) || !x.device().is_cpu() ||
-      x.scalar_type() != torch::kFloat32 || dy.scalar_type() != torch::kFloat32 || dy.sizes() != torch::IntArrayRef{s.batch, s.out_channels, s.d, s.h, s.w})
+  const bool supported = conv_weight_grad_kernel_available() && conv_weight_grad_kernel_fits(s) &&
+                         x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+                         dy.scalar_type() == torch::kFloat32 &&
+                         dy.sizes() == torch::IntArrayRef{s.batch, s.out_channels, s.d, s.h, s.w};
+  if (!supported)
     throw usage_error("own_conv3d_weight_grad", "unsupported shape, type or processor");
   torch::Tensor grad_weight = torch::empty({s.out_channels, s.in_channels, 3, 3, 3}, x.options());
   // Each output channel's weights are summed whole by one call, in an order that does not depend
@@ -102,14 +105,14 @@ torch::Tensor own_conv3d_weight_grad(const torch::Tensor& input, const torch::Te
   float* gw = grad_weight.data_ptr<float>();
   // Plain threads, not at::parallel_for: that is an OpenMP pragma in a header, which runs
   // serially unless this file is compiled with -fopenmp (and a wheel's LibTorch brings its
-  // own OpenMP runtime).
+  // own OpenMP runtime). Futures wait for their thread and pass on its exception.
   const auto run = [&](int64_t c) {
     conv_weight_grad(xp, dyp, gw, s, 4 * (tiles * c / chunks), 4 * (tiles * (c + 1) / chunks));
   };
-  std::vector<std::thread> helpers;
-  for (int64_t c = 1; c < chunks; ++c) helpers.emplace_back(run, c);
+  std::vector<std::future<void>> helpers;
+  for (int64_t c = 1; c < chunks; ++c) helpers.push_back(std::async(std::launch::async, run, c));
   run(0);
-  for (auto& t : helpers) t.join();
+  for (auto& h : helpers) h.get();
   return grad_weight;
 }
 
