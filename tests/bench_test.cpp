@@ -6,6 +6,7 @@
 
 #include "coordseg/core/error.h"
 #include "coordseg/torch/checkpoint.h"
+#include "coordseg/torch/conv3d.h"
 #include "coordseg/torch/sliding_window.h"
 
 namespace coordseg {
@@ -41,8 +42,10 @@ TEST(Bench, TrainTimesTheStepAndCountsThreeForwardPasses) {
   EXPECT_LT(j.at("loss").get<double>(), 1.0);
   EXPECT_EQ(j.at("mode"), "train");
   EXPECT_EQ(j.at("threads"), 1);
+  EXPECT_EQ(j.at("weight_grad"), to_string(weight_grad_path()));
   ASSERT_EQ(b.lines.size(), 3u);
   EXPECT_EQ(b.lines[0].rfind("bench train: UNet3d base 2, depth 2", 0), 0u) << b.lines[0];
+  EXPECT_NE(b.lines[0].find("weight gradient " + to_string(weight_grad_path())), std::string::npos) << b.lines[0];
 }
 
 TEST(Bench, InferRunsThePredictorOverEveryWindow) {

@@ -8,6 +8,7 @@
 #include "coordseg/core/stopwatch.h"
 #include "coordseg/torch/checkpoint.h"
 #include "coordseg/torch/compat.h"
+#include "coordseg/torch/conv3d.h"
 #include "coordseg/torch/device.h"
 #include "coordseg/torch/predictor.h"
 #include "coordseg/torch/sampler.h"
@@ -52,6 +53,8 @@ nlohmann::ordered_json setting(const std::string& mode, const TrainConfig& c, co
   j["device"] = device.str();
   j["threads"] = at::get_num_threads();
   j["torch"] = compat::torch_version();
+  // Where CPU training takes the 3x3x3 weight gradients from (torch/conv3d.h).
+  j["weight_grad"] = to_string(weight_grad_path());
   return j;
 }
 
@@ -59,7 +62,8 @@ std::string describe(const TrainConfig& c, const torch::Device& device) {
   return "UNet3d base " + std::to_string(c.base) + ", depth " + std::to_string(c.depth) + ", norm " + to_string(c.norm) +
          ", coord " + to_string(c.coord) + ", patch " + std::to_string(c.patch[0]) + "x" + std::to_string(c.patch[1]) + "x" +
          std::to_string(c.patch[2]) + ", " + (c.amp == Amp::kNone ? std::string("fp32") : to_string(c.amp)) + ", " +
-         device.str() + ", " + std::to_string(at::get_num_threads()) + " threads";
+         device.str() + ", " + std::to_string(at::get_num_threads()) + " threads, weight gradient " +
+         to_string(weight_grad_path());
 }
 
 // Waits for the device: a scalar read back from the last result.

@@ -349,6 +349,8 @@ expect 0 '' '^  bf16: [0-9.]+ s per call, [0-9.]+ [GT]FLOP/s$' -- \
   "$COORDSEG" bench conv --channels 4 --side 16 --batch 1 --steps 1 --threads 1
 expect 2 '^coordseg: error: --steps: must be at least 1$' '' -- "$COORDSEG" bench train --steps 0
 expect 2 '^coordseg: error: mode: .*' '' -- "$COORDSEG" bench fly
+expect 2 '^coordseg: error: COORDSEG_WEIGHT_GRAD: must be auto, own or torch, got "fast"$' '' -- \
+  env COORDSEG_WEIGHT_GRAD=fast "$COORDSEG" bench train --base 2 --patch 16 --batch 1 --steps 1 --threads 1
 expect 2 "^coordseg: error: --coord: unknown value 'diagonal'" '' -- "$COORDSEG" bench train --coord diagonal
 expect 1 "^coordseg: error: $TMP/none.json: " '' -- "$COORDSEG" bench train --params "$TMP/none.json"
 mkdir -p "$TMP/lonely" && cp "$TMP/pred/ct_train_1001_label.nii.gz" "$TMP/lonely/other_case_label.nii.gz"
