@@ -155,8 +155,8 @@ Prediction Predictor::predict(const Volume& image, const std::function<void(int6
   return out;
 }
 
-std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs, const DicomReadOptions& dicom) {
-  std::vector<std::string> files;
+std::vector<PredictionInput> prediction_inputs(const std::vector<std::string>& inputs, const DicomReadOptions& dicom) {
+  std::vector<PredictionInput> files;
   for (const auto& in : inputs) {
     const std::string resolved = resolve_nifti_path(in);
     if (fs::is_directory(resolved)) {
@@ -168,17 +168,17 @@ std::vector<std::string> prediction_inputs(const std::vector<std::string>& input
         if (nifti && !label) found.push_back(resolve_nifti_path(e.path().string()));
       }
       if (found.empty()) {
-        // No NIfTI images: a DICOM folder, one case. Its series is chosen now, before any work.
-        (void)choose_series(find_dicom_series(resolved), dicom.series);
-        files.push_back(resolved);
+        // No NIfTI images: a DICOM folder, one case. Its series is chosen now, before any work,
+        // and kept with the headers scanned for it, so reading it needs no second scan.
+        files.push_back({resolved, choose_series(find_dicom_series(resolved), dicom.series)});
         continue;
       }
       std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
+      for (auto& f : found) files.push_back({std::move(f), std::nullopt});
     } else if (!fs::exists(resolved)) {
       throw data_error(in, "no such file or folder");
     } else {
-      files.push_back(resolved);
+      files.push_back({resolved, std::nullopt});
     }
   }
   return files;
@@ -187,7 +187,9 @@ std::vector<std::string> prediction_inputs(const std::vector<std::string>& input
 void predict_files(const Predictor& predictor, const std::vector<std::string>& inputs, const std::string& out_dir,
                    const std::function<void(const PredictedFile&)>& done,
                    const std::function<void(const std::string&, int64_t, int64_t)>& progress) {
-  const auto files = prediction_inputs(inputs, predictor.options().dicom);
+  const auto cases = prediction_inputs(inputs, predictor.options().dicom);
+  std::vector<std::string> files;
+  for (const auto& c : cases) files.push_back(c.path);
   // Check every output before writing any: never an input, never an existing file unless forced.
   std::error_code ec;
   std::vector<OutputFile> outputs;
@@ -220,7 +222,8 @@ void predict_files(const Predictor& predictor, const std::vector<std::string>& i
     pf.input = files[i];
     pf.output = outputs[i].path;
     auto phase = Clock::now();
-    const Volume image = read_image_input(files[i], predictor.options().dicom);
+    const Volume image = cases[i].series ? read_dicom_series(*cases[i].series, predictor.options().dicom.resample_gaps)
+                                         : read_image(files[i]);
     const double read = lap(phase);
     pf.prediction = predictor.predict(image, [&](int64_t d, int64_t t) {
       if (progress) progress(files[i], d, t);

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,9 +102,15 @@ struct PredictedFile {
   Prediction prediction;
   std::vector<StructureVolume> volumes;  // when options.volumes is set
 };
+// One case to predict: a NIfTI file, or a DICOM folder with its series, chosen and its headers
+// scanned once, before any work.
+struct PredictionInput {
+  std::string path;
+  std::optional<DicomSeries> series;  // for a DICOM folder
+};
 // Files, NIfTI images in folders, and folders without NIfTI images as DICOM inputs (one case
-// each, named after the folder; its series chosen here, before any work).
-std::vector<std::string> prediction_inputs(const std::vector<std::string>& inputs, const DicomReadOptions& dicom = {});
+// each, named after the folder).
+std::vector<PredictionInput> prediction_inputs(const std::vector<std::string>& inputs, const DicomReadOptions& dicom = {});
 void predict_files(const Predictor& predictor, const std::vector<std::string>& inputs, const std::string& out_dir,
                    const std::function<void(const PredictedFile&)>& done,
                    const std::function<void(const std::string&, int64_t, int64_t)>& progress = {});
