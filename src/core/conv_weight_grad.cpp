@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -126,7 +127,11 @@ bool conv_weight_grad_kernel_available() { return false; }
 
 bool conv_weight_grad_kernel_preferred() { return false; }
 
-void conv_weight_grad(const float*, const float*, float*, const Conv3dShape&, int64_t, int64_t) {}
+// Never called: callers check conv_weight_grad_kernel_available() first. Refuse rather than
+// leave dw unwritten.
+void conv_weight_grad(const float*, const float*, float*, const Conv3dShape&, int64_t, int64_t) {
+  throw std::logic_error("conv_weight_grad: no kernel for this processor");
+}
 
 #endif
 

@@ -1,6 +1,5 @@
 #include "coordseg/torch/bench.h"
 
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 

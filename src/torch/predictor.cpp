@@ -1,6 +1,5 @@
 #include "coordseg/torch/predictor.h"
 
-#include <chrono>
 #include <filesystem>
 #include <future>
 
