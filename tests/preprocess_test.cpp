@@ -113,5 +113,45 @@ TEST(Preprocess, RestoredClassesAreTheArgmaxWithTiesToTheLowerClass) {
   EXPECT_EQ(wrong, 0);
 }
 
+// On a CPU restore_canonical resamples and takes the argmax in one pass
+// (core/resample_argmax.h); on a GPU it uses grid_sample. Both give the same classes and
+// probabilities: here grid_sample on the CPU is the yardstick, over a network grid coarser
+// along two axes and finer along the third.
+TEST(Preprocess, RestoredClassesAndProbabilitiesEqualGridSamplesOnAResampledGrid) {
+  const Volume v = oblique_volume();
+  const Grid canonical = reorient_grid(v.grid, canonical_reorientation(v.grid));
+  Preprocessing p;
+  p.scheme = IntensityScheme::kScale255;
+  p.spacing = {canonical.spacing[0] * 1.7, canonical.spacing[1] / 1.4, canonical.spacing[2] * 2.2};
+  const PreparedImage prepared = prepare_image(v, p);
+  ASSERT_NE(prepared.grid.dims, canonical.dims);
+  torch::manual_seed(5);
+  const auto logits = torch::randn({kClasses, prepared.grid.dims[2], prepared.grid.dims[1], prepared.grid.dims[0]}) * 3;
+  const CanonicalOutput out = restore_canonical(logits, prepared, true);
+
+  namespace F = torch::nn::functional;
+  const int64_t D = canonical.dims[2], H = canonical.dims[1], W = canonical.dims[0];
+  const auto centres = [](int64_t n) { return (torch::arange(n, torch::kFloat32) + 0.5) * (2.0 / n) - 1.0; };
+  const auto g = torch::meshgrid({centres(D), centres(H), centres(W)}, "ij");
+  const auto grid = torch::stack({g[2], g[1], g[0]}, -1).unsqueeze(0);
+  const auto sampled = F::grid_sample(logits.unsqueeze(0), grid,
+                                      F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false))[0];
+  const auto expected = sampled.argmax(0).flatten().to(torch::kInt32).contiguous();
+  const auto top2 = std::get<0>(sampled.topk(2, 0)).flatten(1);
+  const auto probabilities = torch::softmax(sampled, 0).flatten(1).contiguous();
+  int64_t wrong = 0, compared = 0;
+  for (int64_t n = 0; n < D * H * W; ++n) {
+    if ((top2[0][n] - top2[1][n]).item<float>() < 1e-4f) continue;  // a near-tie: either class is right
+    ++compared;
+    wrong += out.classes.voxels[static_cast<size_t>(n)] != expected.data_ptr<int32_t>()[n];
+  }
+  EXPECT_EQ(wrong, 0);
+  EXPECT_GT(compared, D * H * W * 99 / 100);
+  for (int64_t k = 0; k < kClasses; ++k)
+    for (int64_t n = 0; n < D * H * W; ++n)
+      ASSERT_NEAR(out.probabilities[static_cast<size_t>(k)].voxels[static_cast<size_t>(n)], probabilities[k][n].item<float>(), 1e-5)
+          << "class " << k << " voxel " << n;
+}
+
 }  // namespace
 }  // namespace coordseg

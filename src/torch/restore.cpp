@@ -3,15 +3,14 @@
 #include <cstring>
 
 #include "coordseg/core/orientation.h"
+#include "coordseg/core/resample_argmax.h"
 
 namespace coordseg {
 
 namespace F = torch::nn::functional;
 
 namespace {
-// Output voxels per slab: 4 M on a CPU (about 16 MB per logit channel in float32, so the
-// slab stays near the caches), 32 M on a GPU (128 MB per channel: few, large kernels).
-constexpr int64_t kSlabVoxels = int64_t{1} << 22;
+// Output voxels per slab on a GPU: 32 M (128 MB per channel: few, large kernels).
 constexpr int64_t kDeviceSlabVoxels = int64_t{1} << 25;
 
 // Voxel centres of an axis of n voxels in grid_sample's align_corners = false coordinates.
@@ -40,10 +39,22 @@ CanonicalOutput restore_canonical(const torch::Tensor& logits, const PreparedIma
   out.classes = LabelVolume::filled(cg, 0, &prepared.canonical_header);
   if (probabilities)
     for (int64_t k = 0; k < K; ++k) out.probabilities.push_back(Volume::filled(cg, 0.0f, &prepared.canonical_header));
-  const bool same = logits.size(1) == D && logits.size(2) == H && logits.size(3) == W;
   const torch::Device device = logits.device();
+  if (device.is_cpu()) {
+    // On the CPU, resampling and argmax in one pass (core/resample_argmax.h), over the
+    // intra-op threads.
+    const torch::Tensor scores = logits.to(torch::kFloat32).contiguous();
+    ResampleArgmaxOptions ro;
+    for (auto& p : out.probabilities) ro.probabilities.push_back(p.voxels.data());
+    ro.threads = at::get_num_threads();
+    resample_argmax(scores.data_ptr<float>(), K, {scores.size(1), scores.size(2), scores.size(3)}, {D, H, W},
+                    out.classes.voxels.data(), ro);
+    return out;
+  }
+  // On a GPU: grid_sample, softmax and argmax there, in slabs of output z.
+  const bool same = logits.size(1) == D && logits.size(2) == H && logits.size(3) == W;
   const auto gy = centres(0, H, H, device).view({1, H, 1}), gx = centres(0, W, W, device).view({1, 1, W});
-  const int64_t slab = std::max<int64_t>(1, (device.is_cpu() ? kSlabVoxels : kDeviceSlabVoxels) / (H * W));
+  const int64_t slab = std::max<int64_t>(1, kDeviceSlabVoxels / (H * W));
   for (int64_t z0 = 0; z0 < D; z0 += slab) {
     const int64_t z1 = std::min(D, z0 + slab), t = z1 - z0;
     torch::Tensor part;
