@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <queue>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "coordseg/core/error.h"
 
@@ -135,6 +139,120 @@ TEST(Components, HeartMarginZeroIsTheLargestTouchingGroupAndBadMarginsAreRefused
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("heart margin"), std::string::npos) << e.what();
     }
+  }
+}
+
+// Both rules against a direct implementation (breadth-first search, distances by brute force)
+// on random blobs that sit away from the grid's origin, so that the structures' bounding box
+// the library works in starts inside the grid.
+std::vector<int32_t> flood(const std::vector<uint8_t>& set, const std::array<int64_t, 3>& d, int32_t& count) {
+  std::vector<int32_t> id(set.size(), -1);
+  count = 0;
+  for (size_t s = 0; s < set.size(); ++s) {
+    if (!set[s] || id[s] >= 0) continue;
+    std::queue<size_t> q;
+    q.push(s);
+    id[s] = count;
+    while (!q.empty()) {
+      const size_t at = q.front();
+      q.pop();
+      const int64_t i = static_cast<int64_t>(at) % d[0], j = static_cast<int64_t>(at) / d[0] % d[1],
+                    k = static_cast<int64_t>(at) / (d[0] * d[1]);
+      const int64_t nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k}, {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
+      for (const auto& n : nb) {
+        if (n[0] < 0 || n[1] < 0 || n[2] < 0 || n[0] >= d[0] || n[1] >= d[1] || n[2] >= d[2]) continue;
+        const auto to = static_cast<size_t>(n[0] + d[0] * (n[1] + d[1] * n[2]));
+        if (set[to] && id[to] < 0) {
+          id[to] = count;
+          q.push(to);
+        }
+      }
+    }
+    ++count;
+  }
+  return id;
+}
+
+// Per class, the largest component (first in voxel order on equal sizes) among those
+// `eligible` accepts (by any of its voxels).
+template <typename Eligible>
+LabelVolume keep_largest_directly(const LabelVolume& v, int classes, Eligible eligible) {
+  LabelVolume out = v;
+  for (int c = 1; c < classes; ++c) {
+    std::vector<uint8_t> set(v.voxels.size());
+    for (size_t at = 0; at < set.size(); ++at) set[at] = v.voxels[at] == c;
+    int32_t n = 0;
+    const auto id = flood(set, v.grid.dims, n);
+    std::vector<int64_t> size(static_cast<size_t>(n), 0);
+    std::vector<uint8_t> ok(static_cast<size_t>(n), 0);
+    for (size_t at = 0; at < set.size(); ++at)
+      if (id[at] >= 0) {
+        ++size[static_cast<size_t>(id[at])];
+        ok[static_cast<size_t>(id[at])] = eligible(at);
+      }
+    int32_t best = -1;
+    for (int32_t m = 0; m < n; ++m)
+      if (ok[static_cast<size_t>(m)] && (best < 0 || size[static_cast<size_t>(m)] > size[static_cast<size_t>(best)])) best = m;
+    for (size_t at = 0; at < set.size(); ++at)
+      if (id[at] >= 0 && id[at] != best) out.voxels[at] = 0;
+  }
+  return out;
+}
+
+LabelVolume random_blobs(unsigned seed) {
+  Grid g;
+  g.dims = {17, 13, 11};
+  g.spacing = {0.8, 1.1, 1.7};
+  LabelVolume v = LabelVolume::filled(g, 0);
+  std::mt19937 rng(seed);
+  // Dense random classes in an inner box (many small components), and a few far voxels.
+  std::uniform_int_distribution<int> cls(0, 6), pick(0, 3);
+  for (int k = 3; k < 8; ++k)
+    for (int j = 4; j < 10; ++j)
+      for (int i = 5; i < 13; ++i) v.at(i, j, k) = pick(rng) == 0 ? 0 : cls(rng) % 4;
+  v.at(15, 1, 9) = 2;
+  v.at(1, 11, 1) = 3;
+  return v;
+}
+
+TEST(Components, BothRulesMatchADirectImplementationOnRandomBlobs) {
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    const LabelVolume v = random_blobs(seed);
+    LabelVolume largest = v;
+    keep_largest_components(largest, 4);
+    EXPECT_EQ(largest.voxels, keep_largest_directly(v, 4, [](size_t) { return true; }).voxels) << seed;
+
+    const double margin = 2.0;
+    // The heart region directly: voxels within the margin of a structure, 6-connected, the
+    // group holding most structure voxels.
+    const auto& d = v.grid.dims;
+    std::vector<uint8_t> structure(v.voxels.size()), near(v.voxels.size(), 0);
+    for (size_t at = 0; at < v.voxels.size(); ++at) structure[at] = v.voxels[at] > 0 && v.voxels[at] < 4;
+    for (size_t at = 0; at < v.voxels.size(); ++at) {
+      const int64_t i = static_cast<int64_t>(at) % d[0], j = static_cast<int64_t>(at) / d[0] % d[1],
+                    k = static_cast<int64_t>(at) / (d[0] * d[1]);
+      for (size_t s = 0; s < structure.size() && !near[at]; ++s) {
+        if (!structure[s]) continue;
+        const int64_t si = static_cast<int64_t>(s) % d[0], sj = static_cast<int64_t>(s) / d[0] % d[1],
+                      sk = static_cast<int64_t>(s) / (d[0] * d[1]);
+        const double d2 = std::pow((i - si) * v.grid.spacing[0], 2) + std::pow((j - sj) * v.grid.spacing[1], 2) +
+                          std::pow((k - sk) * v.grid.spacing[2], 2);
+        near[at] = d2 <= margin * margin;
+      }
+    }
+    int32_t groups = 0;
+    const auto group = flood(near, d, groups);
+    std::vector<int64_t> held(static_cast<size_t>(groups), 0);
+    for (size_t at = 0; at < structure.size(); ++at)
+      if (structure[at]) ++held[static_cast<size_t>(group[at])];
+    const auto heart = static_cast<int32_t>(std::max_element(held.begin(), held.end()) - held.begin());
+    LabelVolume hearts = v;
+    keep_largest_heart_components(hearts, 4, margin);
+    const LabelVolume want = keep_largest_directly(v, 4, [&](size_t at) { return group[at] == heart; });
+    EXPECT_EQ(hearts.voxels, want.voxels) << seed;
+    // The far voxels are not part of the heart region.
+    EXPECT_EQ(hearts.at(15, 1, 9), 0);
+    EXPECT_EQ(hearts.at(1, 11, 1), 0);
   }
 }
 

@@ -77,6 +77,43 @@ TEST(Metrics, DistanceTransformKnownAnswer) {
   EXPECT_TRUE(std::isinf(none[0]));
 }
 
+// Scattered points over an anisotropic grid: every voxel's distance by brute force; the
+// same with 1 and 3 threads; a cut-off keeps every distance up to it and no other.
+TEST(Metrics, DistanceTransformMatchesBruteForceForAnyThreadsAndCutOff) {
+  const std::array<int64_t, 3> dims{11, 7, 9};
+  const std::array<double, 3> spacing{0.6, 1.3, 2.5};
+  std::vector<uint8_t> mask(static_cast<size_t>(dims[0] * dims[1] * dims[2]), 0);
+  const std::vector<std::array<int64_t, 3>> points{{0, 0, 0}, {10, 3, 4}, {5, 6, 8}, {2, 2, 5}};
+  for (const auto& p : points) mask[static_cast<size_t>(p[0] + dims[0] * (p[1] + dims[1] * p[2]))] = 1;
+  DistanceOptions one, three, cut;
+  one.threads = 1;
+  three.threads = 3;
+  cut.threads = 2;
+  cut.max_mm = 4.0;
+  const auto d1 = squared_distance_transform(mask, dims, spacing, one);
+  const auto d3 = squared_distance_transform(mask, dims, spacing, three);
+  const auto dc = squared_distance_transform(mask, dims, spacing, cut);
+  EXPECT_EQ(d1, d3);
+  int64_t beyond = 0;
+  for (int64_t k = 0; k < dims[2]; ++k)
+    for (int64_t j = 0; j < dims[1]; ++j)
+      for (int64_t i = 0; i < dims[0]; ++i) {
+        double want = 1e300;
+        for (const auto& p : points)
+          want = std::min(want, std::pow((i - p[0]) * spacing[0], 2) + std::pow((j - p[1]) * spacing[1], 2) +
+                                    std::pow((k - p[2]) * spacing[2], 2));
+        const auto at = static_cast<size_t>(i + dims[0] * (j + dims[1] * k));
+        EXPECT_NEAR(d1[at], want, 1e-9);
+        if (want <= 16.0 - 1e-9) {
+          EXPECT_NEAR(dc[at], want, 1e-9);
+        } else if (want > 16.0 + 1e-9) {
+          EXPECT_TRUE(std::isinf(dc[at])) << i << " " << j << " " << k;
+          ++beyond;
+        }
+      }
+  EXPECT_GT(beyond, 100);
+}
+
 TEST(Metrics, EmptyStructuresFollowTheStatedConvention) {
   LabelVolume a = empty(), b = empty();
   box(a, 1, {2, 2, 2}, {6, 6, 6});

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "coordseg/core/error.h"
+#include "coordseg/core/parallel.h"
 
 namespace coordseg {
 
@@ -74,25 +75,54 @@ std::vector<uint8_t> surface(const std::vector<uint8_t>& inside, const std::arra
 }  // namespace
 
 std::vector<double> squared_distance_transform(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims,
-                                               const std::array<double, 3>& spacing) {
+                                               const std::array<double, 3>& spacing, const DistanceOptions& options) {
   std::vector<double> g(mask.size());
-  for (size_t i = 0; i < mask.size(); ++i) g[i] = mask[i] ? 0.0 : kInf;
+  const double cut = options.max_mm * options.max_mm;  // squared distances above it: +inf
   const int64_t n_max = std::max({dims[0], dims[1], dims[2]});
-  std::vector<double> f(static_cast<size_t>(n_max)), d(static_cast<size_t>(n_max)), z(static_cast<size_t>(n_max) + 1);
-  std::vector<int64_t> v(static_cast<size_t>(n_max));
   const int64_t stride[3] = {1, dims[0], dims[0] * dims[1]};
-  for (int axis = 0; axis < 3; ++axis) {
+  // Along x the mask is binary: each voxel's distance to the nearest set voxel of its row,
+  // in two sweeps.
+  const double hx = spacing[0];
+  parallel_for(dims[1] * dims[2], options.threads, [&](int64_t first, int64_t last) {
+    for (int64_t l = first; l < last; ++l) {
+      const uint8_t* m = mask.data() + l * dims[0];
+      double* out = g.data() + l * dims[0];
+      int64_t seen = -1;
+      for (int64_t i = 0; i < dims[0]; ++i) {
+        if (m[i]) seen = i;
+        out[i] = seen < 0 ? kInf : static_cast<double>(i - seen);
+      }
+      seen = -1;
+      for (int64_t i = dims[0] - 1; i >= 0; --i) {
+        if (m[i]) seen = i;
+        if (seen >= 0) out[i] = std::min(out[i], static_cast<double>(seen - i));
+        const double diff = out[i] * hx;  // as dt1d computes it
+        out[i] = diff * diff <= cut ? diff * diff : kInf;
+      }
+    }
+  });
+  for (int axis = 1; axis < 3; ++axis) {
     const int64_t n = dims[static_cast<size_t>(axis)];
     const int64_t lines = dims[0] * dims[1] * dims[2] / n;
-    for (int64_t l = 0; l < lines; ++l) {
-      int64_t start;
-      if (axis == 0) start = l * dims[0];
-      else if (axis == 1) start = (l / dims[0]) * dims[0] * dims[1] + (l % dims[0]);
-      else start = l;
-      for (int64_t s = 0; s < n; ++s) f[static_cast<size_t>(s)] = g[static_cast<size_t>(start + s * stride[axis])];
-      dt1d(f.data(), d.data(), n, spacing[static_cast<size_t>(axis)], v, z);
-      for (int64_t s = 0; s < n; ++s) g[static_cast<size_t>(start + s * stride[axis])] = d[static_cast<size_t>(s)];
-    }
+    // Lines are independent: each thread takes a contiguous range of them, with its own buffers.
+    parallel_for(lines, options.threads, [&](int64_t first, int64_t last) {
+      std::vector<double> f(static_cast<size_t>(n_max)), d(static_cast<size_t>(n_max)), z(static_cast<size_t>(n_max) + 1);
+      std::vector<int64_t> v(static_cast<size_t>(n_max));
+      for (int64_t l = first; l < last; ++l) {
+        const int64_t start = axis == 1 ? (l / dims[0]) * dims[0] * dims[1] + (l % dims[0]) : l;
+        bool any = false;
+        for (int64_t s = 0; s < n; ++s) {
+          f[static_cast<size_t>(s)] = g[static_cast<size_t>(start + s * stride[axis])];
+          any = any || f[static_cast<size_t>(s)] < kInf;
+        }
+        if (!any) continue;  // stays +inf
+        dt1d(f.data(), d.data(), n, spacing[static_cast<size_t>(axis)], v, z);
+        for (int64_t s = 0; s < n; ++s) {
+          const double d2 = d[static_cast<size_t>(s)];
+          g[static_cast<size_t>(start + s * stride[axis])] = d2 <= cut ? d2 : kInf;
+        }
+      }
+    });
   }
   return g;
 }

@@ -13,6 +13,7 @@
 // (an empty prediction has no surface to measure; it is not reported as 0).
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -29,9 +30,17 @@ struct ClassMetrics {
 // (the error prints both geometries).
 std::vector<ClassMetrics> class_metrics(const LabelVolume& prediction, const LabelVolume& truth, int num_classes);
 
+struct DistanceOptions {
+  int threads = 0;  // lines of each pass split over threads (0: all hardware threads)
+  // Distances above this come back as +inf (a margin test needs no more, and lines beyond
+  // it are skipped).
+  double max_mm = std::numeric_limits<double>::infinity();
+};
+
 // Exact squared Euclidean distance (mm^2) from every voxel to the nearest voxel where
 // `mask` is set, with voxel spacing (sx, sy, sz); +inf everywhere when the mask is empty.
+// The result does not depend on the number of threads.
 std::vector<double> squared_distance_transform(const std::vector<uint8_t>& mask, const std::array<int64_t, 3>& dims,
-                                               const std::array<double, 3>& spacing);
+                                               const std::array<double, 3>& spacing, const DistanceOptions& options = {});
 
 }  // namespace coordseg
