@@ -21,31 +21,82 @@ int32_t find(std::vector<int32_t>& parent, int32_t x) {
   return x;
 }
 
-// 6-connected components of equal positive values: the root of every voxel's component
-// (its lowest index), -1 where the value is 0 or less.
-template <typename T>
-std::vector<int32_t> component_roots(const std::vector<T>& values, const std::array<int64_t, 3>& dims) {
+// The 6-connected components of equal positive values of a box, as runs: maximal stretches
+// of one value along x, in voxel order. Labelling runs instead of voxels needs a union per
+// touching pair of runs, not per voxel, and memory per run: on a 512 x 512 x 283 CT the
+// heart clean-up went from about 2 s to a fraction of that.
+struct Runs {
+  std::vector<int32_t> x, length, value;
+  std::vector<int32_t> root;       // per run: its component's first run (lowest voxel index)
+  std::vector<int64_t> row_first;  // per row (j + ny * k) its first run; one more at the end
+  std::array<int64_t, 3> dims{};
+  int64_t start(size_t r, int64_t row) const { return x[r] + dims[0] * row; }
+};
+
+// row(j, k) points at the box's row of nx values.
+template <typename Row>
+Runs component_runs(const std::array<int64_t, 3>& dims, Row row) {
+  Runs r;
+  r.dims = dims;
   const int64_t nx = dims[0], ny = dims[1], nz = dims[2];
-  const size_t n = values.size();
-  std::vector<int32_t> parent(n);
-  std::iota(parent.begin(), parent.end(), 0);
-  auto unite = [&](size_t a, size_t b) {
-    const int32_t ra = find(parent, static_cast<int32_t>(a)), rb = find(parent, static_cast<int32_t>(b));
-    if (ra != rb) parent[static_cast<size_t>(std::max(ra, rb))] = std::min(ra, rb);
-  };
-  const size_t sy = static_cast<size_t>(nx), sz = static_cast<size_t>(nx * ny);
+  r.row_first.reserve(static_cast<size_t>(ny * nz + 1));
   for (int64_t k = 0; k < nz; ++k)
-    for (int64_t j = 0; j < ny; ++j)
-      for (int64_t i = 0; i < nx; ++i) {
-        const size_t at = static_cast<size_t>(i + nx * (j + ny * k));
-        const T c = values[at];
-        if (c <= 0) continue;
-        if (i > 0 && values[at - 1] == c) unite(at, at - 1);
-        if (j > 0 && values[at - sy] == c) unite(at, at - sy);
-        if (k > 0 && values[at - sz] == c) unite(at, at - sz);
+    for (int64_t j = 0; j < ny; ++j) {
+      r.row_first.push_back(static_cast<int64_t>(r.x.size()));
+      const auto* v = row(j, k);
+      for (int64_t i = 0; i < nx;) {
+        if (v[i] <= 0) {
+          ++i;
+          continue;
+        }
+        int64_t e = i + 1;
+        while (e < nx && v[e] == v[i]) ++e;
+        r.x.push_back(static_cast<int32_t>(i));
+        r.length.push_back(static_cast<int32_t>(e - i));
+        r.value.push_back(static_cast<int32_t>(v[i]));
+        i = e;
       }
-  for (size_t at = 0; at < n; ++at) parent[at] = values[at] > 0 ? find(parent, static_cast<int32_t>(at)) : -1;
-  return parent;
+    }
+  r.row_first.push_back(static_cast<int64_t>(r.x.size()));
+  r.root.resize(r.x.size());
+  std::iota(r.root.begin(), r.root.end(), 0);
+  auto unite = [&](int32_t a, int32_t b) {
+    const int32_t ra = find(r.root, a), rb = find(r.root, b);
+    if (ra != rb) r.root[static_cast<size_t>(std::max(ra, rb))] = std::min(ra, rb);
+  };
+  // Each row's runs against those of the row before (y) and of the row below it (z): runs of
+  // the same value whose x ranges overlap touch.
+  auto join_rows = [&](int64_t row_a, int64_t row_b) {
+    int64_t p = r.row_first[static_cast<size_t>(row_a)], q = r.row_first[static_cast<size_t>(row_b)];
+    const int64_t p_end = r.row_first[static_cast<size_t>(row_a) + 1], q_end = r.row_first[static_cast<size_t>(row_b) + 1];
+    while (p < p_end && q < q_end) {
+      const auto pa = static_cast<size_t>(p), qa = static_cast<size_t>(q);
+      const int32_t p_hi = r.x[pa] + r.length[pa], q_hi = r.x[qa] + r.length[qa];
+      if (r.x[pa] < q_hi && r.x[qa] < p_hi && r.value[pa] == r.value[qa])
+        unite(static_cast<int32_t>(p), static_cast<int32_t>(q));
+      if (p_hi < q_hi) ++p;
+      else ++q;
+    }
+  };
+  for (int64_t k = 0; k < nz; ++k)
+    for (int64_t j = 0; j < ny; ++j) {
+      const int64_t here = j + ny * k;
+      if (j > 0) join_rows(here, here - 1);
+      if (k > 0) join_rows(here, here - ny);
+    }
+  for (size_t i = 0; i < r.root.size(); ++i) r.root[i] = find(r.root, static_cast<int32_t>(i));
+  return r;
+}
+
+// The run holding box voxel (i, j, k), or -1.
+int64_t run_at(const Runs& r, int64_t i, int64_t j, int64_t k) {
+  const int64_t row = j + r.dims[1] * k;
+  const auto first = r.x.begin() + r.row_first[static_cast<size_t>(row)],
+             last = r.x.begin() + r.row_first[static_cast<size_t>(row) + 1];
+  auto it = std::upper_bound(first, last, static_cast<int32_t>(i));  // the first run starting after i
+  if (it == first) return -1;
+  const auto at = static_cast<size_t>(it - r.x.begin() - 1);
+  return i < r.x[at] + r.length[at] ? static_cast<int64_t>(at) : -1;
 }
 
 // A box of the grid: its first voxel and its size per axis (x, y, z).
@@ -92,33 +143,41 @@ void for_each_in_box(const Box& b, const std::array<int64_t, 3>& dims, Fn fn) {
     }
 }
 
-// Keeps, per class, the component with the most voxels among those whose root `eligible`
-// accepts (a box index); everything else of classes 1..num_classes-1 becomes 0. Components
-// are labelled within `box`, which must hold every structure voxel of `v`.
+// Keeps, per class, the component with the most voxels among those `eligible` accepts (by
+// the box voxel (i, j, k) where the component starts); everything else of classes
+// 1..num_classes-1 becomes 0. Components are labelled within `box`, which must hold every
+// structure voxel of `v`.
 template <typename Eligible>
 void keep_largest_eligible(LabelVolume& v, int num_classes, const Box& box, Eligible eligible) {
   const auto& dims = v.grid.dims;
-  std::vector<int32_t> values(box.voxels());
-  for_each_in_box(box, dims, [&](size_t at, size_t full) { values[at] = v.voxels[full]; });
-  const std::vector<int32_t> root = component_roots(values, box.dims);
-  const size_t n = values.size();
-  std::vector<int32_t> size(n, 0);
-  for (size_t at = 0; at < n; ++at)
-    if (root[at] >= 0) ++size[static_cast<size_t>(root[at])];
+  const auto row = [&](int64_t j, int64_t k) {
+    return v.voxels.data() + box.lo[0] + dims[0] * (j + box.lo[1] + dims[1] * (k + box.lo[2]));
+  };
+  const Runs runs = component_runs(box.dims, row);
+  const size_t n = runs.x.size();
+  std::vector<int64_t> size(n, 0);
+  for (size_t r = 0; r < n; ++r) size[static_cast<size_t>(runs.root[r])] += runs.length[r];
   std::vector<int32_t> best_root(static_cast<size_t>(num_classes), -1);
-  std::vector<int32_t> best_size(static_cast<size_t>(num_classes), 0);
-  for (size_t at = 0; at < n; ++at) {
-    const int32_t c = values[at];
-    if (c <= 0 || c >= num_classes || root[at] != static_cast<int32_t>(at) || !eligible(at)) continue;
-    if (size[at] > best_size[static_cast<size_t>(c)]) {
-      best_size[static_cast<size_t>(c)] = size[at];
-      best_root[static_cast<size_t>(c)] = static_cast<int32_t>(at);
+  std::vector<int64_t> best_size(static_cast<size_t>(num_classes), 0);
+  for (int64_t line = 0; line + 1 < static_cast<int64_t>(runs.row_first.size()); ++line)
+    for (auto r = static_cast<size_t>(runs.row_first[static_cast<size_t>(line)]);
+         r < static_cast<size_t>(runs.row_first[static_cast<size_t>(line) + 1]); ++r) {
+      const int32_t c = runs.value[r];
+      if (c >= num_classes || runs.root[r] != static_cast<int32_t>(r) || size[r] <= best_size[static_cast<size_t>(c)])
+        continue;
+      if (!eligible(runs.x[r], line % box.dims[1], line / box.dims[1])) continue;
+      best_size[static_cast<size_t>(c)] = size[r];
+      best_root[static_cast<size_t>(c)] = static_cast<int32_t>(r);
+    }
+  for (int64_t line = 0; line + 1 < static_cast<int64_t>(runs.row_first.size()); ++line) {
+    int32_t* out = row(line % box.dims[1], line / box.dims[1]);
+    for (auto r = static_cast<size_t>(runs.row_first[static_cast<size_t>(line)]);
+         r < static_cast<size_t>(runs.row_first[static_cast<size_t>(line) + 1]); ++r) {
+      const int32_t c = runs.value[r];
+      if (c < num_classes && runs.root[r] != best_root[static_cast<size_t>(c)])
+        std::fill(out + runs.x[r], out + runs.x[r] + runs.length[r], 0);
     }
   }
-  for_each_in_box(box, dims, [&](size_t at, size_t full) {
-    const int32_t c = values[at];
-    if (c > 0 && c < num_classes && root[at] != best_root[static_cast<size_t>(c)]) v.voxels[full] = 0;
-  });
 }
 
 }  // namespace
@@ -126,7 +185,7 @@ void keep_largest_eligible(LabelVolume& v, int num_classes, const Box& box, Elig
 void keep_largest_components(LabelVolume& v, int num_classes) {
   const auto box = structure_box(v, num_classes, {0, 0, 0});
   if (!box) return;  // no structure at all
-  keep_largest_eligible(v, num_classes, *box, [](size_t) { return true; });
+  keep_largest_eligible(v, num_classes, *box, [](int64_t, int64_t, int64_t) { return true; });
 }
 
 void keep_largest_heart_components(LabelVolume& v, int num_classes, double margin_mm) {
@@ -150,20 +209,23 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
   const std::vector<double> d2 = squared_distance_transform(inside, region.dims, v.grid.spacing, distance);
   std::vector<uint8_t> near(region.voxels());
   for (size_t at = 0; at < near.size(); ++at) near[at] = d2[at] <= limit ? 1 : 0;
-  const std::vector<int32_t> blob = component_roots(near, region.dims);
-  std::vector<int32_t> held(near.size(), 0);
-  for (size_t at = 0; at < near.size(); ++at)
-    if (inside[at]) ++held[static_cast<size_t>(blob[at])];
+  const Runs blob = component_runs(region.dims, [&](int64_t j, int64_t k) {
+    return near.data() + region.dims[0] * (j + region.dims[1] * k);
+  });
+  std::vector<int64_t> held(blob.x.size(), 0);
+  for (int64_t line = 0; line + 1 < static_cast<int64_t>(blob.row_first.size()); ++line)
+    for (auto r = static_cast<size_t>(blob.row_first[static_cast<size_t>(line)]);
+         r < static_cast<size_t>(blob.row_first[static_cast<size_t>(line) + 1]); ++r) {
+      const uint8_t* in = inside.data() + blob.start(r, line);
+      held[static_cast<size_t>(blob.root[r])] += std::count(in, in + blob.length[r], uint8_t{1});
+    }
   const auto heart = static_cast<int32_t>(std::max_element(held.begin(), held.end()) - held.begin());
-  // A component counts where its root (a voxel of the component's box) lies in the heart
-  // region: the region's blobs hold structure voxels whole, so the root decides for all.
+  // A component counts where its first voxel lies in the heart region: the region's blobs
+  // hold structure components whole, so that voxel decides for all.
   const Box& b = *box;
-  keep_largest_eligible(v, num_classes, b, [&](size_t at) {
-    const auto i = static_cast<int64_t>(at) % b.dims[0], j = static_cast<int64_t>(at) / b.dims[0] % b.dims[1],
-               k = static_cast<int64_t>(at) / (b.dims[0] * b.dims[1]);
-    const auto r = static_cast<size_t>(i + b.lo[0] - region.lo[0] +
-                                       region.dims[0] * (j + b.lo[1] - region.lo[1] + region.dims[1] * (k + b.lo[2] - region.lo[2])));
-    return blob[r] == heart;
+  keep_largest_eligible(v, num_classes, b, [&](int64_t i, int64_t j, int64_t k) {
+    const int64_t r = run_at(blob, i + b.lo[0] - region.lo[0], j + b.lo[1] - region.lo[1], k + b.lo[2] - region.lo[2]);
+    return r >= 0 && blob.root[static_cast<size_t>(r)] == heart;
   });
 }
 
