@@ -97,16 +97,15 @@ LabelVolume to_classes(const LabelVolume& values, const LabelMap& map) {
   return out;
 }
 
-LabelVolume to_values(const LabelVolume& classes, const LabelMap& map) {
-  LabelVolume out = classes;
+LabelVolume to_values(LabelVolume classes, const LabelMap& map) {
   const int n = map.num_classes();
-  for (auto& v : out.voxels) {
+  for (auto& v : classes.voxels) {
     if (v < 0 || v >= n)
       throw data_error(classes.name("class map"), "class " + std::to_string(v) + " is outside 0.." +
                                                       std::to_string(n - 1));
     v = map.values[static_cast<size_t>(v)];
   }
-  return out;
+  return classes;
 }
 
 void check_label_map(const LabelVolume& labels, const std::string& path) {

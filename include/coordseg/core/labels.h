@@ -36,8 +36,9 @@ struct LabelMap {
 // volume's source) and listing each unexpected value with its voxel count.
 LabelVolume to_classes(const LabelVolume& values, const LabelMap& map);
 
-// Classes -> label values. A class outside 0..n-1 is an error.
-LabelVolume to_values(const LabelVolume& classes, const LabelMap& map);
+// Classes -> label values. A class outside 0..n-1 is an error. Taken by value: a caller
+// that no longer needs its classes moves them in and no copy is made.
+LabelVolume to_values(LabelVolume classes, const LabelMap& map);
 
 // (value, voxel count) for each distinct value, ascending.
 std::vector<std::pair<int32_t, int64_t>> count_values(const std::vector<int32_t>& voxels);
