@@ -17,14 +17,19 @@ LabelVolume numbered(const Affine& a, std::array<int64_t, 3> dims) {
   return v;
 }
 
-TEST(Orientation, CanonicalOrderIsRasAndKeepsWorldPositions) {
-  // Axes permuted and flipped: i points posterior (-y), j superior (+z), k left (-x).
+// Axes permuted and flipped: i points posterior (-y), j superior (+z), k left (-x).
+Affine psl_affine() {
   Affine a = Affine::identity();
   a.m[0][0] = 0, a.m[1][1] = 0, a.m[2][2] = 0;
   a.m[1][0] = -0.7;  // i along -y
   a.m[2][1] = 2.0;   // j along +z
   a.m[0][2] = -1.5;  // k along -x
   a.m[0][3] = 10, a.m[1][3] = -20, a.m[2][3] = 5;
+  return a;
+}
+
+TEST(Orientation, CanonicalOrderIsRasAndKeepsWorldPositions) {
+  const Affine a = psl_affine();
   const LabelVolume v = numbered(a, {5, 4, 3});
   EXPECT_EQ(orientation_code(a), "PSL");
   const Reorientation r = canonical_reorientation(v.grid);
@@ -49,13 +54,7 @@ TEST(Orientation, CanonicalOrderIsRasAndKeepsWorldPositions) {
 
 // Above 1 M voxels the planes are split over the cores: the same voxels as a direct walk.
 TEST(Orientation, LargeVolumesSplitOverCoresKeepEveryVoxel) {
-  Affine a = Affine::identity();
-  a.m[0][0] = 0, a.m[1][1] = 0, a.m[2][2] = 0;
-  a.m[1][0] = -0.7;  // i along -y
-  a.m[2][1] = 2.0;   // j along +z
-  a.m[0][2] = -1.5;  // k along -x
-  const std::array<int64_t, 3> dims = {131, 97, 89};  // 1.13 M voxels
-  const LabelVolume v = numbered(a, dims);
+  const LabelVolume v = numbered(psl_affine(), {131, 97, 89});  // 1.13 M voxels
   const Reorientation r = canonical_reorientation(v.grid);
   const LabelVolume c = reorient(v, r);
   ASSERT_EQ(c.grid.dims, (std::array<int64_t, 3>{89, 131, 97}));

@@ -77,6 +77,15 @@ Output run(const std::vector<float>& s, int64_t classes, const Grid3& in, const 
   return r;
 }
 
+// The first class with the highest score at voxel v of n (scores class-major).
+template <class T>
+int best_class(const std::vector<T>& scores, int64_t classes, size_t n, size_t v) {
+  int best = 0;
+  for (int k = 1; k < classes; ++k)
+    if (scores[k * n + v] > scores[static_cast<size_t>(best) * n + v]) best = k;
+  return best;
+}
+
 void expect_matches_reference(int64_t classes, const Grid3& in, const Grid3& out, unsigned seed) {
   const auto s = random_scores(classes, in, seed);
   const auto ref = reference_scores(s, classes, in, out);
@@ -85,9 +94,7 @@ void expect_matches_reference(int64_t classes, const Grid3& in, const Grid3& out
   int64_t checked = 0;
   for (size_t v = 0; v < n; ++v) {
     // The reference's best class and its lead over the second.
-    int best = 0;
-    for (int k = 1; k < classes; ++k)
-      if (ref[k * n + v] > ref[static_cast<size_t>(best) * n + v]) best = k;
+    const int best = best_class(ref, classes, n, v);
     double second = -1e300, total = 0;
     for (int k = 0; k < classes; ++k) {
       if (k != best) second = std::max(second, ref[k * n + v]);
@@ -126,9 +133,7 @@ TEST(ResampleArgmax, TheSameGridIsArgmaxWithTiesToTheLowerClass) {
   const auto n = static_cast<size_t>(g.voxels());
   int64_t ties = 0;
   for (size_t v = 0; v < n; ++v) {
-    int best = 0;
-    for (int k = 1; k < classes; ++k)
-      if (s[k * n + v] > s[static_cast<size_t>(best) * n + v]) best = k;
+    const int best = best_class(s, classes, n, v);
     for (int k = best + 1; k < classes; ++k) ties += s[k * n + v] == s[static_cast<size_t>(best) * n + v];
     EXPECT_EQ(got.labels[v], best) << v;
   }
