@@ -52,7 +52,8 @@ Runner add_predict_command(CLI::App& app) {
                   "Also write each case's structure volumes (voxels, ml, myocardial mass) to this CSV file");
   cmd->add_flag("--force", a->o.force, "Overwrite existing outputs");
   cmd->add_flag("--timings", a->timings,
-                "Print each case's seconds per phase: read, preprocess, windows, restore, postprocess, write");
+                "Print each case's seconds per phase: read (on a GPU the wait for the file, read while the case "
+                "before is predicted), preprocess, windows, restore, postprocess, write");
   cmd->add_option("--device", a->o.device, "auto, cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_option("--amp", a->amp, "none, bf16, fp16 (CUDA)")->capture_default_str();
   cmd->add_option("--threads", a->o.threads, "Threads (0 = all cores; at most 4 per core)")->capture_default_str();

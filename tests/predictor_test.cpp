@@ -221,6 +221,46 @@ TEST(Predictor, FilesAreNeverOverwrittenWithoutForce) {
   EXPECT_THROW(Predictor(dir.file("missing.pt"), one_thread()), Error);
 }
 
+// Reading the next case while one is predicted (on by default on GPUs only) gives the same
+// files in the same order, and a case that cannot be read stops the run after the cases
+// before it are complete.
+TEST(Predictor, ReadingAheadGivesTheSameFilesAndStopsAtABadCase) {
+  testing::TempDir dir;
+  const std::string ckpt = tiny_checkpoint(dir);
+  std::filesystem::create_directories(dir.file("in"));
+  write_image(dir.file("in/case_1_image.nii.gz"), scene(true), ImageType::kFloat32);
+  write_image(dir.file("in/case_2_image.nii.gz"), scene(false), ImageType::kFloat32);
+  write_image(dir.file("in/case_3_image.nii.gz"), scene(true), ImageType::kInt16);
+  PredictOptions ahead = one_thread(), plain = one_thread();
+  ahead.read_ahead = PredictOptions::ReadAhead::kOn;
+  plain.read_ahead = PredictOptions::ReadAhead::kOff;
+  std::vector<std::string> order;
+  predict_files(Predictor(ckpt, ahead), {dir.file("in")}, dir.file("ahead"),
+                [&](const PredictedFile& f) { order.push_back(f.input); });
+  predict_files(Predictor(ckpt, plain), {dir.file("in")}, dir.file("plain"), {});
+  ASSERT_EQ(order, (std::vector<std::string>{dir.file("in/case_1_image.nii.gz"), dir.file("in/case_2_image.nii.gz"),
+                                             dir.file("in/case_3_image.nii.gz")}));
+  for (const char* c : {"case_1", "case_2", "case_3"}) {
+    const LabelVolume a = read_labels(dir.file(std::string("ahead/") + c + "_label.nii.gz"));
+    const LabelVolume b = read_labels(dir.file(std::string("plain/") + c + "_label.nii.gz"));
+    EXPECT_EQ(a.voxels, b.voxels) << c;
+    EXPECT_TRUE(same_grid(a.grid, b.grid)) << c;
+  }
+  // The second case is cut short: the first is written and reported, then its error.
+  std::filesystem::resize_file(dir.file("in/case_2_image.nii.gz"), 100);
+  order.clear();
+  try {
+    predict_files(Predictor(ckpt, ahead), {dir.file("in")}, dir.file("bad"),
+                  [&](const PredictedFile& f) { order.push_back(f.input); });
+    FAIL() << "a truncated case was predicted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("case_2_image.nii.gz"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir.file("bad/case_1_label.nii.gz")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bad/case_2_label.nii.gz")));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("bad/case_3_label.nii.gz")));
+}
+
 // --timings: the phases of a case, each measured, together the whole prediction.
 TEST(Predictor, EveryPhaseIsTimedAndThePhasesMakeUpThePrediction) {
   testing::TempDir dir;

@@ -41,6 +41,10 @@ struct PredictOptions {
   bool force = false;        // overwrite existing outputs
   std::string volumes;       // predict_files: also write each case's structure volumes to this CSV
   DicomReadOptions dicom;    // predict_files: the series of a DICOM folder, uneven gaps
+  // predict_files: read case i+1 on a thread of its own while case i is predicted. Auto: on
+  // a GPU only (on a CPU the read takes a core from the windows).
+  enum class ReadAhead { kAuto, kOn, kOff };
+  ReadAhead read_ahead = ReadAhead::kAuto;
   std::string device = "auto";
   Amp amp = Amp::kNone;
   int64_t threads = 0;
