@@ -215,44 +215,77 @@ LabelVolume random_blobs(unsigned seed) {
   return v;
 }
 
+// The heart rule directly: voxels within the margin of a structure (brute-force distances),
+// 6-connected, the group holding most structure voxels (the first on equal counts); then each
+// class's largest component within it.
+LabelVolume heart_rule_directly(const LabelVolume& v, int classes, double margin) {
+  const auto& d = v.grid.dims;
+  std::vector<uint8_t> structure(v.voxels.size()), near(v.voxels.size(), 0);
+  std::vector<std::array<int64_t, 3>> at_structure;
+  for (size_t at = 0; at < v.voxels.size(); ++at) {
+    structure[at] = v.voxels[at] > 0 && v.voxels[at] < classes;
+    if (structure[at])
+      at_structure.push_back({static_cast<int64_t>(at) % d[0], static_cast<int64_t>(at) / d[0] % d[1],
+                              static_cast<int64_t>(at) / (d[0] * d[1])});
+  }
+  for (size_t at = 0; at < v.voxels.size(); ++at) {
+    const int64_t i = static_cast<int64_t>(at) % d[0], j = static_cast<int64_t>(at) / d[0] % d[1],
+                  k = static_cast<int64_t>(at) / (d[0] * d[1]);
+    for (const auto& s : at_structure) {
+      const double d2 = std::pow((i - s[0]) * v.grid.spacing[0], 2) + std::pow((j - s[1]) * v.grid.spacing[1], 2) +
+                        std::pow((k - s[2]) * v.grid.spacing[2], 2);
+      if (d2 <= margin * margin) {
+        near[at] = 1;
+        break;
+      }
+    }
+  }
+  int32_t groups = 0;
+  const auto group = flood(near, d, groups);
+  std::vector<int64_t> held(static_cast<size_t>(groups), 0);
+  for (size_t at = 0; at < structure.size(); ++at)
+    if (structure[at]) ++held[static_cast<size_t>(group[at])];
+  const auto heart = static_cast<int32_t>(std::max_element(held.begin(), held.end()) - held.begin());
+  return keep_largest_directly(v, classes, [&](size_t at) { return group[at] == heart; });
+}
+
 TEST(Components, BothRulesMatchADirectImplementationOnRandomBlobs) {
   for (unsigned seed = 1; seed <= 4; ++seed) {
     const LabelVolume v = random_blobs(seed);
     LabelVolume largest = v;
     keep_largest_components(largest, 4);
     EXPECT_EQ(largest.voxels, keep_largest_directly(v, 4, [](size_t) { return true; }).voxels) << seed;
-
-    const double margin = 2.0;
-    // The heart region directly: voxels within the margin of a structure, 6-connected, the
-    // group holding most structure voxels.
-    const auto& d = v.grid.dims;
-    std::vector<uint8_t> structure(v.voxels.size()), near(v.voxels.size(), 0);
-    for (size_t at = 0; at < v.voxels.size(); ++at) structure[at] = v.voxels[at] > 0 && v.voxels[at] < 4;
-    for (size_t at = 0; at < v.voxels.size(); ++at) {
-      const int64_t i = static_cast<int64_t>(at) % d[0], j = static_cast<int64_t>(at) / d[0] % d[1],
-                    k = static_cast<int64_t>(at) / (d[0] * d[1]);
-      for (size_t s = 0; s < structure.size() && !near[at]; ++s) {
-        if (!structure[s]) continue;
-        const int64_t si = static_cast<int64_t>(s) % d[0], sj = static_cast<int64_t>(s) / d[0] % d[1],
-                      sk = static_cast<int64_t>(s) / (d[0] * d[1]);
-        const double d2 = std::pow((i - si) * v.grid.spacing[0], 2) + std::pow((j - sj) * v.grid.spacing[1], 2) +
-                          std::pow((k - sk) * v.grid.spacing[2], 2);
-        near[at] = d2 <= margin * margin;
-      }
-    }
-    int32_t groups = 0;
-    const auto group = flood(near, d, groups);
-    std::vector<int64_t> held(static_cast<size_t>(groups), 0);
-    for (size_t at = 0; at < structure.size(); ++at)
-      if (structure[at]) ++held[static_cast<size_t>(group[at])];
-    const auto heart = static_cast<int32_t>(std::max_element(held.begin(), held.end()) - held.begin());
     LabelVolume hearts = v;
-    keep_largest_heart_components(hearts, 4, margin);
-    const LabelVolume want = keep_largest_directly(v, 4, [&](size_t at) { return group[at] == heart; });
-    EXPECT_EQ(hearts.voxels, want.voxels) << seed;
+    keep_largest_heart_components(hearts, 4, 2.0);
+    EXPECT_EQ(hearts.voxels, heart_rule_directly(v, 4, 2.0).voxels) << seed;
     // The far voxels are not part of the heart region.
     EXPECT_EQ(hearts.at(15, 1, 9), 0);
     EXPECT_EQ(hearts.at(1, 11, 1), 0);
+  }
+}
+
+// Groups of structure far apart are measured apart (each in its own box): two dense random
+// patches of random sizes, at gaps from touching to far beyond the margin, with equal-size
+// patches among them (the first in voxel order wins a tie).
+TEST(Components, TheHeartRuleMatchesItWithSeveralClustersAndTies) {
+  for (unsigned seed = 1; seed <= 24; ++seed) {
+    std::mt19937 rng(seed);
+    Grid g;
+    g.dims = {34, 12, 10};
+    g.spacing = {0.9, 1.2, 1.5};
+    LabelVolume v = LabelVolume::filled(g, 0);
+    std::uniform_int_distribution<int> cls(1, 3), pick(0, 3), width(3, 8), gap(0, 12);
+    const int w1 = width(rng), w2 = seed % 3 == 0 ? w1 : width(rng), at2 = 2 + w1 + gap(rng);
+    for (const auto& [x0, w] : {std::pair<int, int>{2, w1}, std::pair<int, int>{std::min(at2, 33 - w2), w2}})
+      for (int k = 2; k < 8; ++k)
+        for (int j = 2; j < 10; ++j)
+          for (int i = x0; i < x0 + w; ++i) v.at(i, j, k) = seed % 3 == 0 ? 1 + (i + j + k) % 3 : (pick(rng) ? cls(rng) : 0);
+    v.at(33, 11, 9) = 2;  // and a stray voxel in a corner
+    for (const double margin : {0.0, 1.0, 3.0}) {
+      LabelVolume hearts = v;
+      keep_largest_heart_components(hearts, 4, margin);
+      EXPECT_EQ(hearts.voxels, heart_rule_directly(v, 4, margin).voxels) << "seed " << seed << " margin " << margin;
+    }
   }
 }
 

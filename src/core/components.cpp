@@ -191,41 +191,149 @@ void keep_largest_components(LabelVolume& v, int num_classes) {
 void keep_largest_heart_components(LabelVolume& v, int num_classes, double margin_mm) {
   check_heart_margin(margin_mm, "heart margin");
   const auto& dims = v.grid.dims;
-  // Components live in the structures' bounding box; the heart region in that box grown by
-  // the margin.
   const auto box = structure_box(v, num_classes, {0, 0, 0});
   if (!box) return;  // no structure at all
-  std::array<int64_t, 3> grow{};
-  for (size_t a = 0; a < 3; ++a) grow[a] = static_cast<int64_t>(std::ceil(margin_mm / v.grid.spacing[a]));
-  const Box region = *structure_box(v, num_classes, grow);
-  std::vector<uint8_t> inside(region.voxels());
-  for_each_in_box(region, dims, [&](size_t at, size_t full) {
+  const Box& b = *box;
+  // The structure voxels of the box and their 6-connected groups, whatever their classes.
+  std::vector<uint8_t> inside(b.voxels());
+  for_each_in_box(b, dims, [&](size_t at, size_t full) {
     inside[at] = v.voxels[full] > 0 && v.voxels[full] < num_classes ? 1 : 0;
   });
-  // Near: within the margin of a structure voxel; then the near blob holding most structure.
+  const Runs groups = component_runs(b.dims, [&](int64_t j, int64_t k) { return inside.data() + b.dims[0] * (j + b.dims[1] * k); });
+  const int64_t rows = b.dims[1] * b.dims[2];
+  // Each group's box (grid coordinates) and voxel count; groups in order of their first voxel.
+  struct Group {
+    std::array<int64_t, 3> lo, hi;
+    int64_t voxels = 0;
+  };
+  std::vector<Group> group;
+  std::vector<int32_t> group_of(groups.x.size(), -1);  // per run
+  for (int64_t row = 0; row < rows; ++row)
+    for (auto r = static_cast<size_t>(groups.row_first[static_cast<size_t>(row)]);
+         r < static_cast<size_t>(groups.row_first[static_cast<size_t>(row) + 1]); ++r) {
+      const auto root = static_cast<size_t>(groups.root[r]);
+      const int64_t x0 = b.lo[0] + groups.x[r], x1 = x0 + groups.length[r] - 1;
+      const int64_t j = b.lo[1] + row % b.dims[1], k = b.lo[2] + row / b.dims[1];
+      if (root == r) {  // a group's first run comes first
+        group_of[r] = static_cast<int32_t>(group.size());
+        group.push_back({{x0, j, k}, {x1, j, k}, 0});
+      }
+      group_of[r] = group_of[root];
+      Group& g = group[static_cast<size_t>(group_of[r])];
+      g.lo = {std::min(g.lo[0], x0), std::min(g.lo[1], j), g.lo[2]};
+      g.hi = {std::max(g.hi[0], x1), std::max(g.hi[1], j), k};
+      g.voxels += groups.length[r];
+    }
+  // A voxel within the margin of a group lies in the group's box grown by `reach`; with one
+  // voxel more, two groups whose near voxels touch have overlapping boxes. So groups whose
+  // grown boxes overlap (transitively) form clusters, and every 6-connected part of "within
+  // the margin of a structure" lies in one cluster: each cluster's distance map can be taken
+  // in its own box, from its own structure voxels. (Beyond 8192 groups, one cluster.)
+  std::array<int64_t, 3> reach{};
+  for (size_t a = 0; a < 3; ++a) reach[a] = static_cast<int64_t>(std::ceil(margin_mm / v.grid.spacing[a]));
+  const size_t n_groups = group.size();
+  std::vector<int32_t> cluster(n_groups);
+  std::iota(cluster.begin(), cluster.end(), 0);
+  const auto overlap = [&](const Group& p, const Group& q) {
+    for (size_t a = 0; a < 3; ++a)
+      if (p.lo[a] - q.hi[a] > 2 * reach[a] + 1 || q.lo[a] - p.hi[a] > 2 * reach[a] + 1) return false;
+    return true;
+  };
+  for (size_t p = 0; p < n_groups; ++p)
+    for (size_t q = p + 1; q < n_groups; ++q)
+      if (n_groups > 8192 || overlap(group[p], group[q])) {
+        const int32_t rp = find(cluster, static_cast<int32_t>(p)), rq = find(cluster, static_cast<int32_t>(q));
+        if (rp != rq) cluster[static_cast<size_t>(std::max(rp, rq))] = std::min(rp, rq);
+        if (n_groups > 8192) break;  // all joined to the first
+      }
+  struct Cluster {
+    std::array<int64_t, 3> lo, hi;
+    int64_t voxels = 0;
+    int32_t first = 0;  // its first group: clusters in order of their first voxel
+  };
+  std::vector<Cluster> clusters;
+  std::vector<int32_t> cluster_index(n_groups, -1);
+  for (size_t g = 0; g < n_groups; ++g) {
+    const auto root = static_cast<size_t>(find(cluster, static_cast<int32_t>(g)));
+    if (cluster_index[root] < 0) {
+      cluster_index[root] = static_cast<int32_t>(clusters.size());
+      clusters.push_back({group[g].lo, group[g].hi, 0, static_cast<int32_t>(g)});
+    }
+    cluster_index[g] = cluster_index[root];
+    Cluster& c = clusters[static_cast<size_t>(cluster_index[g])];
+    for (size_t a = 0; a < 3; ++a) c.lo[a] = std::min(c.lo[a], group[g].lo[a]), c.hi[a] = std::max(c.hi[a], group[g].hi[a]);
+    c.voxels += group[g].voxels;
+  }
+  std::vector<size_t> order(clusters.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t p, size_t q) { return clusters[p].voxels > clusters[q].voxels; });
+
+  // The heart region: the near blob holding the most structure voxels (on equal counts the one
+  // whose first voxel comes first). A cluster holding fewer voxels than the best blob so far
+  // cannot hold a better one.
   const double limit = margin_mm * margin_mm * (1 + 1e-9);
   DistanceOptions distance;
   distance.max_mm = std::sqrt(limit) * (1 + 1e-9);  // nothing farther is needed
-  const std::vector<double> d2 = squared_distance_transform(inside, region.dims, v.grid.spacing, distance);
-  std::vector<uint8_t> near(region.voxels());
-  for (size_t at = 0; at < near.size(); ++at) near[at] = d2[at] <= limit ? 1 : 0;
-  const Runs blob = component_runs(region.dims, [&](int64_t j, int64_t k) {
-    return near.data() + region.dims[0] * (j + region.dims[1] * k);
-  });
-  std::vector<int64_t> held(blob.x.size(), 0);
-  for (int64_t line = 0; line + 1 < static_cast<int64_t>(blob.row_first.size()); ++line)
-    for (auto r = static_cast<size_t>(blob.row_first[static_cast<size_t>(line)]);
-         r < static_cast<size_t>(blob.row_first[static_cast<size_t>(line) + 1]); ++r) {
-      const uint8_t* in = inside.data() + blob.start(r, line);
-      held[static_cast<size_t>(blob.root[r])] += std::count(in, in + blob.length[r], uint8_t{1});
+  Box heart_box;
+  Runs heart_blobs;
+  int32_t heart = -1;
+  int64_t heart_held = -1, heart_first = 0;
+  for (const size_t ci : order) {
+    const Cluster& c = clusters[ci];
+    if (c.voxels < heart_held) break;
+    Box region;
+    for (size_t a = 0; a < 3; ++a) {
+      region.lo[a] = std::max<int64_t>(0, c.lo[a] - reach[a]);
+      region.dims[a] = std::min<int64_t>(dims[a] - 1, c.hi[a] + reach[a]) - region.lo[a] + 1;
     }
-  const auto heart = static_cast<int32_t>(std::max_element(held.begin(), held.end()) - held.begin());
+    // This cluster's structure voxels, run by run.
+    std::vector<uint8_t> mine(region.voxels(), 0);
+    for (int64_t row = 0; row < rows; ++row) {
+      const int64_t j = b.lo[1] + row % b.dims[1], k = b.lo[2] + row / b.dims[1];
+      if (j < region.lo[1] || j >= region.lo[1] + region.dims[1] || k < region.lo[2] || k >= region.lo[2] + region.dims[2])
+        continue;
+      uint8_t* out = mine.data() + region.dims[0] * (j - region.lo[1] + region.dims[1] * (k - region.lo[2]));
+      for (auto r = static_cast<size_t>(groups.row_first[static_cast<size_t>(row)]);
+           r < static_cast<size_t>(groups.row_first[static_cast<size_t>(row) + 1]); ++r)
+        if (cluster_index[static_cast<size_t>(group_of[r])] == static_cast<int32_t>(ci))
+          std::fill_n(out + (b.lo[0] + groups.x[r] - region.lo[0]), groups.length[r], uint8_t{1});
+    }
+    const std::vector<double> d2 = squared_distance_transform(mine, region.dims, v.grid.spacing, distance);
+    std::vector<uint8_t> near(region.voxels());
+    for (size_t at = 0; at < near.size(); ++at) near[at] = d2[at] <= limit ? 1 : 0;
+    Runs blobs = component_runs(region.dims, [&](int64_t j, int64_t k) {
+      return near.data() + region.dims[0] * (j + region.dims[1] * k);
+    });
+    std::vector<int64_t> held(blobs.x.size(), 0);
+    for (int64_t line = 0; line + 1 < static_cast<int64_t>(blobs.row_first.size()); ++line)
+      for (auto r = static_cast<size_t>(blobs.row_first[static_cast<size_t>(line)]);
+           r < static_cast<size_t>(blobs.row_first[static_cast<size_t>(line) + 1]); ++r) {
+        const uint8_t* in = mine.data() + blobs.start(r, line);
+        held[static_cast<size_t>(blobs.root[r])] += std::count(in, in + blobs.length[r], uint8_t{1});
+      }
+    const auto best = static_cast<int32_t>(std::max_element(held.begin(), held.end()) - held.begin());
+    // Its first voxel in grid order: the root run's start.
+    int64_t best_row = 0;
+    while (blobs.row_first[static_cast<size_t>(best_row) + 1] <= best) ++best_row;
+    const int64_t first = region.lo[0] + blobs.x[static_cast<size_t>(best)] +
+                          dims[0] * (region.lo[1] + best_row % region.dims[1] +
+                                     dims[1] * (region.lo[2] + best_row / region.dims[1]));
+    const int64_t h = held[static_cast<size_t>(best)];
+    if (h > heart_held || (h == heart_held && first < heart_first)) {
+      heart_held = h;
+      heart_first = first;
+      heart = best;
+      heart_box = region;
+      heart_blobs = std::move(blobs);
+    }
+  }
   // A component counts where its first voxel lies in the heart region: the region's blobs
   // hold structure components whole, so that voxel decides for all.
-  const Box& b = *box;
   keep_largest_eligible(v, num_classes, b, [&](int64_t i, int64_t j, int64_t k) {
-    const int64_t r = run_at(blob, i + b.lo[0] - region.lo[0], j + b.lo[1] - region.lo[1], k + b.lo[2] - region.lo[2]);
-    return r >= 0 && blob.root[static_cast<size_t>(r)] == heart;
+    const int64_t x = i + b.lo[0] - heart_box.lo[0], y = j + b.lo[1] - heart_box.lo[1], z = k + b.lo[2] - heart_box.lo[2];
+    if (x < 0 || y < 0 || z < 0 || x >= heart_box.dims[0] || y >= heart_box.dims[1] || z >= heart_box.dims[2]) return false;
+    const int64_t r = run_at(heart_blobs, x, y, z);
+    return r >= 0 && heart_blobs.root[static_cast<size_t>(r)] == heart;
   });
 }
 
