@@ -103,23 +103,45 @@ std::vector<double> squared_distance_transform(const std::vector<uint8_t>& mask,
   });
   for (int axis = 1; axis < 3; ++axis) {
     const int64_t n = dims[static_cast<size_t>(axis)];
-    const int64_t lines = dims[0] * dims[1] * dims[2] / n;
-    // Lines are independent: each thread takes a contiguous range of them, with its own buffers.
-    parallel_for(lines, options.threads, [&](int64_t first, int64_t last) {
-      std::vector<double> f(static_cast<size_t>(n_max)), d(static_cast<size_t>(n_max)), z(static_cast<size_t>(n_max) + 1);
+    // Lines along the axis, kBlock neighbours along x at a time: the block's values at one
+    // position along the axis are adjacent in memory, so gathering and scattering a block reads
+    // and writes whole cache lines. Blocks are independent: each thread takes a contiguous
+    // range of them, with its own buffers.
+    constexpr int64_t kBlock = 8;
+    const int64_t per_row = (dims[0] + kBlock - 1) / kBlock;
+    const int64_t groups = dims[0] * dims[1] * dims[2] / (n * dims[0]);  // z planes (y pass) or y rows (z pass)
+    parallel_for(groups * per_row, options.threads, [&](int64_t first, int64_t last) {
+      std::vector<double> block(static_cast<size_t>(n * kBlock)), f(static_cast<size_t>(n_max)), d(static_cast<size_t>(n_max)),
+          z(static_cast<size_t>(n_max) + 1);
       std::vector<int64_t> v(static_cast<size_t>(n_max));
-      for (int64_t l = first; l < last; ++l) {
-        const int64_t start = axis == 1 ? (l / dims[0]) * dims[0] * dims[1] + (l % dims[0]) : l;
-        bool any = false;
+      for (int64_t bl = first; bl < last; ++bl) {
+        const int64_t group = bl / per_row, x0 = (bl % per_row) * kBlock, w = std::min(kBlock, dims[0] - x0);
+        const int64_t start = (axis == 1 ? group * dims[0] * dims[1] : group * dims[0]) + x0;
+        bool any_block = false;
         for (int64_t s = 0; s < n; ++s) {
-          f[static_cast<size_t>(s)] = g[static_cast<size_t>(start + s * stride[axis])];
-          any = any || f[static_cast<size_t>(s)] < kInf;
+          const double* src = g.data() + start + s * stride[axis];
+          for (int64_t b = 0; b < w; ++b) {
+            block[static_cast<size_t>(s * kBlock + b)] = src[b];
+            any_block = any_block || src[b] < kInf;
+          }
         }
-        if (!any) continue;  // stays +inf
-        dt1d(f.data(), d.data(), n, spacing[static_cast<size_t>(axis)], v, z);
+        if (!any_block) continue;  // stays +inf
+        for (int64_t b = 0; b < w; ++b) {
+          bool any = false;
+          for (int64_t s = 0; s < n; ++s) {
+            f[static_cast<size_t>(s)] = block[static_cast<size_t>(s * kBlock + b)];
+            any = any || f[static_cast<size_t>(s)] < kInf;
+          }
+          if (!any) continue;  // stays +inf
+          dt1d(f.data(), d.data(), n, spacing[static_cast<size_t>(axis)], v, z);
+          for (int64_t s = 0; s < n; ++s) {
+            const double d2 = d[static_cast<size_t>(s)];
+            block[static_cast<size_t>(s * kBlock + b)] = d2 <= cut ? d2 : kInf;
+          }
+        }
         for (int64_t s = 0; s < n; ++s) {
-          const double d2 = d[static_cast<size_t>(s)];
-          g[static_cast<size_t>(start + s * stride[axis])] = d2 <= cut ? d2 : kInf;
+          double* dst = g.data() + start + s * stride[axis];
+          for (int64_t b = 0; b < w; ++b) dst[b] = block[static_cast<size_t>(s * kBlock + b)];
         }
       }
     });
@@ -131,30 +153,45 @@ std::vector<ClassMetrics> class_metrics(const LabelVolume& pred, const LabelVolu
   check_same_grid(truth.grid, truth.name("truth"), pred.grid, pred.name("prediction"));
   const auto& dims = truth.grid.dims;
   std::vector<ClassMetrics> out(static_cast<size_t>(num_classes));
+  // Counts of every class, and the bounding box of each class in both maps (distances need
+  // no more), in one pass over the volume; values outside 0..num_classes-1 count for none.
+  const auto nc = static_cast<size_t>(num_classes);
+  std::vector<int64_t> both(nc, 0);
+  std::vector<std::array<int64_t, 3>> lo(nc, {dims[0], dims[1], dims[2]}), hi(nc, {-1, -1, -1});
+  const auto grow = [&](int32_t c, int64_t i, int64_t j, int64_t k) {
+    auto& l = lo[static_cast<size_t>(c)];
+    auto& h = hi[static_cast<size_t>(c)];
+    l = {std::min(l[0], i), std::min(l[1], j), std::min(l[2], k)};
+    h = {std::max(h[0], i), std::max(h[1], j), std::max(h[2], k)};
+  };
+  for (int64_t k = 0; k < dims[2]; ++k)
+    for (int64_t j = 0; j < dims[1]; ++j) {
+      const size_t row = static_cast<size_t>(dims[0] * (j + dims[1] * k));
+      for (int64_t i = 0; i < dims[0]; ++i) {
+        const int32_t p = pred.voxels[row + static_cast<size_t>(i)], t = truth.voxels[row + static_cast<size_t>(i)];
+        const bool p_in = p >= 0 && p < num_classes, t_in = t >= 0 && t < num_classes;
+        if (p_in) {
+          ++out[static_cast<size_t>(p)].pred_voxels;
+          grow(p, i, j, k);
+        }
+        if (t_in) {
+          ++out[static_cast<size_t>(t)].truth_voxels;
+          if (t != p) grow(t, i, j, k);
+          else ++both[static_cast<size_t>(t)];
+        }
+      }
+    }
   for (int c = 0; c < num_classes; ++c) {
     ClassMetrics& m = out[static_cast<size_t>(c)];
-    // Counts, and the bounding box of both structures (distances need no more).
-    int64_t both = 0;
-    std::array<int64_t, 3> lo{dims[0], dims[1], dims[2]}, hi{-1, -1, -1};
-    for (int64_t k = 0; k < dims[2]; ++k)
-      for (int64_t j = 0; j < dims[1]; ++j)
-        for (int64_t i = 0; i < dims[0]; ++i) {
-          const size_t at = static_cast<size_t>(i + dims[0] * (j + dims[1] * k));
-          const bool p = pred.voxels[at] == c, t = truth.voxels[at] == c;
-          m.pred_voxels += p;
-          m.truth_voxels += t;
-          both += p && t;
-          if (p || t) {
-            lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
-            hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
-          }
-        }
+    const auto& l = lo[static_cast<size_t>(c)];
+    const auto& h = hi[static_cast<size_t>(c)];
+    const int64_t both_c = both[static_cast<size_t>(c)];
     if (m.pred_voxels == 0 && m.truth_voxels == 0) {
       m.dice = m.jaccard = m.hd95 = m.assd = kNaN;
       continue;
     }
-    m.dice = 2.0 * both / static_cast<double>(m.pred_voxels + m.truth_voxels);
-    m.jaccard = both / static_cast<double>(m.pred_voxels + m.truth_voxels - both);
+    m.dice = 2.0 * both_c / static_cast<double>(m.pred_voxels + m.truth_voxels);
+    m.jaccard = both_c / static_cast<double>(m.pred_voxels + m.truth_voxels - both_c);
     if (m.pred_voxels == 0 || m.truth_voxels == 0) {
       m.hd95 = m.assd = kNaN;
       continue;
@@ -162,8 +199,8 @@ std::vector<ClassMetrics> class_metrics(const LabelVolume& pred, const LabelVolu
     // The box, one voxel larger on each side where the volume allows.
     std::array<int64_t, 3> b0{}, bd{};
     for (size_t a = 0; a < 3; ++a) {
-      b0[a] = std::max<int64_t>(0, lo[a] - 1);
-      bd[a] = std::min<int64_t>(dims[a] - 1, hi[a] + 1) - b0[a] + 1;
+      b0[a] = std::max<int64_t>(0, l[a] - 1);
+      bd[a] = std::min<int64_t>(dims[a] - 1, h[a] + 1) - b0[a] + 1;
     }
     std::vector<uint8_t> in_p(static_cast<size_t>(bd[0] * bd[1] * bd[2])), in_t(in_p.size());
     for (int64_t k = 0; k < bd[2]; ++k)
