@@ -289,5 +289,43 @@ TEST(Components, TheHeartRuleMatchesItWithSeveralClustersAndTies) {
   }
 }
 
+// More than 8192 groups of structure are measured as one cluster; the rule is the same.
+// Isolated voxels of classes 1..3 every second voxel: each is its own group and component.
+TEST(Components, ManyScatteredGroupsFollowTheSameRule) {
+  Grid g;
+  g.dims = {48, 48, 18};  // 5184 voxels on the even planes, 5184 more on the odd ones
+  g.spacing = {1, 1, 1};
+  LabelVolume v = LabelVolume::filled(g, 0);
+  int n = 0;
+  for (int k = 0; k < 18; k += 2)
+    for (int j = 0; j < 48; j += 2)
+      for (int i = (k / 2) % 2; i < 48; i += 2) v.at(i, j, k) = 1 + (n++ % 3);
+  ASSERT_GT(n, 8192 / 2);  // with the odd planes below: more than 8192
+  for (int k = 1; k < 18; k += 2)
+    for (int j = 1; j < 48; j += 2)
+      for (int i = 1; i < 48; i += 2) v.at(i, j, k) = 1 + (n++ % 3);
+  ASSERT_GT(n, 8192);
+  // No margin: every voxel is its own blob holding one; the first blob is the heart, so only
+  // the first structure voxel (class 1) is kept.
+  LabelVolume tight = v;
+  keep_largest_heart_components(tight, 4, 0.0);
+  int64_t kept = 0;
+  for (const int32_t x : tight.voxels) kept += x != 0;
+  EXPECT_EQ(kept, 1);
+  EXPECT_EQ(tight.at(0, 0, 0), 1);
+  // A 2.5 mm margin joins them all into one region: each class keeps its first voxel (all
+  // its components have one voxel), as keep_largest_components does.
+  LabelVolume loose = v, largest = v;
+  keep_largest_heart_components(loose, 4, 2.5);
+  keep_largest_components(largest, 4);
+  EXPECT_EQ(loose.voxels, largest.voxels);
+  EXPECT_EQ(loose.at(0, 0, 0), 1);
+  EXPECT_EQ(loose.at(2, 0, 0), 2);
+  EXPECT_EQ(loose.at(4, 0, 0), 3);
+  kept = 0;
+  for (const int32_t x : loose.voxels) kept += x != 0;
+  EXPECT_EQ(kept, 3);
+}
+
 }  // namespace
 }  // namespace coordseg
