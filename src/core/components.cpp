@@ -31,6 +31,14 @@ struct Runs {
   std::vector<int64_t> row_first;  // per row (j + ny * k) its first run; one more at the end
   std::array<int64_t, 3> dims{};
   int64_t start(size_t r, int64_t row) const { return x[r] + dims[0] * row; }
+  // fn(run, row) for every run, in order.
+  template <typename Fn>
+  void for_each(Fn fn) const {
+    for (int64_t row = 0; row + 1 < static_cast<int64_t>(row_first.size()); ++row)
+      for (auto r = static_cast<size_t>(row_first[static_cast<size_t>(row)]);
+           r < static_cast<size_t>(row_first[static_cast<size_t>(row) + 1]); ++r)
+        fn(r, row);
+  }
 };
 
 // row(j, k) points at the box's row of nx values.
@@ -159,25 +167,18 @@ void keep_largest_eligible(LabelVolume& v, int num_classes, const Box& box, Elig
   for (size_t r = 0; r < n; ++r) size[static_cast<size_t>(runs.root[r])] += runs.length[r];
   std::vector<int32_t> best_root(static_cast<size_t>(num_classes), -1);
   std::vector<int64_t> best_size(static_cast<size_t>(num_classes), 0);
-  for (int64_t line = 0; line + 1 < static_cast<int64_t>(runs.row_first.size()); ++line)
-    for (auto r = static_cast<size_t>(runs.row_first[static_cast<size_t>(line)]);
-         r < static_cast<size_t>(runs.row_first[static_cast<size_t>(line) + 1]); ++r) {
-      const int32_t c = runs.value[r];
-      if (c >= num_classes || runs.root[r] != static_cast<int32_t>(r) || size[r] <= best_size[static_cast<size_t>(c)])
-        continue;
-      if (!eligible(runs.x[r], line % box.dims[1], line / box.dims[1])) continue;
-      best_size[static_cast<size_t>(c)] = size[r];
-      best_root[static_cast<size_t>(c)] = static_cast<int32_t>(r);
-    }
-  for (int64_t line = 0; line + 1 < static_cast<int64_t>(runs.row_first.size()); ++line) {
-    int32_t* out = row(line % box.dims[1], line / box.dims[1]);
-    for (auto r = static_cast<size_t>(runs.row_first[static_cast<size_t>(line)]);
-         r < static_cast<size_t>(runs.row_first[static_cast<size_t>(line) + 1]); ++r) {
-      const int32_t c = runs.value[r];
-      if (c < num_classes && runs.root[r] != best_root[static_cast<size_t>(c)])
-        std::fill(out + runs.x[r], out + runs.x[r] + runs.length[r], 0);
-    }
-  }
+  runs.for_each([&](size_t r, int64_t line) {
+    const int32_t c = runs.value[r];
+    if (c >= num_classes || runs.root[r] != static_cast<int32_t>(r) || size[r] <= best_size[static_cast<size_t>(c)]) return;
+    if (!eligible(runs.x[r], line % box.dims[1], line / box.dims[1])) return;
+    best_size[static_cast<size_t>(c)] = size[r];
+    best_root[static_cast<size_t>(c)] = static_cast<int32_t>(r);
+  });
+  runs.for_each([&](size_t r, int64_t line) {
+    const int32_t c = runs.value[r];
+    if (c < num_classes && runs.root[r] != best_root[static_cast<size_t>(c)])
+      std::fill_n(row(line % box.dims[1], line / box.dims[1]) + runs.x[r], runs.length[r], 0);
+  });
 }
 
 }  // namespace
@@ -200,7 +201,6 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
     inside[at] = v.voxels[full] > 0 && v.voxels[full] < num_classes ? 1 : 0;
   });
   const Runs groups = component_runs(b.dims, [&](int64_t j, int64_t k) { return inside.data() + b.dims[0] * (j + b.dims[1] * k); });
-  const int64_t rows = b.dims[1] * b.dims[2];
   // Each group's box (grid coordinates) and voxel count; groups in order of their first voxel.
   struct Group {
     std::array<int64_t, 3> lo, hi;
@@ -208,22 +208,20 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
   };
   std::vector<Group> group;
   std::vector<int32_t> group_of(groups.x.size(), -1);  // per run
-  for (int64_t row = 0; row < rows; ++row)
-    for (auto r = static_cast<size_t>(groups.row_first[static_cast<size_t>(row)]);
-         r < static_cast<size_t>(groups.row_first[static_cast<size_t>(row) + 1]); ++r) {
-      const auto root = static_cast<size_t>(groups.root[r]);
-      const int64_t x0 = b.lo[0] + groups.x[r], x1 = x0 + groups.length[r] - 1;
-      const int64_t j = b.lo[1] + row % b.dims[1], k = b.lo[2] + row / b.dims[1];
-      if (root == r) {  // a group's first run comes first
-        group_of[r] = static_cast<int32_t>(group.size());
-        group.push_back({{x0, j, k}, {x1, j, k}, 0});
-      }
-      group_of[r] = group_of[root];
-      Group& g = group[static_cast<size_t>(group_of[r])];
-      g.lo = {std::min(g.lo[0], x0), std::min(g.lo[1], j), g.lo[2]};
-      g.hi = {std::max(g.hi[0], x1), std::max(g.hi[1], j), k};
-      g.voxels += groups.length[r];
+  groups.for_each([&](size_t r, int64_t row) {
+    const auto root = static_cast<size_t>(groups.root[r]);
+    const int64_t x0 = b.lo[0] + groups.x[r], x1 = x0 + groups.length[r] - 1;
+    const int64_t j = b.lo[1] + row % b.dims[1], k = b.lo[2] + row / b.dims[1];
+    if (root == r) {  // a group's first run comes first
+      group_of[r] = static_cast<int32_t>(group.size());
+      group.push_back({{x0, j, k}, {x1, j, k}, 0});
     }
+    group_of[r] = group_of[root];
+    Group& g = group[static_cast<size_t>(group_of[r])];
+    g.lo = {std::min(g.lo[0], x0), std::min(g.lo[1], j), g.lo[2]};
+    g.hi = {std::max(g.hi[0], x1), std::max(g.hi[1], j), k};
+    g.voxels += groups.length[r];
+  });
   // A voxel within the margin of a group lies in the group's box grown by `reach`; with one
   // voxel more, two groups whose near voxels touch have overlapping boxes. So groups whose
   // grown boxes overlap (transitively) form clusters, and every 6-connected part of "within
@@ -239,17 +237,20 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
       if (p.lo[a] - q.hi[a] > 2 * reach[a] + 1 || q.lo[a] - p.hi[a] > 2 * reach[a] + 1) return false;
     return true;
   };
-  for (size_t p = 0; p < n_groups; ++p)
-    for (size_t q = p + 1; q < n_groups; ++q)
-      if (n_groups > 8192 || overlap(group[p], group[q])) {
-        const int32_t rp = find(cluster, static_cast<int32_t>(p)), rq = find(cluster, static_cast<int32_t>(q));
-        if (rp != rq) cluster[static_cast<size_t>(std::max(rp, rq))] = std::min(rp, rq);
-        if (n_groups > 8192) break;  // all joined to the first
-      }
+  if (n_groups > 8192) {
+    std::fill(cluster.begin(), cluster.end(), 0);
+  } else {
+    for (size_t p = 0; p < n_groups; ++p)
+      for (size_t q = p + 1; q < n_groups; ++q)
+        if (overlap(group[p], group[q])) {
+          const int32_t rp = find(cluster, static_cast<int32_t>(p)), rq = find(cluster, static_cast<int32_t>(q));
+          if (rp != rq) cluster[static_cast<size_t>(std::max(rp, rq))] = std::min(rp, rq);
+        }
+  }
+  // Clusters in order of their first voxel.
   struct Cluster {
     std::array<int64_t, 3> lo, hi;
     int64_t voxels = 0;
-    int32_t first = 0;  // its first group: clusters in order of their first voxel
   };
   std::vector<Cluster> clusters;
   std::vector<int32_t> cluster_index(n_groups, -1);
@@ -257,7 +258,7 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
     const auto root = static_cast<size_t>(find(cluster, static_cast<int32_t>(g)));
     if (cluster_index[root] < 0) {
       cluster_index[root] = static_cast<int32_t>(clusters.size());
-      clusters.push_back({group[g].lo, group[g].hi, 0, static_cast<int32_t>(g)});
+      clusters.push_back({group[g].lo, group[g].hi, 0});
     }
     cluster_index[g] = cluster_index[root];
     Cluster& c = clusters[static_cast<size_t>(cluster_index[g])];
@@ -288,16 +289,12 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
     }
     // This cluster's structure voxels, run by run.
     std::vector<uint8_t> mine(region.voxels(), 0);
-    for (int64_t row = 0; row < rows; ++row) {
-      const int64_t j = b.lo[1] + row % b.dims[1], k = b.lo[2] + row / b.dims[1];
-      if (j < region.lo[1] || j >= region.lo[1] + region.dims[1] || k < region.lo[2] || k >= region.lo[2] + region.dims[2])
-        continue;
-      uint8_t* out = mine.data() + region.dims[0] * (j - region.lo[1] + region.dims[1] * (k - region.lo[2]));
-      for (auto r = static_cast<size_t>(groups.row_first[static_cast<size_t>(row)]);
-           r < static_cast<size_t>(groups.row_first[static_cast<size_t>(row) + 1]); ++r)
-        if (cluster_index[static_cast<size_t>(group_of[r])] == static_cast<int32_t>(ci))
-          std::fill_n(out + (b.lo[0] + groups.x[r] - region.lo[0]), groups.length[r], uint8_t{1});
-    }
+    groups.for_each([&](size_t r, int64_t row) {
+      if (cluster_index[static_cast<size_t>(group_of[r])] != static_cast<int32_t>(ci)) return;
+      const int64_t j = b.lo[1] + row % b.dims[1] - region.lo[1], k = b.lo[2] + row / b.dims[1] - region.lo[2];
+      std::fill_n(mine.data() + region.dims[0] * (j + region.dims[1] * k) + (b.lo[0] + groups.x[r] - region.lo[0]),
+                  groups.length[r], uint8_t{1});
+    });
     const std::vector<double> d2 = squared_distance_transform(mine, region.dims, v.grid.spacing, distance);
     std::vector<uint8_t> near(region.voxels());
     for (size_t at = 0; at < near.size(); ++at) near[at] = d2[at] <= limit ? 1 : 0;
@@ -305,12 +302,10 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
       return near.data() + region.dims[0] * (j + region.dims[1] * k);
     });
     std::vector<int64_t> held(blobs.x.size(), 0);
-    for (int64_t line = 0; line + 1 < static_cast<int64_t>(blobs.row_first.size()); ++line)
-      for (auto r = static_cast<size_t>(blobs.row_first[static_cast<size_t>(line)]);
-           r < static_cast<size_t>(blobs.row_first[static_cast<size_t>(line) + 1]); ++r) {
-        const uint8_t* in = mine.data() + blobs.start(r, line);
-        held[static_cast<size_t>(blobs.root[r])] += std::count(in, in + blobs.length[r], uint8_t{1});
-      }
+    blobs.for_each([&](size_t r, int64_t line) {
+      const uint8_t* in = mine.data() + blobs.start(r, line);
+      held[static_cast<size_t>(blobs.root[r])] += std::count(in, in + blobs.length[r], uint8_t{1});
+    });
     const auto best = static_cast<int32_t>(std::max_element(held.begin(), held.end()) - held.begin());
     // Its first voxel in grid order: the root run's start.
     int64_t best_row = 0;

@@ -109,7 +109,7 @@ std::vector<double> squared_distance_transform(const std::vector<uint8_t>& mask,
     // range of them, with its own buffers.
     constexpr int64_t kBlock = 8;
     const int64_t per_row = (dims[0] + kBlock - 1) / kBlock;
-    const int64_t groups = dims[0] * dims[1] * dims[2] / (n * dims[0]);  // z planes (y pass) or y rows (z pass)
+    const int64_t groups = axis == 1 ? dims[2] : dims[1];  // z planes (y pass) or y rows (z pass)
     parallel_for(groups * per_row, options.threads, [&](int64_t first, int64_t last) {
       std::vector<double> block(static_cast<size_t>(n * kBlock)), f(static_cast<size_t>(n_max)), d(static_cast<size_t>(n_max)),
           z(static_cast<size_t>(n_max) + 1);

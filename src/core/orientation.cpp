@@ -58,6 +58,19 @@ void for_each_pair(const Grid& source, const Reorientation& r, Fn&& fn) {
       }
   });
 }
+
+// The voxels of `from` in the other voxel order of `source`'s grid: into the canonical order,
+// or back out of it. A copy where the order is already canonical.
+template <class T>
+std::vector<T> permuted(const std::vector<T>& from, const Grid& source, const Reorientation& r, bool to_canonical) {
+  if (r.is_identity()) return from;
+  std::vector<T> out(from.size());
+  if (to_canonical)
+    for_each_pair(source, r, [&](int64_t c, int64_t s) { out[static_cast<size_t>(c)] = from[static_cast<size_t>(s)]; });
+  else
+    for_each_pair(source, r, [&](int64_t c, int64_t s) { out[static_cast<size_t>(s)] = from[static_cast<size_t>(c)]; });
+  return out;
+}
 }  // namespace
 
 template <class T>
@@ -66,8 +79,7 @@ VolumeOf<T> reorient(const VolumeOf<T>& v, const Reorientation& r) {
   out.grid = reorient_grid(v.grid, r);
   out.header = make_header(out.grid, std::max(v.header.qform_code, 1), std::max(v.header.sform_code, 1));
   out.source = v.source;
-  out.voxels.resize(v.voxels.size());
-  for_each_pair(v.grid, r, [&](int64_t c, int64_t s) { out.voxels[static_cast<size_t>(c)] = v.voxels[static_cast<size_t>(s)]; });
+  out.voxels = permuted(v.voxels, v.grid, r, /*to_canonical=*/true);
   return out;
 }
 
@@ -80,12 +92,7 @@ VolumeOf<T> undo_reorient(const VolumeOf<T>& canonical, const Reorientation& r, 
   VolumeOf<T> out;
   out.grid = original;
   out.header = header;
-  if (r.is_identity()) {
-    out.voxels = canonical.voxels;
-    return out;
-  }
-  out.voxels.resize(canonical.voxels.size());
-  for_each_pair(original, r, [&](int64_t c, int64_t s) { out.voxels[static_cast<size_t>(s)] = canonical.voxels[static_cast<size_t>(c)]; });
+  out.voxels = permuted(canonical.voxels, original, r, /*to_canonical=*/false);
   return out;
 }
 
