@@ -373,8 +373,8 @@ CaseSpec sample_case(const PhantomOptions& o, int index) {
 
 Voxel classify(const CaseSpec& c, const Vec3& p) {
   const Body& b = c.body;
-  const double rx = p.x / b.bx, ry = p.y / b.by;
-  const double rho = std::sqrt(rx * rx + ry * ry);
+  double rho = 0;
+  const double depth = b.depth(p, rho);
   if (rho > 1.0) return {kAir, kPoolCount, 0};
 
   // Heart first: it sits inside the mediastinum and owns its surroundings.
@@ -387,7 +387,6 @@ Voxel classify(const CaseSpec& c, const Vec3& p) {
   }
 
   // Thorax, by distance inward from the skin (approximate, in mm).
-  const double depth = (1.0 - rho) * (b.bx * rx * rx + b.by * ry * ry) / std::max(rho * rho, 1e-12);
   if (depth < b.fat) return {kFat, kPoolCount, 0};
   if (depth < b.fat + b.muscle) {
     return {kMuscle, kPoolCount, 0};

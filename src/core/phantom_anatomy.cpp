@@ -293,6 +293,53 @@ void grow_body(CaseSpec& c, Random& rng) {
   b.oesophagus_air = rng.chance(0.6) ? rng.uniform(1.5, 4) : 0;
 }
 
+// Generation 1's heart often reached through the sternum into the chest wall's muscle and
+// fat (its shapes are classified first): in 15 of 40 cases by up to 12 mm. The chest grows
+// deeper in front until the heart lies behind the sternum and the muscle with a small
+// retrosternal gap; the lungs grow forward with it and the back stays as it was.
+void fit_chest_to_heart(CaseSpec& c) {
+  Heart& h = c.heart;
+  Body& b = c.body;
+  // The retrosternal gap, 1-4 mm, from a stream of its own (the other draws stay as they were).
+  Random own(c.noise_key ^ 0xc4e57ull);
+  const double gap = own.uniform(1, 4);
+  Vec3 lo, hi;
+  heart_extent(h, lo, hi);
+  // How far (mm) the heart reaches in front of where it may: over columns along y every 3 mm
+  // in x and z, the first heart point from the front against the wall's inner depth there.
+  auto reach = [&] {
+    double worst = 0;
+    for (double x = lo.x - 20; x <= hi.x + 20; x += 3)
+      for (double z = lo.z - 10; z <= hi.z + 10; z += 3) {
+        const bool sternum = std::fabs(x - b.sternum_x) < b.sternum_half_width && z > b.xiphoid_z;
+        const double inner = b.fat + b.muscle + (sternum ? b.sternum_thickness : 0) + gap;
+        for (double y = b.by; y > lo.y; y -= 1) {
+          Voxel v;
+          double sd = 0, rho = 0;
+          const Vec3 p{x, y, z};
+          const double depth = b.depth(p, rho);
+          if (rho > 1.0) continue;
+          if (depth > inner + 1) break;  // behind the wall: nothing of the heart came first
+          if (h.classify(h.to_heart(p), v, sd, false)) {
+            worst = std::max(worst, inner - depth);
+            break;
+          }
+        }
+      }
+    return worst;
+  };
+  double deeper = 0;
+  for (int i = 0; i < 4; ++i) {
+    const double more = reach();
+    if (more <= 0.25) break;
+    b.by += more;
+    b.lung_y += 0.5 * more;
+    b.lung_semi_y += 0.5 * more;
+    deeper += more;
+  }
+  c.facts.chest_deeper = deeper;
+}
+
 }  // namespace
 
 void grow_anatomy(CaseSpec& c, Random& rng) {
@@ -304,6 +351,7 @@ void grow_anatomy(CaseSpec& c, Random& rng) {
   grow_body(c, rng);
   // The wider vessels carve more of the atria and the RV than generation 1's did.
   fit_volumes(h, /*fit_vessels=*/false);
+  fit_chest_to_heart(c);
 }
 
 void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng) {

@@ -235,6 +235,12 @@ struct Body {
   Vec3 oesophagus;             // centre (x, y)
   double oesophagus_radius = 8, oesophagus_air = 0;
   double diaphragm_z(double x, double y) const;
+  // Depth (mm, approximate) of p inward from the skin, and rho (> 1: outside the body).
+  double depth(const Vec3& p, double& rho) const {
+    const double rx = p.x / bx, ry = p.y / by;
+    rho = std::sqrt(rx * rx + ry * ry);
+    return (1.0 - rho) * (bx * rx * rx + by * ry * ry) / std::max(rho * rho, 1e-12);
+  }
 };
 
 // The intensity of a blood voxel beyond its pool's level: where unopacified blood from the

@@ -65,6 +65,7 @@ struct PhantomFacts {
   double trunk_length = 0, trunk_diameter = 0;          // pulmonary valve to the bifurcation
   double rpa_diameter = 0, lpa_diameter = 0;
   double svc_diameter = 0, ivc_diameter = 0, pv_diameter = 0;  // pv: mean of the four
+  double chest_deeper = 0;  // mm the chest grew in front so that the heart lies behind its wall
 };
 
 struct PhantomCase {
