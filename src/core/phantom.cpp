@@ -68,7 +68,12 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
     double arc = 0;
     const double d = ves.tube.sd(q, &arc);
     if (d < 0) {
-      if (d < -ves.wall) return out = {kBlood, static_cast<uint8_t>(ves.pool), arc <= ves.labelled ? ves.label : 0}, true;
+      if (d < -ves.wall) return out = {ves.lumen, static_cast<uint8_t>(ves.pool), arc <= ves.labelled ? ves.label : 0}, true;
+      // The airway's tubes open into each other: no wall across the carina.
+      if (ves.lumen == kAir)
+        for (const Vessel& other : vessels)
+          if (other.lumen == kAir && &other != &ves && other.tube.sd(q) < -other.wall)
+            return out = {kAir, kPoolCount, 0}, true;
       return out = {kWall, kPoolCount, 0}, true;
     }
     if (ves.mediastinal) sd = std::min(sd, d);
@@ -520,7 +525,7 @@ std::string phantom_facts_csv_header() {
   std::string h =
       "case,orientation,phase,fov_mm,fov_cut,blood_level,ascending_length_mm,ascending_diameter_mm,arch_diameter_mm,"
       "descending_diameter_mm,trunk_length_mm,trunk_diameter_mm,rpa_diameter_mm,lpa_diameter_mm,svc_diameter_mm,"
-      "ivc_diameter_mm,pv_diameter_mm";
+      "ivc_diameter_mm,pv_diameter_mm,trachea_diameter_mm,carina_angle_deg,airway_clearance_mm";
   const LabelMap map = LabelMap::mmwhs();
   for (int c = 1; c < map.num_classes(); ++c) h += "," + map.names[static_cast<size_t>(c)] + "_ml";
   return h + "\n";
@@ -531,7 +536,8 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
   char buf[64];
   for (const double x : {f.fov_mm, f.fov_cut ? 1.0 : 0.0, f.blood_level, f.ascending_length, f.ascending_diameter,
                          f.arch_diameter, f.descending_diameter, f.trunk_length, f.trunk_diameter, f.rpa_diameter,
-                         f.lpa_diameter, f.svc_diameter, f.ivc_diameter, f.pv_diameter}) {
+                         f.lpa_diameter, f.svc_diameter, f.ivc_diameter, f.pv_diameter, f.trachea_diameter,
+                         f.carina_angle, f.airway_clearance}) {
     std::snprintf(buf, sizeof buf, ",%.1f", x);
     row += buf;
   }

@@ -71,6 +71,44 @@ Vec3 lv_wall_point(const Heart& h, const Vec3& toward, double w, double inset) {
   return {e.semi.x * f * std::cos(phi) * inset, e.semi.y * f * std::sin(phi) * inset, w};
 }
 
+// The world y of the ascending aorta's axis at the aortic valve's end (generation 1's second point).
+double ascending_valve_y(const CaseSpec& c) { return c.heart.world_point(c.heart.aorta.points[1]).y; }
+
+// The oesophagus in front of the spine, right of the descending aorta; the trachea in front of
+// the oesophagus, near the midline. The aorta's arch is then routed round the trachea.
+void place_oesophagus_and_trachea(CaseSpec& c, Random& rng) {
+  Body& b = c.body;
+  // Generation 1's thorax left 5-6 cm between the ascending aorta and the spine, too little
+  // for the right pulmonary artery and the trachea behind it. The chest grows deeper by
+  // `deeper` mm front and back (the spine and descending aorta move back, the lungs grow), at
+  // least until the trachea's axis lies `behind` mm behind the ascending aorta's axis at its
+  // valve end (it leans forward as it rises): room for the aorta, the right pulmonary artery
+  // and the trachea, each with its wall, as in real anatomy (about 45 mm).
+  double deeper = rng.uniform(8, 14);
+  const double behind = rng.uniform(44, 48);
+  b.oesophagus_radius = rng.uniform(7, 10);
+  b.oesophagus_air = rng.chance(0.6) ? rng.uniform(1.5, 4) : 0;
+  // Trachea: coronal lumen diameter 13-25 mm (men) and 10-21 mm (women) (Breatnach et al. 1984).
+  b.trachea_radius = rng.uniform(7, 11);
+  b.trachea_wall = rng.uniform(1.2, 2.0);
+  const double oes_gap = rng.uniform(1, 4), tr_gap = rng.uniform(1, 3);
+  const double tr_x = rng.uniform(-2, 5), oes_x = rng.uniform(1, 4);
+  const double asc_y = ascending_valve_y(c);
+  auto trachea_y = [&] {
+    return b.spine.y + b.spine_radius + 2 * b.oesophagus_radius + oes_gap + b.trachea_wall + b.trachea_radius + tr_gap;
+  };
+  deeper = std::max(deeper, trachea_y() - (asc_y - behind));
+  b.by += deeper;
+  b.spine.y -= deeper;
+  b.descending.y -= deeper;
+  b.lung_semi_y += deeper;
+  c.facts.chest_deeper = deeper;
+  // Right of the widest descending aorta (lumen 13.5 mm and its wall), in front of the spine.
+  b.oesophagus = {b.descending.x + 15.5 + b.oesophagus_radius + oes_x,
+                  b.spine.y + b.spine_radius + b.oesophagus_radius + oes_gap, 0};
+  b.trachea = {b.spine.x + tr_x, trachea_y(), 0};
+}
+
 void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
   const Body& b = c.body;
@@ -84,18 +122,29 @@ void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
   const double rise_mm = rng.uniform(30, 45), forward = rng.uniform(0.05, 0.3), rightward = rng.uniform(0.05, 0.25);
   const Vec3 a2 = w1 + world_dir(rightward, forward, 1) * rise_mm;
   // The arch curves left-posterior over the pulmonary bifurcation to the descending aorta
-  // beside the spine.
+  // beside the spine: seen from above, round the front and the left side of the trachea (its
+  // axis at t), never nearer it than both tubes' lumens and walls allow; it rises `rise` mm
+  // over the line between its ends.
   const Vec3 d{b.descending.x, b.descending.y, a2.z + rng.uniform(-8, 4)};
   const double rise = rng.uniform(14, 24);
+  const Vec3 t{b.trachea.x, b.trachea.y, 0};
+  const double keep = b.trachea_radius + b.trachea_wall + wall + rng.uniform(1.5, 4);
+  const double th0 = std::atan2(a2.y - t.y, a2.x - t.x);
+  double th1 = std::atan2(d.y - t.y, d.x - t.x);
+  while (th1 <= th0) th1 += 2 * M_PI;
+  const double rho0 = std::hypot(a2.x - t.x, a2.y - t.y), rho1 = std::hypot(d.x - t.x, d.y - t.y);
   std::vector<Vec3> pts = {w0, w1, a2};  // kArchStart is a2's index
   std::vector<double> radii = {r_root, r_root, r_asc};
   constexpr int kArch = static_cast<int>(kArchSegments);
   std::array<Vec3, kArchSegments + 1> arch;
   for (int k = 1; k <= kArch; ++k) {
-    const double th = M_PI * k / kArch;
-    arch[static_cast<size_t>(k)] = a2 + (d - a2) * (0.5 * (1 - std::cos(th))) + kUp * (rise * std::sin(th));
+    const double f = static_cast<double>(k) / kArch, th = th0 + (th1 - th0) * f;
+    const double r = r_asc + (r_desc - r_asc) * f;
+    const double rho = k == kArch ? rho1 : std::max(rho0 + (rho1 - rho0) * f, keep + r);
+    arch[static_cast<size_t>(k)] = {t.x + rho * std::cos(th), t.y + rho * std::sin(th),
+                                    a2.z + (d.z - a2.z) * f + rise * std::sin(M_PI * f)};
     pts.push_back(arch[static_cast<size_t>(k)]);
-    radii.push_back(r_asc + (r_desc - r_asc) * k / kArch);
+    radii.push_back(r);
   }
   arch[0] = a2;
   h.aorta = frame_tube(h, pts, radii, wall);
@@ -163,9 +212,10 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   // one arches over the left bronchus. PUA keeps their first 15-25 mm.
   const double zr = zb - rng.uniform(0, 6);
   const Vec3 behind = asc_at(zr);
-  const Vec3 r1{behind.x, behind.y - (r_asc + r_rpa + 2 * wall + rng.uniform(2, 5)), zr};
-  const Vec3 r2 = r1 + Vec3{rng.uniform(30, 40), -rng.uniform(5, 15), -rng.uniform(0, 10)};
-  h.vessels.push_back(make_vessel(h, {bif, r1, r2, r2 + Vec3{25, -10, -15}}, {r_rpa, r_rpa, r_rpa * 0.85, r_rpa * 0.6},
+  const Vec3 r1{behind.x, behind.y - (r_asc + r_rpa + 2 * wall + rng.uniform(0.5, 2)), zr};
+  // It stays in front of the right main bronchus and the bronchus intermedius (grow_airway).
+  const Vec3 r2 = r1 + Vec3{rng.uniform(30, 40), -rng.uniform(0, 5), -rng.uniform(0, 10)};
+  h.vessels.push_back(make_vessel(h, {bif, r1, r2, r2 + Vec3{22, -3, -20}}, {r_rpa, r_rpa, r_rpa * 0.85, r_rpa * 0.6},
                                   wall * 0.75, kPA, 850, rng.uniform(15, 25), kPA, true));
   const Vec3 l1 = bif + Vec3{-rng.uniform(12, 18), -rng.uniform(10, 18), rng.uniform(2, 8)};
   const Vec3 l2 = l1 + Vec3{-rng.uniform(20, 30), -rng.uniform(5, 12), -rng.uniform(5, 12)};
@@ -198,7 +248,9 @@ void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
   double pv_sum = 0;
   for (int side = -1; side <= 1; side += 2)
     for (int level = -1; level <= 1; level += 2) {
-      const double dz = rng.uniform(0.2, 0.45), dy = rng.uniform(0.2, 0.6);
+      // The upper veins leave in front of the main bronchi, the lower ones below them.
+      const double dz = level > 0 ? rng.uniform(0.05, 0.25) : rng.uniform(0.2, 0.45);
+      const double dy = level > 0 ? rng.uniform(-0.4, -0.1) : rng.uniform(0.2, 0.6);
       const Vec3 dir = world_dir(side * 1.0, -dy, level * dz);
       const double r = rng.uniform(5.5, 9);
       const double out = exit_distance(h, h.la, la, dir);
@@ -288,9 +340,134 @@ void grow_body(CaseSpec& c, Random& rng) {
   b.sternum_thickness = rng.uniform(10, 14);
   b.xiphoid_z = lo.z + rng.uniform(0, 25);
   b.cartilage_x = rng.uniform(55, 80);
-  b.oesophagus = {b.descending.x + rng.uniform(14, 22), b.spine.y + b.spine_radius + rng.uniform(6, 12), 0};
-  b.oesophagus_radius = rng.uniform(7, 10);
-  b.oesophagus_air = rng.chance(0.6) ? rng.uniform(1.5, 4) : 0;
+}
+
+// The narrowest gap (mm) between the outer wall of airway tube `a` (heart frame) and the outer
+// walls of the chambers, the aorta, the pulmonary trunk, the vessels and the oesophagus,
+// sampled along its centreline every `step` mm. The ellipsoids' distances are approximate.
+double airway_gap(const CaseSpec& c, const Tube& a, double step = 1.5) {
+  const Heart& h = c.heart;
+  const Body& b = c.body;
+  double gap = 1e30;
+  for (size_t s = 0; s + 1 < a.points.size(); ++s) {
+    const double len = (a.points[s + 1] - a.points[s]).norm();
+    const int n = std::max(1, static_cast<int>(std::ceil(len / step)));
+    for (int i = 0; i <= n; ++i) {
+      const double t = static_cast<double>(i) / n;
+      const Vec3 q = a.points[s] + (a.points[s + 1] - a.points[s]) * t;
+      double d = std::min({std::max(h.lv_outer.sd(q), -q.z), h.la.sd(q), h.ra.sd(q), h.rv.sd(q), h.aorta.sd(q), h.pa.sd(q)});
+      for (const Vessel& v : h.vessels)
+        if (v.lumen != kAir) d = std::min(d, v.tube.sd(q));
+      const Vec3 w = h.world_point(q);
+      if (w.z > b.diaphragm_z(w.x, w.y) - 25)
+        d = std::min(d, std::hypot(w.x - b.oesophagus.x, w.y - b.oesophagus.y) - b.oesophagus_radius);
+      gap = std::min(gap, d - a.radius_at(s, t));
+    }
+  }
+  return gap;
+}
+
+// The trachea down to the carina and the two main bronchi with their first branches into the
+// lungs. The carina lies a little above the pulmonary bifurcation, behind it and under the
+// arch. Where the drawn height would make the airway touch a vessel, chamber or the
+// oesophagus, heights within 8 mm of it are tried, then higher ones up to the arch; at each,
+// each bronchus tries angles within 10 degrees of its drawn one and four backward bends. The
+// first height that clears everything by 0.5 mm wins, else the one that comes closest.
+void grow_airway(CaseSpec& c, Random& rng) {
+  Heart& h = c.heart;
+  const Body& b = c.body;
+  double r_t = b.trachea_radius;
+  const double w_t = b.trachea_wall;
+  // Main bronchi: the right one wider, shorter and steeper (about 2 and 5 cm long, Gray's);
+  // angles from the trachea's axis, their sum the carina's angle (60.8 +/- 11.8 degrees,
+  // Haskin & Goodman 1982).
+  double r_r = r_t * rng.uniform(0.7, 0.85), r_l = r_t * rng.uniform(0.6, 0.75);
+  const double len_r = rng.uniform(18, 26), len_l = rng.uniform(38, 50);
+  const double a_r0 = rng.uniform(18, 28), a_l0 = rng.uniform(28, 42);
+  const double w_b = w_t * 0.8;
+  const double bif_z = h.world_point(h.pa.points.back()).z;
+  const double dz0 = rng.uniform(4, 10);
+  const double deg = M_PI / 180;
+  double into_lung = 12;  // mm of each bronchus's first branch drawn into the lung
+  auto bronchus = [&](const Vec3& carina, double side, double angle, double back, double len) {
+    const Vec3 dir = world_dir(side * std::sin(angle * deg), -back, -std::cos(angle * deg));
+    const Vec3 p1 = carina + dir * len;
+    // Into the lung: the bronchus intermedius down, out and back behind the LA; the left
+    // lower lobe's bronchus out and a little forward, clear of the descending aorta.
+    const Vec3 p2 = p1 + (side > 0 ? world_dir(1.0, -0.5, -0.8) : world_dir(-1.0, 0.3, -0.8)) * into_lung;
+    return std::array<Vec3, 3>{carina, p1, p2};
+  };
+  auto tube = [&](const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall) {
+    return frame_tube(h, world, lumen, wall);
+  };
+  struct Choice {
+    double gap = -1e30;
+    double z = 0, a_r = 0, a_l = 0, back_r = 0, back_l = 0;
+  } best;
+  std::vector<double> dzs = {0};
+  for (double dz = 2; dz <= 8; dz += 2) dzs.insert(dzs.end(), {dz, -dz});
+  for (double dz = 10; dz <= 40; dz += 2) dzs.push_back(dz);
+  // Never above where the arch begins: the carina lies under the arch.
+  const double arch_start = h.world_point(h.aorta.points[kArchStart]).z;
+  for (const double dz : dzs) {
+    if (bif_z + dz0 + dz > arch_start) continue;
+    const Vec3 carina{b.trachea.x, b.trachea.y, bif_z + dz0 + dz};
+    const double gt = airway_gap(c, tube({carina + kUp * 120.0, carina}, {r_t, r_t}, w_t));
+    Choice ch;
+    ch.z = carina.z;
+    double g_r = -1e30, g_l = -1e30;
+    for (const double back : {0.1, 0.25, 0.4, 0.55})
+      for (const double da : {0.0, 5.0, -5.0, 10.0, -10.0}) {
+        const double back_l = back - 0.45;  // the left one passes in front of the descending aorta
+        if (g_r < 0.5) {
+          const auto p = bronchus(carina, 1, a_r0 + da, back, len_r);
+          const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_r, r_r, r_r * 0.75}, w_b));
+          if (g > g_r) g_r = g, ch.a_r = a_r0 + da, ch.back_r = back;
+        }
+        if (g_l < 0.5) {
+          const auto p = bronchus(carina, -1, a_l0 - da, back_l, len_l);
+          const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_l, r_l, r_l * 0.75}, w_b));
+          if (g > g_l) g_l = g, ch.a_l = a_l0 - da, ch.back_l = back_l;
+        }
+      }
+    ch.gap = std::min({gt, g_r, g_l});
+    if (ch.gap > best.gap) best = ch;
+    if (best.gap >= 0.5) break;
+  }
+  const Vec3 carina{b.trachea.x, b.trachea.y, best.z};
+  // Where the airway still touches a neighbour it is narrower by the overlap (at most by a
+  // third), as an airway pressed by a vessel is; a bronchus's branch into the lung that still
+  // touches one is left out.
+  auto narrow = [&](double g, double& r) {
+    if (g < 0.5) r = std::max(r * 2 / 3, r - (0.5 - g));
+  };
+  narrow(airway_gap(c, tube({carina + kUp * 120.0, carina}, {r_t, r_t}, w_t)), r_t);
+  auto bronchus_gap = [&](double side, double r) {
+    const auto p = side > 0 ? bronchus(carina, 1, best.a_r, best.back_r, len_r)
+                            : bronchus(carina, -1, best.a_l, best.back_l, len_l);
+    return airway_gap(c, tube({p[0], p[1], p[2]}, {r, r, r * 0.75}, w_b));
+  };
+  narrow(bronchus_gap(1, r_r), r_r);
+  narrow(bronchus_gap(-1, r_l), r_l);
+  if (std::min(bronchus_gap(1, r_r), bronchus_gap(-1, r_l)) < 0.5) into_lung = 1;
+  const auto right = bronchus(carina, 1, best.a_r, best.back_r, len_r);
+  const auto left = bronchus(carina, -1, best.a_l, best.back_l, len_l);
+  auto add = [&](const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall, bool mediastinal) {
+    Vessel v = make_vessel(h, world, lumen, wall, kPoolCount, 0, 0, kPoolCount, mediastinal);
+    v.lumen = kAir;
+    h.vessels.push_back(v);
+  };
+  add({carina + kUp * 400.0, carina}, {r_t, r_t}, w_t, true);
+  add({right[0], right[1]}, {r_r, r_r}, w_b, true);
+  add({right[1], right[2]}, {r_r, r_r * 0.75}, w_b, false);
+  add({left[0], left[1]}, {r_l, r_l}, w_b, true);
+  add({left[1], left[2]}, {r_l, r_l * 0.75}, w_b, false);
+  c.facts.trachea_diameter = 2 * r_t;
+  c.facts.carina_angle = best.a_r + best.a_l;
+  double gap = 1e30;
+  for (const Vessel& v : h.vessels)
+    if (v.lumen == kAir) gap = std::min(gap, airway_gap(c, v.tube));
+  c.facts.airway_clearance = gap;
 }
 
 // Generation 1's heart often reached through the sternum into the chest wall's muscle and
@@ -337,13 +514,14 @@ void fit_chest_to_heart(CaseSpec& c) {
     b.lung_semi_y += 0.5 * more;
     deeper += more;
   }
-  c.facts.chest_deeper = deeper;
+  c.facts.chest_deeper += deeper;
 }
 
 }  // namespace
 
 void grow_anatomy(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
+  place_oesophagus_and_trachea(c, rng);
   grow_aorta_and_branches(c, rng);
   grow_pulmonary_arteries(c, rng);
   grow_veins_and_appendages(c, rng);
@@ -351,6 +529,7 @@ void grow_anatomy(CaseSpec& c, Random& rng) {
   grow_body(c, rng);
   // The wider vessels carve more of the atria and the RV than generation 1's did.
   fit_volumes(h, /*fit_vessels=*/false);
+  grow_airway(c, rng);
   fit_chest_to_heart(c);
 }
 

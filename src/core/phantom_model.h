@@ -144,10 +144,13 @@ struct Voxel {
 };
 
 // A vessel of generation 2 outside the heart's chambers: the arch's branches, the pulmonary
-// arteries past the trunk, the venae cavae, pulmonary veins, coronary sinus, appendages.
+// arteries past the trunk, the venae cavae, pulmonary veins, coronary sinus, appendages; and
+// the airway (trachea and main bronchi), a tube of air drawn in the same frame, so that the
+// vessels' clearance from it is exact under the case's deformation.
 struct Vessel {
   Tube tube;                     // heart frame
-  Pool pool = kPoolCount;        // whose blood (contrast) it carries
+  Tissue lumen = kBlood;         // kAir for the airway
+  Pool pool = kPoolCount;        // whose blood (contrast) it carries; kPoolCount for the airway
   int32_t label = 0;             // the label of its first `labelled` mm, 0 beyond
   double labelled = 0;
   Pool opens_into = kPoolCount;  // the chamber whose wall it pierces (an open junction)
@@ -234,6 +237,8 @@ struct Body {
   double cartilage_x = 70;     // ribs are cartilage within this |x - sternum_x| in front
   Vec3 oesophagus;             // centre (x, y)
   double oesophagus_radius = 8, oesophagus_air = 0;
+  Vec3 trachea;                // the trachea's axis above the carina (x, y), in front of the oesophagus
+  double trachea_radius = 9, trachea_wall = 1.5;  // lumen, mm
   double diaphragm_z(double x, double y) const;
   // Depth (mm, approximate) of p inward from the skin, and rho (> 1: outside the body).
   double depth(const Vec3& p, double& rho) const {

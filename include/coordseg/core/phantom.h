@@ -11,12 +11,13 @@
 // arches left-posterior with three branches and descends; the pulmonary trunk runs
 // superior-posterior-left and divides under the arch (the right pulmonary artery behind the
 // ascending aorta); the venae cavae, four pulmonary veins, coronary sinus, both appendages,
-// papillary muscles and trabeculae, the oesophagus, diaphragm and liver, sternum and costal
-// cartilages are drawn; CT has contrast phases (arterial, pulmonary, venous) with inflow
+// papillary muscles and trabeculae, the oesophagus, trachea and main bronchi (the arch round
+// the trachea's left, the right pulmonary artery in front of the right bronchus), diaphragm
+// and liver, sternum and costal cartilages are drawn, the heart behind the sternum; CT has contrast phases (arterial, pulmonary, venous) with inflow
 // mixing in the right atrium, streaks beside dense contrast in the SVC and correlated noise;
 // MR has coil shading and a thicker slice profile. Labelling convention: ASA is the aortic
 // root and ascending aorta up to the start of the arch; PUA is the pulmonary trunk and the
-// first 10-20 mm of each branch; LA includes its appendage and the first 5-10 mm of each
+// first 15-25 mm of each branch; LA includes its appendage and the first 5-10 mm of each
 // pulmonary vein; RA includes its appendage; papillary muscles and trabeculae carry their
 // cavity's label; everything else (arch, branches, descending aorta, venae cavae, coronary
 // sinus) is blood with label 0, as in real label maps.
@@ -65,7 +66,13 @@ struct PhantomFacts {
   double trunk_length = 0, trunk_diameter = 0;          // pulmonary valve to the bifurcation
   double rpa_diameter = 0, lpa_diameter = 0;
   double svc_diameter = 0, ivc_diameter = 0, pv_diameter = 0;  // pv: mean of the four
-  double chest_deeper = 0;  // mm the chest grew in front so that the heart lies behind its wall
+  // The airway: the trachea's lumen diameter, the angle between the main bronchi at the
+  // carina (degrees), and the narrowest gap (mm) between the airway's wall and any vessel's or
+  // chamber's wall (negative: they overlap).
+  double trachea_diameter = 0, carina_angle = 0, airway_clearance = 0;
+  // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
+  // great vessels, and for the heart behind the sternum.
+  double chest_deeper = 0;
 };
 
 struct PhantomCase {
