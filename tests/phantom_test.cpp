@@ -576,7 +576,7 @@ TEST(Phantom, TheHeartLiesBehindTheSternum) {
 TEST(Phantom, TheAirwayKeepsClearOfTheVesselsAndHasPublishedSizes) {
   // The trachea and main bronchi are placed round the great vessels (the arch round the
   // trachea's left, the right pulmonary artery in front of the right bronchus); where room is
-  // short a bronchus narrows, and in a few cases a vessel still overlaps it by some mm.
+  // short a bronchus narrows, and in rare cases a vessel still overlaps it by under 1 mm.
   PhantomOptions o;
   o.seed = 7;
   int clear = 0;
@@ -588,10 +588,10 @@ TEST(Phantom, TheAirwayKeepsClearOfTheVesselsAndHasPublishedSizes) {
     // Carina: 60.8 +/- 11.8 degrees between the main bronchi (Haskin & Goodman 1982).
     EXPECT_GE(f.carina_angle, 40) << f.id;
     EXPECT_LE(f.carina_angle, 90) << f.id;
-    EXPECT_GT(f.airway_clearance, -5.5) << f.id;
+    EXPECT_GT(f.airway_clearance, -1.0) << f.id;
     clear += f.airway_clearance >= 0;
   }
-  EXPECT_GE(clear, 18);
+  EXPECT_GE(clear, 19);
 }
 
 // The lowest HU within 15 mm of the world midline (x = 0) on slice k, between the body's

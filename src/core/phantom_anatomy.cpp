@@ -371,8 +371,9 @@ double airway_gap(const CaseSpec& c, const Tube& a, double step = 1.5) {
 // lungs. The carina lies a little above the pulmonary bifurcation, behind it and under the
 // arch. Where the drawn height would make the airway touch a vessel, chamber or the
 // oesophagus, heights within 8 mm of it are tried, then higher ones up to the arch; at each,
-// each bronchus tries angles within 10 degrees of its drawn one and four backward bends. The
-// first height that clears everything by 0.5 mm wins, else the one that comes closest.
+// each bronchus tries angles within 10 degrees of its drawn one, four backward bends and
+// lengths down to 65 %. The first height that clears everything by 0.5 mm wins, else the one
+// that comes closest.
 void grow_airway(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
   const Body& b = c.body;
@@ -402,7 +403,7 @@ void grow_airway(CaseSpec& c, Random& rng) {
   };
   struct Choice {
     double gap = -1e30;
-    double z = 0, a_r = 0, a_l = 0, back_r = 0, back_l = 0;
+    double z = 0, a_r = 0, a_l = 0, back_r = 0, back_l = 0, len_r = 0, len_l = 0;
   } best;
   std::vector<double> dzs = {0};
   for (double dz = 2; dz <= 8; dz += 2) dzs.insert(dzs.end(), {dz, -dz});
@@ -416,20 +417,21 @@ void grow_airway(CaseSpec& c, Random& rng) {
     Choice ch;
     ch.z = carina.z;
     double g_r = -1e30, g_l = -1e30;
-    for (const double back : {0.1, 0.25, 0.4, 0.55})
-      for (const double da : {0.0, 5.0, -5.0, 10.0, -10.0}) {
-        const double back_l = back - 0.45;  // the left one passes in front of the descending aorta
-        if (g_r < 0.5) {
-          const auto p = bronchus(carina, 1, a_r0 + da, back, len_r);
-          const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_r, r_r, r_r * 0.75}, w_b));
-          if (g > g_r) g_r = g, ch.a_r = a_r0 + da, ch.back_r = back;
+    for (const double shorter : {1.0, 0.8, 0.65})
+      for (const double back : {0.1, 0.25, 0.4, 0.55})
+        for (const double da : {0.0, 5.0, -5.0, 10.0, -10.0}) {
+          const double back_l = back - 0.45;  // the left one passes in front of the descending aorta
+          if (g_r < 0.5) {
+            const auto p = bronchus(carina, 1, a_r0 + da, back, len_r * shorter);
+            const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_r, r_r, r_r * 0.75}, w_b));
+            if (g > g_r) g_r = g, ch.a_r = a_r0 + da, ch.back_r = back, ch.len_r = len_r * shorter;
+          }
+          if (g_l < 0.5) {
+            const auto p = bronchus(carina, -1, a_l0 - da, back_l, len_l * shorter);
+            const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_l, r_l, r_l * 0.75}, w_b));
+            if (g > g_l) g_l = g, ch.a_l = a_l0 - da, ch.back_l = back_l, ch.len_l = len_l * shorter;
+          }
         }
-        if (g_l < 0.5) {
-          const auto p = bronchus(carina, -1, a_l0 - da, back_l, len_l);
-          const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_l, r_l, r_l * 0.75}, w_b));
-          if (g > g_l) g_l = g, ch.a_l = a_l0 - da, ch.back_l = back_l;
-        }
-      }
     ch.gap = std::min({gt, g_r, g_l});
     if (ch.gap > best.gap) best = ch;
     if (best.gap >= 0.5) break;
@@ -443,15 +445,15 @@ void grow_airway(CaseSpec& c, Random& rng) {
   };
   narrow(airway_gap(c, tube({carina + kUp * 120.0, carina}, {r_t, r_t}, w_t)), r_t);
   auto bronchus_gap = [&](double side, double r) {
-    const auto p = side > 0 ? bronchus(carina, 1, best.a_r, best.back_r, len_r)
-                            : bronchus(carina, -1, best.a_l, best.back_l, len_l);
+    const auto p = side > 0 ? bronchus(carina, 1, best.a_r, best.back_r, best.len_r)
+                            : bronchus(carina, -1, best.a_l, best.back_l, best.len_l);
     return airway_gap(c, tube({p[0], p[1], p[2]}, {r, r, r * 0.75}, w_b));
   };
   narrow(bronchus_gap(1, r_r), r_r);
   narrow(bronchus_gap(-1, r_l), r_l);
   if (std::min(bronchus_gap(1, r_r), bronchus_gap(-1, r_l)) < 0.5) into_lung = 1;
-  const auto right = bronchus(carina, 1, best.a_r, best.back_r, len_r);
-  const auto left = bronchus(carina, -1, best.a_l, best.back_l, len_l);
+  const auto right = bronchus(carina, 1, best.a_r, best.back_r, best.len_r);
+  const auto left = bronchus(carina, -1, best.a_l, best.back_l, best.len_l);
   auto add = [&](const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall, bool mediastinal) {
     Vessel v = make_vessel(h, world, lumen, wall, kPoolCount, 0, 0, kPoolCount, mediastinal);
     v.lumen = kAir;
