@@ -13,9 +13,10 @@
 // ascending aorta); the venae cavae, four pulmonary veins, coronary sinus, both appendages,
 // papillary muscles and trabeculae, the oesophagus, trachea and main bronchi (the arch round
 // the trachea's left, the right pulmonary artery in front of the right bronchus), diaphragm
-// and liver, sternum and costal cartilages are drawn, the heart behind the sternum; CT has contrast phases (arterial, pulmonary, venous) with inflow
-// mixing in the right atrium, streaks beside dense contrast in the SVC and correlated noise;
-// MR has coil shading and a thicker slice profile. Labelling convention: ASA is the aortic
+// and liver, sternum and costal cartilages are drawn, the heart behind the sternum; CT has
+// contrast phases (arterial, pulmonary, venous) with inflow mixing in the right atrium,
+// streaks beside dense contrast in the SVC and correlated noise; MR has coil shading and a
+// thicker slice profile. Labelling convention: ASA is the aortic
 // root and ascending aorta up to the start of the arch; PUA is the pulmonary trunk and the
 // first 15-25 mm of each branch; LA includes its appendage and the first 5-10 mm of each
 // pulmonary vein; RA includes its appendage; papillary muscles and trabeculae carry their
