@@ -621,12 +621,12 @@ TEST(Phantom, TheTracheaIsAirAboveTheHeart) {
     for (const PhantomCase* c : {&second, &one}) {
       const Grid& g = c->labels.grid;
       double top = -1e30;
-      for (int64_t k = 0; k < g.dims[2]; ++k)
-        for (size_t at = static_cast<size_t>(k * g.dims[0] * g.dims[1]); at < static_cast<size_t>((k + 1) * g.dims[0] * g.dims[1]); ++at)
-          if (c->labels.voxels[at] != 0) {
-            top = std::max(top, g.affine.apply(0, 0, static_cast<double>(k))[2]);
-            break;
-          }
+      const auto slice = static_cast<size_t>(g.dims[0] * g.dims[1]);
+      for (int64_t k = 0; k < g.dims[2]; ++k) {
+        const auto from = c->labels.voxels.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(k) * slice);
+        if (std::any_of(from, from + static_cast<std::ptrdiff_t>(slice), [](int32_t v) { return v != 0; }))
+          top = std::max(top, g.affine.apply(0, 0, static_cast<double>(k))[2]);
+      }
       std::array<int64_t, 3> v{};
       if (!voxel_at(g, {0.0, 0.0, top + 15}, v)) continue;  // the field of view ends there
       const float low = midline_minimum(*c, v[2]);

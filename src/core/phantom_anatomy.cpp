@@ -355,7 +355,8 @@ double airway_gap(const CaseSpec& c, const Tube& a, double step = 1.5) {
     for (int i = 0; i <= n; ++i) {
       const double t = static_cast<double>(i) / n;
       const Vec3 q = a.points[s] + (a.points[s + 1] - a.points[s]) * t;
-      double d = std::min({std::max(h.lv_outer.sd(q), -q.z), h.la.sd(q), h.ra.sd(q), h.rv.sd(q), h.aorta.sd(q), h.pa.sd(q)});
+      double d = std::min({std::max(h.lv_outer.sd(q), -q.z), h.la.sd(q), h.ra.sd(q), h.rv.sd(q)});
+      d = std::min({d, h.aorta.sd(q), h.pa.sd(q)});
       for (const Vessel& v : h.vessels)
         if (v.lumen != kAir) d = std::min(d, v.tube.sd(q));
       const Vec3 w = h.world_point(q);
