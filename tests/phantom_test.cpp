@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <utility>
 
 #include "coordseg/core/dataset.h"
 #include "coordseg/core/error.h"
@@ -513,6 +514,22 @@ TEST(Phantom, TheDiaphragmEndsTheLungsBelowTheHeart) {
   EXPECT_GE(checked, 3);
 }
 
+// The world z of the lowest and the highest slice that hold a label (the phantom's slices are
+// axial in both voxel orders).
+std::pair<double, double> labelled_z_range(const LabelVolume& l) {
+  const Grid& g = l.grid;
+  const auto slice = static_cast<size_t>(g.dims[0] * g.dims[1]);
+  double low = 1e30, high = -1e30;
+  for (int64_t k = 0; k < g.dims[2]; ++k) {
+    const auto from = l.voxels.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(k) * slice);
+    if (std::none_of(from, from + static_cast<std::ptrdiff_t>(slice), [](int32_t v) { return v != 0; })) continue;
+    const double z = g.affine.apply(0, 0, static_cast<double>(k))[2];
+    low = std::min(low, z);
+    high = std::max(high, z);
+  }
+  return {low, high};
+}
+
 // Walking back from the skin along the world column x = 0 of every axial slice that holds
 // labels at least 25 mm above the heart's lowest labelled slice (above the xiphoid): the
 // sternum (bone above 250 HU over at least 6 mm) comes before the first labelled voxel.
@@ -527,11 +544,7 @@ int sternum_in_front_of_heart(const PhantomCase& c, int& missing) {
   if (!voxel_at(g, {0.0, lv[1], lv[2]}, v)) return 0;
   const int64_t i = v[0];
   const bool anterior_up = g.affine.m[1][1] > 0;
-  double z_low = 1e30;
-  for (int64_t k = 0; k < d[2]; ++k)
-    for (int64_t j = 0; j < d[1]; ++j)
-      for (int64_t x = 0; x < d[0]; ++x)
-        if (l.at(x, j, k) != 0) z_low = std::min(z_low, g.affine.apply(0, 0, static_cast<double>(k))[2]);
+  const double z_low = labelled_z_range(l).first;
   const int run_needed = static_cast<int>(std::ceil(6.0 / g.spacing[1]));
   int checked = 0;
   missing = 0;
@@ -620,13 +633,7 @@ TEST(Phantom, TheTracheaIsAirAboveTheHeart) {
     const PhantomCase one = make_phantom_case(first, i);
     for (const PhantomCase* c : {&second, &one}) {
       const Grid& g = c->labels.grid;
-      double top = -1e30;
-      const auto slice = static_cast<size_t>(g.dims[0] * g.dims[1]);
-      for (int64_t k = 0; k < g.dims[2]; ++k) {
-        const auto from = c->labels.voxels.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(k) * slice);
-        if (std::any_of(from, from + static_cast<std::ptrdiff_t>(slice), [](int32_t v) { return v != 0; }))
-          top = std::max(top, g.affine.apply(0, 0, static_cast<double>(k))[2]);
-      }
+      const double top = labelled_z_range(c->labels).second;
       std::array<int64_t, 3> v{};
       if (!voxel_at(g, {0.0, 0.0, top + 15}, v)) continue;  // the field of view ends there
       const float low = midline_minimum(*c, v[2]);

@@ -399,8 +399,11 @@ void grow_airway(CaseSpec& c, Random& rng) {
     const Vec3 p2 = p1 + (side > 0 ? world_dir(1.0, -0.5, -0.8) : world_dir(-1.0, 0.3, -0.8)) * into_lung;
     return std::array<Vec3, 3>{carina, p1, p2};
   };
-  auto tube = [&](const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall) {
-    return frame_tube(h, world, lumen, wall);
+  auto trachea_gap = [&](const Vec3& carina, double r) {
+    return airway_gap(c, frame_tube(h, {carina + kUp * 120.0, carina}, {r, r}, w_t));
+  };
+  auto bronchus_gap = [&](const std::array<Vec3, 3>& p, double r) {
+    return airway_gap(c, frame_tube(h, {p[0], p[1], p[2]}, {r, r, r * 0.75}, w_b));
   };
   struct Choice {
     double gap = -1e30;
@@ -414,7 +417,7 @@ void grow_airway(CaseSpec& c, Random& rng) {
   for (const double dz : dzs) {
     if (bif_z + dz0 + dz > arch_start) continue;
     const Vec3 carina{b.trachea.x, b.trachea.y, bif_z + dz0 + dz};
-    const double gt = airway_gap(c, tube({carina + kUp * 120.0, carina}, {r_t, r_t}, w_t));
+    const double gt = trachea_gap(carina, r_t);
     Choice ch;
     ch.z = carina.z;
     double g_r = -1e30, g_l = -1e30;
@@ -423,13 +426,11 @@ void grow_airway(CaseSpec& c, Random& rng) {
         for (const double da : {0.0, 5.0, -5.0, 10.0, -10.0}) {
           const double back_l = back - 0.45;  // the left one passes in front of the descending aorta
           if (g_r < 0.5) {
-            const auto p = bronchus(carina, 1, a_r0 + da, back, len_r * shorter);
-            const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_r, r_r, r_r * 0.75}, w_b));
+            const double g = bronchus_gap(bronchus(carina, 1, a_r0 + da, back, len_r * shorter), r_r);
             if (g > g_r) g_r = g, ch.a_r = a_r0 + da, ch.back_r = back, ch.len_r = len_r * shorter;
           }
           if (g_l < 0.5) {
-            const auto p = bronchus(carina, -1, a_l0 - da, back_l, len_l * shorter);
-            const double g = airway_gap(c, tube({p[0], p[1], p[2]}, {r_l, r_l, r_l * 0.75}, w_b));
+            const double g = bronchus_gap(bronchus(carina, -1, a_l0 - da, back_l, len_l * shorter), r_l);
             if (g > g_l) g_l = g, ch.a_l = a_l0 - da, ch.back_l = back_l, ch.len_l = len_l * shorter;
           }
         }
@@ -444,27 +445,23 @@ void grow_airway(CaseSpec& c, Random& rng) {
   auto narrow = [&](double g, double& r) {
     if (g < 0.5) r = std::max(r * 2 / 3, r - (0.5 - g));
   };
-  narrow(airway_gap(c, tube({carina + kUp * 120.0, carina}, {r_t, r_t}, w_t)), r_t);
-  auto bronchus_gap = [&](double side, double r) {
-    const auto p = side > 0 ? bronchus(carina, 1, best.a_r, best.back_r, best.len_r)
-                            : bronchus(carina, -1, best.a_l, best.back_l, best.len_l);
-    return airway_gap(c, tube({p[0], p[1], p[2]}, {r, r, r * 0.75}, w_b));
-  };
-  narrow(bronchus_gap(1, r_r), r_r);
-  narrow(bronchus_gap(-1, r_l), r_l);
-  if (std::min(bronchus_gap(1, r_r), bronchus_gap(-1, r_l)) < 0.5) into_lung = 1;
-  const auto right = bronchus(carina, 1, best.a_r, best.back_r, best.len_r);
-  const auto left = bronchus(carina, -1, best.a_l, best.back_l, best.len_l);
+  narrow(trachea_gap(carina, r_t), r_t);
+  auto right = [&] { return bronchus(carina, 1, best.a_r, best.back_r, best.len_r); };
+  auto left = [&] { return bronchus(carina, -1, best.a_l, best.back_l, best.len_l); };
+  narrow(bronchus_gap(right(), r_r), r_r);
+  narrow(bronchus_gap(left(), r_l), r_l);
+  if (std::min(bronchus_gap(right(), r_r), bronchus_gap(left(), r_l)) < 0.5) into_lung = 1;
+  const auto rb = right(), lb = left();
   auto add = [&](const std::vector<Vec3>& world, const std::vector<double>& lumen, double wall, bool mediastinal) {
     Vessel v = make_vessel(h, world, lumen, wall, kPoolCount, 0, 0, kPoolCount, mediastinal);
     v.lumen = kAir;
     h.vessels.push_back(v);
   };
   add({carina + kUp * 400.0, carina}, {r_t, r_t}, w_t, true);
-  add({right[0], right[1]}, {r_r, r_r}, w_b, true);
-  add({right[1], right[2]}, {r_r, r_r * 0.75}, w_b, false);
-  add({left[0], left[1]}, {r_l, r_l}, w_b, true);
-  add({left[1], left[2]}, {r_l, r_l * 0.75}, w_b, false);
+  add({rb[0], rb[1]}, {r_r, r_r}, w_b, true);
+  add({rb[1], rb[2]}, {r_r, r_r * 0.75}, w_b, false);
+  add({lb[0], lb[1]}, {r_l, r_l}, w_b, true);
+  add({lb[1], lb[2]}, {r_l, r_l * 0.75}, w_b, false);
   c.facts.trachea_diameter = 2 * r_t;
   c.facts.carina_angle = best.a_r + best.a_l;
   double gap = 1e30;
