@@ -410,7 +410,10 @@ void grow_airway(CaseSpec& c, Random& rng) {
     double z = 0, a_r = 0, a_l = 0, back_r = 0, back_l = 0, len_r = 0, len_l = 0;
   } best;
   std::vector<double> dzs = {0};
-  for (double dz = 2; dz <= 8; dz += 2) dzs.insert(dzs.end(), {dz, -dz});
+  for (double dz = 2; dz <= 8; dz += 2) {
+    dzs.push_back(dz);
+    dzs.push_back(-dz);
+  }
   for (double dz = 10; dz <= 40; dz += 2) dzs.push_back(dz);
   // Never above where the arch begins: the carina lies under the arch.
   const double arch_start = h.world_point(h.aorta.points[kArchStart]).z;
