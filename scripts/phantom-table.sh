@@ -52,5 +52,7 @@ END {
   row("trachea lumen diameter (mm)", "trachea_diameter_mm", "coronal 13-25 (men), 10-21 (women)", "[Br]")
   row("carina angle, between the main bronchi (degrees)", "carina_angle_deg", "60.8 +/- 11.8", "[Hg]")
   row("gap between the airway and the vessels (mm; < 0: overlap)", "airway_clearance_mm", "(checked by the phantom itself)", "")
+  row("lungs, diaphragm to 15 cm above the hila (ml)", "lung_ml", "3705 +/- 857 (CT, whole lungs)", "[S]")
+  row("pulmonary vessels in the lungs past the hila (ml)", "lung_vessels_ml", "125 +/- 32 (94-201), vessels of 0.6 mm and more", "[S]")
   row("in-plane field of view (mm)", "fov_mm", "cardiac CT to whole chest", "")
 }' "$OUT/data/phantom_facts.csv"

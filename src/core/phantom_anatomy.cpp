@@ -649,6 +649,11 @@ double intensity(const CaseSpec& c, const Voxel& vox, const Vec3& p) {
         value += (a.pool_level[j.from] - value) * m;
       }
   }
+  if (vox.tissue == kLung) {  // the vessels inside the lungs, with their partial volume
+    Pool pool = kPA;
+    const double f = c.body.lung_vessels.fraction(p, pool);
+    if (f > 0) value += (a.pool_level[pool] - value) * f;
+  }
   const Streaks& st = a.streaks;
   if (!st.angle.empty() && vox.tissue != kAir && p.z > st.z_lo && p.z < st.z_hi) {
     const double t = std::clamp((p.z - st.bottom.z) / (st.top.z - st.bottom.z), 0.0, 1.0);

@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -217,6 +218,35 @@ struct Heart {
   bool classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels = true) const;
 };
 
+// Generation 2's pulmonary arteries and veins inside the lungs, past the hila: trees of
+// straight segments in world millimetres, grown from the ends of the pulmonary arteries and
+// veins to fill each lung (phantom_lungs.cpp). They change the lungs' intensity only: the
+// voxels stay lung, with label 0, as in MM-WHS label maps.
+struct LungVessels {
+  struct Segment {
+    Vec3 a, b;
+    double radius;  // lumen, mm
+    Pool pool;      // kPA (arteries) or kPV (veins)
+  };
+  std::vector<Segment> segments;
+  double voxel_mm = 1;  // a vessel's edge fades over one voxel (partial volume)
+  double lung_ml = 0;   // the volume of the lungs the trees fill
+
+  // Builds the lookup grid; call once `segments` are set.
+  void index();
+  // The fraction (0-1) of the voxel at world point p that vessel blood fills, and in `pool`
+  // whose blood it is.
+  double fraction(const Vec3& p, Pool& pool) const;
+  // The trees' lumen volume (ml), overlaps at the branch points counted twice.
+  double volume_ml() const;
+
+ private:
+  Vec3 origin_;
+  double cell_ = 6;  // mm
+  std::array<int64_t, 3> cells_{};
+  std::vector<uint32_t> first_, items_;  // per cell, the segments that reach into it
+};
+
 struct Body {
   double bx = 160, by = 120;   // body outline semi-axes (x: left-right, y: antero-posterior), mm
   double fat = 15;             // subcutaneous fat thickness
@@ -239,6 +269,7 @@ struct Body {
   double oesophagus_radius = 8, oesophagus_air = 0;
   Vec3 trachea;                // the trachea's axis above the carina (x, y), in front of the oesophagus
   double trachea_radius = 9, trachea_wall = 1.5;  // lumen, mm
+  LungVessels lung_vessels;
   double diaphragm_z(double x, double y) const;
   // Depth (mm, approximate) of p inward from the skin, and rho (> 1: outside the body).
   double depth(const Vec3& p, double& rho) const {
@@ -306,6 +337,10 @@ struct CaseSpec {
 // neighbours to a case whose heart and body generation 1 has drawn (base set), then refits the
 // chambers to their drawn volumes. Draws from its own stream, so generation 1 stays as it was.
 void grow_anatomy(CaseSpec& c, Random& rng);
+
+// Grows generation 2's lung vessels (Body::lung_vessels) once the case's anatomy and grid are
+// set; `in_lung` tells whether a world point is lung. Draws from a stream of its own.
+void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_lung);
 
 // Generation 2's contrast: phase, pool levels, mixing jets, streaks, noise grain, MR coils.
 void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng);

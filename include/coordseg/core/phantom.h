@@ -71,6 +71,9 @@ struct PhantomFacts {
   // carina (degrees), and the narrowest gap (mm) between the airway's wall and any vessel's or
   // chamber's wall (negative: they overlap).
   double trachea_diameter = 0, carina_angle = 0, airway_clearance = 0;
+  // The lungs from the diaphragm to 15 cm above the hila, and the lumen volume (ml) of the
+  // pulmonary arteries and veins drawn inside them past the hila (unlabelled).
+  double lung_ml = 0, lung_vessels_ml = 0;
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
   double chest_deeper = 0;
