@@ -54,5 +54,13 @@ END {
   row("gap between the airway and the vessels (mm; < 0: overlap)", "airway_clearance_mm", "(checked by the phantom itself)", "")
   row("lungs, diaphragm to 15 cm above the hila (ml)", "lung_ml", "3705 +/- 857 (CT, whole lungs)", "[S]")
   row("pulmonary vessels in the lungs past the hila (ml)", "lung_vessels_ml", "125 +/- 32 (94-201), vessels of 0.6 mm and more", "[S]")
+  row("left main coronary lumen diameter (mm)", "lm_diameter_mm", "4.5 +/- 0.5", "[D]")
+  row("proximal left anterior descending lumen diameter (mm)", "lad_diameter_mm", "3.7 +/- 0.4", "[D]")
+  row("proximal circumflex lumen diameter (mm)", "lcx_diameter_mm", "3.4 +/- 0.5 (right dominance)", "[D]")
+  row("proximal right coronary lumen diameter (mm)", "rca_diameter_mm", "3.9 +/- 0.6 (right dominance)", "[D]")
+  row("left anterior descending length, left main to the apex (mm)", "lad_length_mm", "(the path down the groove)", "")
+  row("circumflex length (mm)", "lcx_length_mm", "(the path round the left side)", "")
+  row("right coronary length, with the posterior descending (mm)", "rca_length_mm", "(the path round the right side)", "")
+  row("coronary centreline lying in the fat (%)", "coronary_shown_pct", "(checked by the phantom itself)", "")
   row("in-plane field of view (mm)", "fov_mm", "cardiac CT to whole chest", "")
 }' "$OUT/data/phantom_facts.csv"

@@ -123,9 +123,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   // sequenced (operands' order is the compiler's choice, and GCC and clang differ).
   PhantomOptions o;
   o.seed = 11;
-  EXPECT_EQ(digest(quick_cases()[0]), 0x934939a2d5df0e57ull);
+  EXPECT_EQ(digest(quick_cases()[0]), 0xae952ebe453577f9ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xd94abec258afc128ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x8551ad5feb47cecull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -695,6 +695,31 @@ TEST(Phantom, TheLungsHoldVesselsPastTheHila) {
     EXPECT_EQ(one.facts.lung_vessels_ml, 0) << one.facts.id;
     EXPECT_LT(lung_vessel_share(one), 0.2 * share) << one.facts.id << " (generation 1)";
   }
+}
+
+TEST(Phantom, TheCoronaryArteriesHavePublishedCalibresAndLieInTheFat) {
+  // Generation 2 draws the coronary arteries over the epicardial fat (label 0). Lumen
+  // diameters of normal coronary arteries (Dodge et al. 1992): left main 4.5 +/- 0.5 mm,
+  // proximal LAD 3.7 +/- 0.4, proximal circumflex 3.4 +/- 0.5, proximal RCA 3.9 +/- 0.6.
+  PhantomOptions o;
+  o.seed = 7;
+  for (int i = 0; i < 10; ++i) {
+    const PhantomFacts f = phantom_facts(o, i);
+    EXPECT_NEAR(f.lm_diameter, 4.5, 1.0) << f.id;
+    EXPECT_NEAR(f.lad_diameter, 3.7, 0.8) << f.id;
+    EXPECT_NEAR(f.lcx_diameter, 3.4, 1.0) << f.id;
+    EXPECT_NEAR(f.rca_diameter, 3.9, 1.2) << f.id;
+    // The LAD runs down toward the apex, the circumflex round the left side, the RCA round
+    // the right side to the crux and on as the posterior descending artery.
+    EXPECT_GT(f.lad_length, 60) << f.id;
+    EXPECT_GT(f.lcx_length, 30) << f.id;
+    EXPECT_GT(f.rca_length, 120) << f.id;
+    // Most of their length lies in the fat, where they are drawn; elsewhere an appendage, a
+    // vein or a chamber's wall covers them.
+    EXPECT_GT(f.coronary_shown_pct, 45) << f.id;
+  }
+  o.generation = 1;
+  EXPECT_EQ(phantom_facts(o, 0).lad_length, 0);
 }
 
 TEST(Phantom, FactsAreCheapAndMatchTheCase) {

@@ -649,9 +649,14 @@ double intensity(const CaseSpec& c, const Voxel& vox, const Vec3& p) {
         value += (a.pool_level[j.from] - value) * m;
       }
   }
-  if (vox.tissue == kLung) {  // the vessels inside the lungs, with their partial volume
+  // The small vessels drawn over unlabelled tissue, with their partial volume: the lungs'
+  // vessels, and the coronary arteries in the fat round the heart (or the lung beside it).
+  if (vox.tissue == kLung || vox.tissue == kFat || vox.tissue == kSoft) {
     Pool pool = kPA;
-    const double f = c.body.lung_vessels.fraction(p, pool);
+    double f = vox.tissue == kLung ? c.body.lung_vessels.fraction(p, pool) : 0.0;
+    Pool coronary = kAO;
+    const double fc = c.heart.coronaries.fraction(p, coronary);
+    if (fc > f) f = fc, pool = coronary;
     if (f > 0) value += (a.pool_level[pool] - value) * f;
   }
   const Streaks& st = a.streaks;

@@ -22,14 +22,6 @@ constexpr double kGrowth = 0.4;         // of the way to the territory's centroi
 constexpr double kShortest = 2.0;       // mm: a shorter branch ends its line
 const double kMaxTurnCos = std::cos(60.0 * M_PI / 180.0);
 
-// The world point that the case's deformation carries onto heart-frame point q, that is
-// to_heart(p) == q: the vessels' tubes live in the deformed frame, the lungs in the world.
-Vec3 drawn_world_point(const Heart& h, const Vec3& q) {
-  Vec3 x = q;
-  for (int i = 0; i < 12; ++i) x = x + (q - h.to_heart(h.world_point(x)));
-  return h.world_point(x);
-}
-
 Vec3 centroid_of(const Vec3* first, const Vec3* last) {
   Vec3 sum;
   for (const Vec3* p = first; p != last; ++p) sum = sum + *p;
@@ -37,7 +29,7 @@ Vec3 centroid_of(const Vec3* first, const Vec3* last) {
 }
 
 struct TreeGrower {
-  LungVessels& out;
+  VesselOverlay& out;
   Random& rng;
   Pool pool;
   double root_radius = 5;  // lumen of the vessel the tree continues
@@ -89,7 +81,7 @@ struct TreeGrower {
 void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_lung) {
   const Heart& h = c.heart;
   Body& b = c.body;
-  LungVessels& lv = b.lung_vessels;
+  VesselOverlay& lv = b.lung_vessels;
   Random rng(c.noise_key ^ 0x1a9e5ull);
   const Grid& g = c.grid;
   lv.voxel_mm = std::cbrt(g.spacing[0] * g.spacing[1] * g.spacing[2]);
@@ -106,8 +98,8 @@ void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_l
     if (v.lumen != kBlood || !((v.pool == kPA && v.label == 850) || v.pool == kPV)) continue;
     const std::vector<Vec3>& q = v.tube.points;
     const Vec3 end = q.back(), back = end - (end - q[q.size() - 2]).unit() * 2.0;
-    const Vec3 at = drawn_world_point(h, end);
-    roots.push_back({at, (at - drawn_world_point(h, back)).unit(), v.tube.radii.back() - v.wall, v.pool});
+    const Vec3 at = h.drawn_world_point(end);
+    roots.push_back({at, (at - h.drawn_world_point(back)).unit(), v.tube.radii.back() - v.wall, v.pool});
     top = std::max(top, at.z);
   }
 
@@ -124,8 +116,8 @@ void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_l
       if (in_lung({x, y, z})) points.push_back({x, y, z});
     }
     if (points.empty()) continue;
-    lv.lung_ml += (hi.x - lo.x) * (hi.y - lo.y) * (hi.z - lo.z) * static_cast<double>(points.size()) /
-                  static_cast<double>(tries) / 1000.0;
+    b.lung_ml += (hi.x - lo.x) * (hi.y - lo.y) * (hi.z - lo.z) * static_cast<double>(points.size()) /
+                 static_cast<double>(tries) / 1000.0;
 
     std::vector<const Root*> arteries, veins;
     for (const Root& r : roots)
@@ -157,66 +149,6 @@ void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_l
     tree(veins[1], split, last);
   }
   lv.index();
-}
-
-void LungVessels::index() {
-  first_.clear();
-  items_.clear();
-  if (segments.empty()) return;
-  Box box;
-  for (const Segment& s : segments) {
-    box.add(s.a, s.radius + voxel_mm);
-    box.add(s.b, s.radius + voxel_mm);
-  }
-  origin_ = box.lo;
-  const Vec3 size = box.hi - box.lo;
-  cells_ = {static_cast<int64_t>(size.x / cell_) + 1, static_cast<int64_t>(size.y / cell_) + 1,
-            static_cast<int64_t>(size.z / cell_) + 1};
-  // The cells a segment's box (grown by its radius and a voxel) covers, visited per segment.
-  auto for_cells = [&](const Segment& s, auto&& fn) {
-    Box sb;
-    sb.add(s.a, s.radius + voxel_mm);
-    sb.add(s.b, s.radius + voxel_mm);
-    const auto cell = [&](double v, double o) { return static_cast<int64_t>((v - o) / cell_); };
-    for (int64_t k = cell(sb.lo.z, origin_.z); k <= std::min(cells_[2] - 1, cell(sb.hi.z, origin_.z)); ++k)
-      for (int64_t j = cell(sb.lo.y, origin_.y); j <= std::min(cells_[1] - 1, cell(sb.hi.y, origin_.y)); ++j)
-        for (int64_t i = cell(sb.lo.x, origin_.x); i <= std::min(cells_[0] - 1, cell(sb.hi.x, origin_.x)); ++i)
-          fn(static_cast<size_t>(i + cells_[0] * (j + cells_[1] * k)));
-  };
-  first_.assign(static_cast<size_t>(cells_[0] * cells_[1] * cells_[2]) + 1, 0);
-  for (const Segment& s : segments) for_cells(s, [&](size_t at) { ++first_[at + 1]; });
-  for (size_t i = 1; i < first_.size(); ++i) first_[i] += first_[i - 1];
-  items_.resize(first_.back());
-  std::vector<uint32_t> fill(first_.begin(), first_.end() - 1);
-  for (size_t s = 0; s < segments.size(); ++s)
-    for_cells(segments[s], [&](size_t at) { items_[fill[at]++] = static_cast<uint32_t>(s); });
-}
-
-double LungVessels::fraction(const Vec3& p, Pool& pool) const {
-  if (first_.empty()) return 0;
-  const double fx = (p.x - origin_.x) / cell_, fy = (p.y - origin_.y) / cell_, fz = (p.z - origin_.z) / cell_;
-  if (fx < 0 || fy < 0 || fz < 0) return 0;
-  const auto i = static_cast<int64_t>(fx), j = static_cast<int64_t>(fy), k = static_cast<int64_t>(fz);
-  if (i >= cells_[0] || j >= cells_[1] || k >= cells_[2]) return 0;
-  const size_t at = static_cast<size_t>(i + cells_[0] * (j + cells_[1] * k));
-  double best = 0;
-  for (uint32_t n = first_[at]; n < first_[at + 1]; ++n) {
-    const Segment& s = segments[items_[n]];
-    double t = 0;
-    const double d = segment_distance(p, s.a, s.b, t) - s.radius;
-    if (d >= 0.5 * voxel_mm) continue;
-    // Across one voxel at the edge; a vessel thinner than a voxel fills at most its share of it.
-    const double f = std::clamp(0.5 - d / voxel_mm, 0.0, 1.0) *
-                     std::min(1.0, M_PI * s.radius * s.radius / (voxel_mm * voxel_mm));
-    if (f > best) best = f, pool = s.pool;
-  }
-  return best;
-}
-
-double LungVessels::volume_ml() const {
-  double mm3 = 0;
-  for (const Segment& s : segments) mm3 += M_PI * s.radius * s.radius * (s.b - s.a).norm();
-  return mm3 / 1000.0;
 }
 
 }  // namespace coordseg::phantom_model

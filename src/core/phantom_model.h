@@ -168,6 +168,34 @@ struct Bundle {
   double sd(const Vec3& q) const;
 };
 
+// Small vessels of generation 2 drawn into the intensity only, over unlabelled tissue: the
+// pulmonary arteries and veins inside the lungs past the hila (phantom_lungs.cpp) and the
+// coronary arteries in the epicardial fat (phantom_coronaries.cpp). Straight segments in
+// world millimetres; the voxels keep their tissue and label 0, as in MM-WHS label maps.
+struct VesselOverlay {
+  struct Segment {
+    Vec3 a, b;
+    double radius;  // lumen, mm
+    Pool pool;      // whose blood: kPA or kPV in the lungs, kAO for the coronaries
+  };
+  std::vector<Segment> segments;
+  double voxel_mm = 1;  // a vessel's edge fades over one voxel (partial volume)
+
+  // Builds the lookup grid; call once `segments` are set.
+  void index();
+  // The fraction (0-1) of the voxel at world point p that vessel blood fills, and in `pool`
+  // whose blood it is.
+  double fraction(const Vec3& p, Pool& pool) const;
+  // The segments' lumen volume (ml), overlaps at the branch points counted twice.
+  double volume_ml() const;
+
+ private:
+  Vec3 origin_;
+  double cell_ = 6;  // mm
+  std::array<int64_t, 3> cells_{};
+  std::vector<uint32_t> first_, items_;  // per cell, the segments that reach into it
+};
+
 // Generation 2's aorta: points 0..kArchStart are the root and ascending aorta (ASA), then
 // kArchSegments segments of arch, then nothing (the descending aorta is a Vessel).
 constexpr size_t kArchStart = 2;
@@ -191,6 +219,7 @@ struct Heart {
   // Generation 2.
   std::vector<Vessel> vessels;
   std::vector<Bundle> lv_bundles, rv_bundles;
+  VesselOverlay coronaries;  // world: drawn over the fat round the heart, not part of classify()
 
   Vec3 to_heart(const Vec3& p) const {
     const Vec3 d = p - base;
@@ -206,6 +235,13 @@ struct Heart {
   }
   Vec3 frame_dir(const Vec3& world) const { return {world.dot(u), world.dot(v), world.dot(w)}; }
   Vec3 world_point(const Vec3& q) const { return base + u * q.x + v * q.y + w * q.z; }
+  // The world point that the deformation carries onto heart-frame point q (to_heart(p) == q):
+  // where a shape given in the frame is drawn.
+  Vec3 drawn_world_point(const Vec3& q) const {
+    Vec3 x = q;
+    for (int i = 0; i < 12; ++i) x = x + (q - to_heart(world_point(x)));
+    return world_point(x);
+  }
   // How many of tube t's points belong to the heart proper: all but generation 2's aorta past
   // its ascending part.
   size_t chamber_points(const Tube& t) const {
@@ -216,35 +252,6 @@ struct Heart {
   // distance (mm, approximate) to the nearest structure that pericardial or mediastinal fat
   // wraps. Distances beyond Vessel::kMargin may be overestimated.
   bool classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels = true) const;
-};
-
-// Generation 2's pulmonary arteries and veins inside the lungs, past the hila: trees of
-// straight segments in world millimetres, grown from the ends of the pulmonary arteries and
-// veins to fill each lung (phantom_lungs.cpp). They change the lungs' intensity only: the
-// voxels stay lung, with label 0, as in MM-WHS label maps.
-struct LungVessels {
-  struct Segment {
-    Vec3 a, b;
-    double radius;  // lumen, mm
-    Pool pool;      // kPA (arteries) or kPV (veins)
-  };
-  std::vector<Segment> segments;
-  double voxel_mm = 1;  // a vessel's edge fades over one voxel (partial volume)
-  double lung_ml = 0;   // the volume of the lungs the trees fill
-
-  // Builds the lookup grid; call once `segments` are set.
-  void index();
-  // The fraction (0-1) of the voxel at world point p that vessel blood fills, and in `pool`
-  // whose blood it is.
-  double fraction(const Vec3& p, Pool& pool) const;
-  // The trees' lumen volume (ml), overlaps at the branch points counted twice.
-  double volume_ml() const;
-
- private:
-  Vec3 origin_;
-  double cell_ = 6;  // mm
-  std::array<int64_t, 3> cells_{};
-  std::vector<uint32_t> first_, items_;  // per cell, the segments that reach into it
 };
 
 struct Body {
@@ -269,7 +276,8 @@ struct Body {
   double oesophagus_radius = 8, oesophagus_air = 0;
   Vec3 trachea;                // the trachea's axis above the carina (x, y), in front of the oesophagus
   double trachea_radius = 9, trachea_wall = 1.5;  // lumen, mm
-  LungVessels lung_vessels;
+  VesselOverlay lung_vessels;  // world
+  double lung_ml = 0;          // the lungs the vessels fill (diaphragm to 15 cm above the hila)
   double diaphragm_z(double x, double y) const;
   // Depth (mm, approximate) of p inward from the skin, and rho (> 1: outside the body).
   double depth(const Vec3& p, double& rho) const {
@@ -341,6 +349,11 @@ void grow_anatomy(CaseSpec& c, Random& rng);
 // Grows generation 2's lung vessels (Body::lung_vessels) once the case's anatomy and grid are
 // set; `in_lung` tells whether a world point is lung. Draws from a stream of its own.
 void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_lung);
+
+// Grows generation 2's coronary arteries (Heart::coronaries) in the grooves of the heart's
+// surface once its anatomy and the grid are set. Draws from a stream of its own.
+// `drawable` tells whether a world point's tissue takes the overlay (fat, soft tissue, lung).
+void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawable);
 
 // Generation 2's contrast: phase, pool levels, mixing jets, streaks, noise grain, MR coils.
 void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng);

@@ -1,0 +1,294 @@
+// Generation 2's coronary arteries: the bright tubes of 1-5 mm that every contrast CT of the
+// heart shows in the epicardial fat, in the grooves between the chambers, unlabelled in
+// MM-WHS. The left main leaves the aortic root's left sinus and divides into the left anterior
+// descending (down the anterior interventricular groove toward the apex) and the circumflex
+// (round the left atrioventricular groove); the right coronary leaves the right sinus, runs
+// round the right atrioventricular groove to the crux and goes on as the posterior descending
+// artery in the inferior interventricular groove (right dominance, as in most people). Lumen
+// diameters after Dodge et al., Circulation 1992;86:232: left main 4.5 +/- 0.5 mm, proximal
+// LAD 3.7 +/- 0.4 and distal 1.9 +/- 0.4, proximal RCA 3.9 +/- 0.6, proximal circumflex 3.4
+// +/- 0.5. A groove is found on the heart's surface: between LV and RV, where the outermost
+// structure along a ray from the LV's axis changes from one to the other; round the valve
+// plane, where it stops being a ventricle. The arteries are drawn over unlabelled tissue
+// only (VesselOverlay), so an appendage, a vein or a wall over their path hides them there.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "phantom_model.h"
+
+namespace coordseg::phantom_model {
+
+namespace {
+
+// The heart proper, in its frame: the LV cut at the valve plane with the fibrous annulus above
+// it, the atria with their appendages, the RV with its outflow tract, the aortic root with the
+// ascending aorta, the pulmonary trunk and the coronary sinus.
+struct HeartSurface {
+  const Heart& h;
+  Tube root;
+
+  std::vector<const Vessel*> on_heart;  // the appendages, the RV's outflow tract, the coronary sinus
+
+  explicit HeartSurface(const Heart& heart) : h(heart) {
+    for (const Vessel& v : h.vessels)
+      if (v.lumen == kBlood && (v.pool == kLA || v.pool == kRA || v.pool == kRV || v.pool == kCS)) on_heart.push_back(&v);
+    const size_t n = std::min(kArchStart + 1, h.aorta.points.size());
+    root.points.assign(h.aorta.points.begin(), h.aorta.points.begin() + static_cast<std::ptrdiff_t>(n));
+    root.radii.assign(h.aorta.radii.begin(), h.aorta.radii.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  double lv(const Vec3& q) const {
+    const double body = std::max(h.lv_outer.sd(q), -q.z);
+    const double ring = std::max(h.lv_outer.sd({q.x, q.y, 0}), std::max(q.z, -h.annulus - q.z));
+    return std::min(body, ring);
+  }
+  double sd(const Vec3& q) const {
+    double d = std::min({lv(q), h.la.sd(q), h.ra.sd(q), h.rv.sd(q), root.sd(q), h.pa.sd(q)});
+    for (const Vessel* v : on_heart) d = std::min(d, v->tube.sd(q));
+    return d;
+  }
+
+  // How far from the LV's long axis the ray at angle phi and height w meets the surface,
+  // marching in from `from` mm; 0 when it does not.
+  double envelope(double phi, double w, double from) const {
+    const double cx = std::cos(phi), cy = std::sin(phi);
+    auto at = [&](double r) { return sd({r * cx, r * cy, w}); };
+    double outside = from, inside = 0, r = from;
+    for (;;) {
+      const double d = at(r);
+      if (d <= 0) {
+        inside = r;
+        break;
+      }
+      outside = r;
+      r -= std::max(0.4, 0.7 * d);  // short of the distance, which is approximate
+      if (r <= 0) return 0;
+    }
+    for (int i = 0; i < 6; ++i) {
+      const double m = 0.5 * (inside + outside);
+      (at(m) <= 0 ? inside : outside) = m;
+    }
+    return outside;
+  }
+};
+
+// Angles from a to b (radians), `step` apart, going the way round that passes `via`.
+std::vector<double> sweep(double a, double via, double b, double step) {
+  const double to_via = std::remainder(via - a, 2 * M_PI);
+  const double sense = to_via >= 0 ? 1.0 : -1.0;
+  double arc = sense * (b - a);
+  arc = std::fmod(std::fmod(arc, 2 * M_PI) + 2 * M_PI, 2 * M_PI);
+  std::vector<double> out;
+  for (double t = 0; t <= arc; t += step) out.push_back(a + sense * t);
+  return out;
+}
+
+}  // namespace
+
+void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawable) {
+  Heart& h = c.heart;
+  VesselOverlay& cor = h.coronaries;
+  Random rng(c.noise_key ^ 0xc0c0aull);
+  const Grid& g = c.grid;
+  cor.voxel_mm = std::cbrt(g.spacing[0] * g.spacing[1] * g.spacing[2]);
+  const HeartSurface s(h);
+  auto phi_of = [&](const Vec3& world) {
+    const Vec3 d = h.frame_dir(world);
+    return std::atan2(d.y, d.x);
+  };
+  const double from = std::max(h.lv_outer.semi.x, h.lv_outer.semi.y) + 45;
+  const double apex = h.lv_outer.semi.z;
+
+  // Lumen radii (mm).
+  const double r_lm = rng.uniform(2.0, 2.5);
+  const double r_lad0 = rng.uniform(1.65, 2.05), r_lad1 = rng.uniform(0.75, 1.15);
+  const double r_lcx0 = rng.uniform(1.45, 1.95), r_lcx1 = rng.uniform(0.8, 1.1);
+  const double r_rca0 = rng.uniform(1.65, 2.25), r_rca1 = rng.uniform(1.1, 1.4), r_pda1 = rng.uniform(0.6, 0.9);
+
+  // The interventricular groove at height w nearest angle `near`: the surface point between
+  // the last ray that meets one ventricle and the first that meets the other.
+  auto iv_groove = [&](double w, double near, double& phi_out, double& r_out) {
+    const int n = 40;
+    const double span = 80 * M_PI / 180;
+    double best = 1e9, prev_phi = 0, prev_r = 0;
+    bool prev_rv = false, have_prev = false, found = false;
+    for (int i = 0; i <= n; ++i) {
+      const double phi = near - span + 2 * span * i / n;
+      const double r = s.envelope(phi, w, from);
+      if (r <= 0) {
+        have_prev = false;
+        continue;
+      }
+      const Vec3 hit{r * std::cos(phi), r * std::sin(phi), w};
+      const bool rv = h.rv.sd(hit) < s.lv(hit);
+      if (have_prev && rv != prev_rv) {
+        const double mid = 0.5 * (phi + prev_phi), off = std::fabs(std::remainder(mid - near, 2 * M_PI));
+        if (off < best) best = off, phi_out = mid, r_out = std::min(r, prev_r), found = true;
+      }
+      prev_rv = rv, prev_phi = phi, prev_r = r, have_prev = true;
+    }
+    return found;
+  };
+  // The atrioventricular groove at angle phi: going from the apex's side toward the atria,
+  // the first height where the outermost structure is no longer a ventricle (an atrium, the
+  // aortic root or the pulmonary trunk, or nothing: then the top of the ventricle).
+  auto av_groove = [&](double phi, double& w_out, double& r_out) {
+    double last_w = 0, last_r = 0;
+    bool seen = false;
+    for (double w = 12; w > -40; w -= 1.5) {
+      const double r = s.envelope(phi, w, from);
+      bool ventricle = false;
+      if (r > 0) {
+        const Vec3 hit{r * std::cos(phi), r * std::sin(phi), w};
+        ventricle = std::min(s.lv(hit), h.rv.sd(hit)) <= s.sd(hit) + 1e-9;
+      }
+      if (ventricle) {
+        last_w = w, last_r = r, seen = true;
+        continue;
+      }
+      if (!seen) continue;
+      w_out = last_w - 0.75;
+      r_out = r > 0 ? std::min(r, last_r) : last_r;
+      return true;
+    }
+    return false;
+  };
+  // A centreline point on the surface, partly sunk in its groove; where a wall, a vessel or
+  // an appendage lies there (they are not part of HeartSurface), moved out over it, up to 6 mm.
+  auto on_surface = [&](double phi, double r, double w, double lumen) {
+    for (double out = 0.8 * lumen; out < 0.8 * lumen + 6; out += 0.5) {
+      const Vec3 q{(r + out) * std::cos(phi), (r + out) * std::sin(phi), w};
+      if (drawable(h.drawn_world_point(q))) return q;
+    }
+    return Vec3{(r + 0.8 * lumen) * std::cos(phi), (r + 0.8 * lumen) * std::sin(phi), w};
+  };
+
+  // A path of heart-frame points with a radius tapering linearly from r0 to r1.
+  std::vector<std::vector<Vec3>> paths;
+  std::vector<std::pair<double, double>> radii;
+
+  // The ostia: in the aortic root's sinuses a few mm above the valve plane.
+  const Vec3 p0 = h.aorta.points[0], p1 = h.aorta.points[1];
+  const double w_ost = -rng.uniform(4, 8);
+  const Vec3 axis = p0 + (p1 - p0) * std::clamp((p0.z - w_ost) / (p0.z - p1.z), 0.0, 1.0);
+  const double lumen = h.aorta.radii[0] - h.wall;
+  auto flat = [&](const Vec3& world) {
+    Vec3 d = h.frame_dir(world);
+    d.z = 0;
+    return d.unit();
+  };
+  const Vec3 to_left = flat(world_dir(-1, 0.3, 0)), to_right = flat(world_dir(0.6, 1, 0));
+  const Vec3 lm_end = axis + to_left * (lumen + h.wall + rng.uniform(8, 12)) + Vec3{0, 0, 4};
+
+  // Left anterior descending: down the anterior interventricular groove.
+  const std::vector<Vec3> lm = {axis + to_left * (lumen - 0.5), lm_end};
+  std::vector<Vec3> lad = {lm_end};
+  double near = phi_of(world_dir(-0.3, 1, 0.2));
+  for (double w = 6; w < 0.92 * apex; w += 5) {
+    double phi = 0, r = 0;
+    if (!iv_groove(w, near, phi, r)) break;
+    const double f = w / apex;
+    lad.push_back(on_surface(phi, r, w, r_lad0 + (r_lad1 - r_lad0) * f));
+    near = phi;
+  }
+  // The crux: where the inferior interventricular groove meets the atrioventricular one.
+  double crux_phi = phi_of(world_dir(0.2, -0.4, -1)), crux_r = 0;
+  const bool has_pda = iv_groove(6, crux_phi, crux_phi, crux_r);
+
+  // Circumflex: round the left atrioventricular groove, from the left main's end to the
+  // posterolateral wall.
+  std::vector<Vec3> lcx = {lm_end};
+  {
+    const double a = std::atan2(lm_end.y, lm_end.x);
+    const std::vector<double> phis = sweep(a, phi_of(world_dir(-1, 0, 0)), phi_of(world_dir(-0.9, -0.7, -0.4)), 0.14);
+    for (size_t i = 1; i < phis.size(); ++i) {
+      double w = 0, r = 0;
+      if (!av_groove(phis[i], w, r)) continue;  // an atrium covers the ventricles here
+      const double f = static_cast<double>(i) / static_cast<double>(phis.size());
+      lcx.push_back(on_surface(phis[i], r, w, r_lcx0 + (r_lcx1 - r_lcx0) * f));
+    }
+  }
+  // Right coronary: round the right atrioventricular groove to the crux, then the posterior
+  // descending artery toward the apex.
+  std::vector<Vec3> rca = {axis + to_right * (lumen - 0.5)};
+  {
+    const double a = std::atan2(to_right.y, to_right.x);
+    const std::vector<double> phis = sweep(a, phi_of(world_dir(1, 0, -0.3)), crux_phi, 0.14);
+    for (size_t i = 1; i < phis.size(); ++i) {
+      double w = 0, r = 0;
+      if (!av_groove(phis[i], w, r)) continue;  // an atrium covers the ventricles here
+      const double f = static_cast<double>(i) / static_cast<double>(phis.size());
+      rca.push_back(on_surface(phis[i], r, w, r_rca0 + (r_rca1 - r_rca0) * f));
+    }
+  }
+  std::vector<Vec3> pda;
+  if (has_pda) {
+    near = crux_phi;
+    for (double w = 6; w < 0.6 * apex; w += 5) {
+      double phi = 0, r = 0;
+      if (!iv_groove(w, near, phi, r)) break;
+      pda.push_back(on_surface(phi, r, w, r_rca1 + (r_pda1 - r_rca1) * (w / (0.6 * apex))));
+      near = phi;
+    }
+    if (!pda.empty() && rca.size() > 1) pda.insert(pda.begin(), rca.back());
+  }
+
+  // Every 3 mm at most, a path's points lie on the surface: a chord between two points of a
+  // curved groove would cut into the heart. A point between two is moved out from the LV's
+  // axis until it lies where the overlay is drawn (up to 8 mm).
+  auto settle = [&](const Vec3& q) {
+    const Vec3 out = Vec3{q.x, q.y, 0}.unit();
+    for (double d = 0; d <= 8; d += 0.5)
+      if (drawable(h.drawn_world_point(q + out * d))) return q + out * d;
+    return q;
+  };
+  auto densify = [&](std::vector<Vec3> q) {
+    std::vector<Vec3> out;
+    for (size_t i = 0; i + 1 < q.size(); ++i) {
+      out.push_back(q[i]);
+      const int n = static_cast<int>((q[i + 1] - q[i]).norm() / 3.0);
+      for (int k = 1; k <= n; ++k) out.push_back(settle(q[i] + (q[i + 1] - q[i]) * (static_cast<double>(k) / (n + 1))));
+    }
+    if (!q.empty()) out.push_back(q.back());
+    return out;
+  };
+  lad = densify(lad);
+  lcx = densify(lcx);
+  rca = densify(rca);
+  pda = densify(pda);
+
+  // Segments in the world; a path's radius tapers along its length. Counts the centreline's
+  // millimetres and those that lie where the overlay is drawn (fat, soft tissue, lung).
+  double length = 0, shown = 0;
+  auto add = [&](const std::vector<Vec3>& q, double r0, double r1) {
+    if (q.size() < 2) return 0.0;
+    double total = 0;
+    for (size_t i = 1; i < q.size(); ++i) total += (q[i] - q[i - 1]).norm();
+    double run = 0;
+    Vec3 prev = h.drawn_world_point(q[0]);
+    for (size_t i = 1; i < q.size(); ++i) {
+      const double len = (q[i] - q[i - 1]).norm();
+      const Vec3 next = h.drawn_world_point(q[i]);
+      const double f = (run + 0.5 * len) / total;
+      cor.segments.push_back({prev, next, r0 + (r1 - r0) * f, kAO});
+      const int n = std::max(1, static_cast<int>(len));
+      for (int k = 0; k < n; ++k) shown += drawable(prev + (next - prev) * ((k + 0.5) / n)) ? len / n : 0.0;
+      length += len;
+      run += len;
+      prev = next;
+    }
+    return total;
+  };
+  add(lm, r_lm, r_lm);
+  c.facts.lad_length = add(lad, r_lad0, r_lad1);
+  c.facts.lcx_length = add(lcx, r_lcx0, r_lcx1);
+  c.facts.rca_length = add(rca, r_rca0, r_rca1) + add(pda, r_rca1, r_pda1);
+  c.facts.lm_diameter = 2 * r_lm;
+  c.facts.lad_diameter = 2 * r_lad0;
+  c.facts.rca_diameter = 2 * r_rca0;
+  c.facts.lcx_diameter = 2 * r_lcx0;
+  c.facts.coronary_shown_pct = length > 0 ? 100 * shown / length : 0;
+  cor.index();
+}
+
+}  // namespace coordseg::phantom_model
