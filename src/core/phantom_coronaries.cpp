@@ -153,8 +153,8 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     }
     return false;
   };
-  // A centreline point on the surface, partly sunk in its groove; where a wall, a vessel or
-  // an appendage lies there (they are not part of HeartSurface), moved out over it, up to 6 mm.
+  // A centreline point on the surface, partly sunk in its groove; where a wall or a vein lies
+  // there (not part of HeartSurface), moved out over it, up to 6 mm.
   auto on_surface = [&](double phi, double r, double w, double lumen) {
     for (double out = 0.8 * lumen; out < 0.8 * lumen + 6; out += 0.5) {
       const Vec3 q{(r + out) * std::cos(phi), (r + out) * std::sin(phi), w};
@@ -162,10 +162,6 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     }
     return Vec3{(r + 0.8 * lumen) * std::cos(phi), (r + 0.8 * lumen) * std::sin(phi), w};
   };
-
-  // A path of heart-frame points with a radius tapering linearly from r0 to r1.
-  std::vector<std::vector<Vec3>> paths;
-  std::vector<std::pair<double, double>> radii;
 
   // The ostia: in the aortic root's sinuses a few mm above the valve plane.
   const Vec3 p0 = h.aorta.points[0], p1 = h.aorta.points[1];
