@@ -123,9 +123,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   // sequenced (operands' order is the compiler's choice, and GCC and clang differ).
   PhantomOptions o;
   o.seed = 11;
-  EXPECT_EQ(digest(quick_cases()[0]), 0xae952ebe453577f9ull);
+  EXPECT_EQ(digest(quick_cases()[0]), 0x0fa606edada16e66ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x8551ad5feb47cecull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x413e7f4f76dfdb5bull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -714,9 +714,9 @@ TEST(Phantom, TheCoronaryArteriesHavePublishedCalibresAndLieInTheFat) {
     EXPECT_GT(f.lad_length, 60) << f.id;
     EXPECT_GT(f.lcx_length, 30) << f.id;
     EXPECT_GT(f.rca_length, 120) << f.id;
-    // Most of their length lies in the fat, where they are drawn; elsewhere an appendage, a
-    // vein or a chamber's wall covers them.
-    EXPECT_GT(f.coronary_shown_pct, 45) << f.id;
+    // Most of their length lies in the fat, where they are drawn; elsewhere a vein or a
+    // wall covers them.
+    EXPECT_GT(f.coronary_shown_pct, 65) << f.id;
   }
   o.generation = 1;
   EXPECT_EQ(phantom_facts(o, 0).lad_length, 0);

@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <initializer_list>
+#include <utility>
 
 #include "phantom_model.h"
 
@@ -72,12 +74,12 @@ struct HeartSurface {
   }
 };
 
-// Angles from a to b (radians), `step` apart, going the way round that passes `via`.
-std::vector<double> sweep(double a, double via, double b, double step) {
-  const double to_via = std::remainder(via - a, 2 * M_PI);
-  const double sense = to_via >= 0 ? 1.0 : -1.0;
-  double arc = sense * (b - a);
-  arc = std::fmod(std::fmod(arc, 2 * M_PI) + 2 * M_PI, 2 * M_PI);
+// Angles from a to b (radians), `step` apart, turning the way from `from` to `to` turns (the
+// shorter way). Empty past the first when a already lies beyond b that way.
+std::vector<double> sweep(double a, double b, double from, double to, double step) {
+  const double sense = std::remainder(to - from, 2 * M_PI) >= 0 ? 1.0 : -1.0;
+  double arc = std::fmod(std::fmod(sense * (b - a), 2 * M_PI) + 2 * M_PI, 2 * M_PI);
+  if (arc > 1.5 * M_PI) arc = 0;
   std::vector<double> out;
   for (double t = 0; t <= arc; t += step) out.push_back(a + sense * t);
   return out;
@@ -147,8 +149,13 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
         continue;
       }
       if (!seen) continue;
-      w_out = last_w - 0.75;
-      r_out = r > 0 ? std::min(r, last_r) : last_r;
+      // The corner between the two: on the ventricle's top against an atrium set back from
+      // it, or on the ventricle's side under one that overhangs it.
+      if (r > 0 && r < last_r) {
+        w_out = w, r_out = r;
+      } else {
+        w_out = last_w, r_out = last_r;
+      }
       return true;
     }
     return false;
@@ -173,14 +180,33 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     d.z = 0;
     return d.unit();
   };
-  const Vec3 to_left = flat(world_dir(-1, 0.3, 0)), to_right = flat(world_dir(0.6, 1, 0));
-  const Vec3 lm_end = axis + to_left * (lumen + h.wall + rng.uniform(8, 12)) + Vec3{0, 0, 4};
+  // Each artery's first part leaves the root in the direction, of a fan, along which most of
+  // it lies in the fat: the left main between the pulmonary trunk in front and the LA behind,
+  // the right coronary between the RA's appendage and the RV's outflow tract.
+  auto leave_root = [&](std::initializer_list<Vec3> fan, double reach) {
+    Vec3 best_dir, best_end;
+    int best = -1;
+    for (const Vec3& world : fan) {
+      const Vec3 d = flat(world);
+      const Vec3 end = axis + d * (lumen + h.wall + reach) + Vec3{0, 0, 4};
+      const Vec3 wall_out = axis + d * (lumen + h.wall), span = end - axis - d * (lumen + h.wall);
+      int in_fat = 0;
+      for (int k = 1; k <= 10; ++k) in_fat += drawable(h.drawn_world_point(wall_out + span * (k / 10.0)));
+      if (in_fat > best) best = in_fat, best_dir = d, best_end = end;
+    }
+    return std::pair{best_dir, best_end};
+  };
+  const double lm_reach = rng.uniform(8, 12), rca_reach = rng.uniform(6, 10);
+  const auto [to_left, lm_end] = leave_root({world_dir(-1, 0.3, 0), world_dir(-1, 0, 0), world_dir(-1, -0.3, 0),
+                                             world_dir(-1, -0.6, 0), world_dir(-0.6, -1, 0)}, lm_reach);
+  const auto [to_right, rca_exit] = leave_root({world_dir(0.6, 1, 0), world_dir(0.2, 1, 0), world_dir(1, 1, 0),
+                                                world_dir(1, 0.5, 0), world_dir(-0.2, 1, 0)}, rca_reach);
 
   // Left anterior descending: down the anterior interventricular groove.
   const std::vector<Vec3> lm = {axis + to_left * (lumen - 0.5), lm_end};
   std::vector<Vec3> lad = {lm_end};
   double near = phi_of(world_dir(-0.3, 1, 0.2));
-  for (double w = 6; w < 0.92 * apex; w += 5) {
+  for (double w = 6; w < 0.92 * apex; w += 2.5) {
     double phi = 0, r = 0;
     if (!iv_groove(w, near, phi, r)) break;
     const double f = w / apex;
@@ -196,7 +222,8 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   std::vector<Vec3> lcx = {lm_end};
   {
     const double a = std::atan2(lm_end.y, lm_end.x);
-    const std::vector<double> phis = sweep(a, phi_of(world_dir(-1, 0, 0)), phi_of(world_dir(-0.9, -0.7, -0.4)), 0.14);
+    const double end = phi_of(world_dir(-0.9, -0.7, -0.4));
+    const std::vector<double> phis = sweep(a, end, phi_of(world_dir(-0.7, 0.7, 0)), end, 0.06);
     for (size_t i = 1; i < phis.size(); ++i) {
       double w = 0, r = 0;
       if (!av_groove(phis[i], w, r)) continue;  // an atrium covers the ventricles here
@@ -206,10 +233,11 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   }
   // Right coronary: round the right atrioventricular groove to the crux, then the posterior
   // descending artery toward the apex.
-  std::vector<Vec3> rca = {axis + to_right * (lumen - 0.5)};
+  std::vector<Vec3> rca = {axis + to_right * (lumen - 0.5), rca_exit};
   {
-    const double a = std::atan2(to_right.y, to_right.x);
-    const std::vector<double> phis = sweep(a, phi_of(world_dir(1, 0, -0.3)), crux_phi, 0.14);
+    const double a = std::atan2(rca_exit.y, rca_exit.x);
+    const std::vector<double> phis =
+        sweep(a, crux_phi, phi_of(world_dir(0.7, 0.7, 0)), phi_of(world_dir(1, 0, -0.3)), 0.06);
     for (size_t i = 1; i < phis.size(); ++i) {
       double w = 0, r = 0;
       if (!av_groove(phis[i], w, r)) continue;  // an atrium covers the ventricles here
@@ -220,7 +248,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   std::vector<Vec3> pda;
   if (has_pda) {
     near = crux_phi;
-    for (double w = 6; w < 0.6 * apex; w += 5) {
+    for (double w = 6; w < 0.6 * apex; w += 2.5) {
       double phi = 0, r = 0;
       if (!iv_groove(w, near, phi, r)) break;
       pda.push_back(on_surface(phi, r, w, r_rca1 + (r_pda1 - r_rca1) * (w / (0.6 * apex))));
@@ -229,14 +257,24 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     if (!pda.empty() && rca.size() > 1) pda.insert(pda.begin(), rca.back());
   }
 
+  // The radius at which the ray from the LV's axis at angle phi and height w, starting at r0,
+  // first lies 1.2 mm clear of the heart's shapes (at most 25 mm further out).
+  auto clear_radius = [&](double phi, double r0, double w) {
+    double r = r0;
+    while (r < r0 + 25 && s.sd({r * std::cos(phi), r * std::sin(phi), w}) < 1.2) r += 0.5;
+    return r;
+  };
   // Every 3 mm at most, a path's points lie on the surface: a chord between two points of a
   // curved groove would cut into the heart. A point between two is moved out from the LV's
-  // axis until it lies where the overlay is drawn (up to 8 mm).
+  // axis until it leaves the heart's shapes, then on until it lies where the overlay is drawn
+  // (up to 6 mm).
   auto settle = [&](const Vec3& q) {
-    const Vec3 out = Vec3{q.x, q.y, 0}.unit();
-    for (double d = 0; d <= 8; d += 0.5)
-      if (drawable(h.drawn_world_point(q + out * d))) return q + out * d;
-    return q;
+    const double phi = std::atan2(q.y, q.x), r = std::hypot(q.x, q.y);
+    auto at = [&](double rr) { return Vec3{rr * std::cos(phi), rr * std::sin(phi), q.z}; };
+    const double base = clear_radius(phi, r, q.z);
+    for (double d = 0; d <= 6; d += 0.5)
+      if (drawable(h.drawn_world_point(at(base + d)))) return at(base + d);
+    return at(base);
   };
   auto densify = [&](std::vector<Vec3> q) {
     std::vector<Vec3> out;
@@ -248,10 +286,26 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     if (!q.empty()) out.push_back(q.back());
     return out;
   };
-  lad = densify(lad);
-  lcx = densify(lcx);
-  rca = densify(rca);
-  pda = densify(pda);
+  // The grooves found point by point are jagged where the outermost shape changes; a few
+  // passes of a [1 2 1] filter smooth a path, and a point that the filter pulled into the
+  // heart's shapes goes back out of them.
+  auto smooth = [&](std::vector<Vec3> q) {
+    for (int pass = 0; pass < 16; ++pass) {
+      std::vector<Vec3> next = q;
+      for (size_t i = 1; i + 1 < q.size(); ++i) next[i] = (q[i - 1] + q[i] * 2.0 + q[i + 1]) * 0.25;
+      q = next;
+    }
+    for (size_t i = 1; i + 1 < q.size(); ++i) {
+      const double phi = std::atan2(q[i].y, q[i].x);
+      const double r = clear_radius(phi, std::hypot(q[i].x, q[i].y), q[i].z);
+      q[i] = {r * std::cos(phi), r * std::sin(phi), q[i].z};
+    }
+    return q;
+  };
+  lad = smooth(densify(lad));
+  lcx = smooth(densify(lcx));
+  rca = smooth(densify(rca));
+  pda = smooth(densify(pda));
 
   // Segments in the world; a path's radius tapers along its length. Counts the centreline's
   // millimetres and those that lie where the overlay is drawn (fat, soft tissue, lung).
