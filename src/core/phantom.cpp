@@ -368,10 +368,7 @@ CaseSpec sample_case(const PhantomOptions& o, int index) {
     grow_lung_vessels(c, [&c](const Vec3& p) { return classify(c, p).tissue == kLung; });
     c.facts.lung_vessels_ml = c.body.lung_vessels.volume_ml();
     c.facts.lung_ml = c.body.lung_ml;
-    grow_coronaries(c, [&c](const Vec3& p) {
-      const Tissue t = classify(c, p).tissue;
-      return t == kFat || t == kSoft || t == kLung;
-    });
+    grow_coronaries(c, [&c](const Vec3& p) { return takes_overlay(classify(c, p).tissue); });
   }
 
   const double half_x = 0.5 * (nxy - 1) * sxy;

@@ -651,7 +651,7 @@ double intensity(const CaseSpec& c, const Voxel& vox, const Vec3& p) {
   }
   // The small vessels drawn over unlabelled tissue, with their partial volume: the lungs'
   // vessels, and the coronary arteries in the fat round the heart (or the lung beside it).
-  if (vox.tissue == kLung || vox.tissue == kFat || vox.tissue == kSoft) {
+  if (takes_overlay(vox.tissue)) {
     Pool pool = kPA;
     double f = vox.tissue == kLung ? c.body.lung_vessels.fraction(p, pool) : 0.0;
     Pool coronary = kAO;

@@ -35,7 +35,7 @@ struct HeartSurface {
   explicit HeartSurface(const Heart& heart) : h(heart) {
     for (const Vessel& v : h.vessels)
       if (v.lumen == kBlood && (v.pool == kLA || v.pool == kRA || v.pool == kRV || v.pool == kCS)) on_heart.push_back(&v);
-    const size_t n = std::min(kArchStart + 1, h.aorta.points.size());
+    const size_t n = h.chamber_points(h.aorta);
     root.points.assign(h.aorta.points.begin(), h.aorta.points.begin() + static_cast<std::ptrdiff_t>(n));
     root.radii.assign(h.aorta.radii.begin(), h.aorta.radii.begin() + static_cast<std::ptrdiff_t>(n));
   }
@@ -160,14 +160,18 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     }
     return false;
   };
+  // The first point where the overlay is drawn on the ray from the LV's axis at angle phi and
+  // height w, from radius r0 out in `steps` steps of 0.5 mm; r0's point if there is none.
+  auto drawn_on_ray = [&](double phi, double r0, double w, int steps) {
+    auto at = [&](double r) { return Vec3{r * std::cos(phi), r * std::sin(phi), w}; };
+    for (int k = 0; k < steps; ++k)
+      if (drawable(h.drawn_world_point(at(r0 + 0.5 * k)))) return at(r0 + 0.5 * k);
+    return at(r0);
+  };
   // A centreline point on the surface, partly sunk in its groove; where a wall or a vein lies
   // there (not part of HeartSurface), moved out over it, up to 6 mm.
   auto on_surface = [&](double phi, double r, double w, double lumen) {
-    for (double out = 0.8 * lumen; out < 0.8 * lumen + 6; out += 0.5) {
-      const Vec3 q{(r + out) * std::cos(phi), (r + out) * std::sin(phi), w};
-      if (drawable(h.drawn_world_point(q))) return q;
-    }
-    return Vec3{(r + 0.8 * lumen) * std::cos(phi), (r + 0.8 * lumen) * std::sin(phi), w};
+    return drawn_on_ray(phi, r + 0.8 * lumen, w, 12);
   };
 
   // The ostia: in the aortic root's sinuses a few mm above the valve plane.
@@ -269,12 +273,8 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   // axis until it leaves the heart's shapes, then on until it lies where the overlay is drawn
   // (up to 6 mm).
   auto settle = [&](const Vec3& q) {
-    const double phi = std::atan2(q.y, q.x), r = std::hypot(q.x, q.y);
-    auto at = [&](double rr) { return Vec3{rr * std::cos(phi), rr * std::sin(phi), q.z}; };
-    const double base = clear_radius(phi, r, q.z);
-    for (double d = 0; d <= 6; d += 0.5)
-      if (drawable(h.drawn_world_point(at(base + d)))) return at(base + d);
-    return at(base);
+    const double phi = std::atan2(q.y, q.x);
+    return drawn_on_ray(phi, clear_radius(phi, std::hypot(q.x, q.y), q.z), q.z, 13);
   };
   auto densify = [&](std::vector<Vec3> q) {
     std::vector<Vec3> out;

@@ -36,13 +36,13 @@ struct TreeGrower {
   double root_points = 1;  // the territory the root serves
 
   // Grows the children of a branch ending at `from` in direction `dir` that serves the
-  // points [first, last) (reordered).
-  void children(const Vec3& from, const Vec3& dir, Vec3* first, Vec3* last) {
+  // points [first, last) (reordered), whose centroid is `centre`.
+  void children(const Vec3& from, const Vec3& dir, Vec3* first, Vec3* last, const Vec3& centre) {
     const std::ptrdiff_t n = last - first;
     if (n < 1) return;
     Vec3* mid = first;
     if (n > 1) {
-      Vec3 normal = dir.cross(centroid_of(first, last) - from);
+      Vec3 normal = dir.cross(centre - from);
       if (normal.norm() < 1e-9) normal = dir.cross(unit_vector(rng));
       mid = std::partition(first, last, [&](const Vec3& p) { return (p - from).dot(normal) < 0; });
       if (mid == first || mid == last) {  // all on one side of the plane: halve them across it
@@ -58,7 +58,8 @@ struct TreeGrower {
   void grow(const Vec3& from, const Vec3& parent, Vec3* first, Vec3* last) {
     const std::ptrdiff_t m = last - first;
     if (m < 1) return;
-    const Vec3 to = centroid_of(first, last) - from;
+    const Vec3 centre = centroid_of(first, last);
+    const Vec3 to = centre - from;
     const double dist = to.norm();
     if (dist < 1e-6) return;
     Vec3 d = to * (1.0 / dist);
@@ -72,7 +73,16 @@ struct TreeGrower {
     const double length = kGrowth * dist;
     const Vec3 end = from + d * length;
     out.segments.push_back({from, end, std::max(r, kMinLumen), pool});
-    if (r >= kMinLumen && m >= 2 && length >= kShortest) children(end, d, first, last);
+    if (r >= kMinLumen && m >= 2 && length >= kShortest) children(end, d, first, last, centre);
+  }
+
+  // A tree continuing the vessel that ends at `at` in direction `dir` (lumen `radius`),
+  // through the points [first, last) (reordered).
+  static void grow_from(VesselOverlay& out, Random& rng, const Vec3& at, const Vec3& dir, double radius, Pool pool,
+                        Vec3* first, Vec3* last) {
+    if (first == last) return;
+    TreeGrower t{out, rng, pool, radius, static_cast<double>(last - first)};
+    t.children(at, dir, first, last, centroid_of(first, last));
   }
 };
 
@@ -126,19 +136,17 @@ void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_l
     // oblique plane between the two veins (as the oblique fissure divides the lobes), the
     // lower vein the rest.
     std::sort(veins.begin(), veins.end(), [](const Root* u, const Root* l) { return u->at.z > l->at.z; });
+    auto tree = [&](const Root* r, Vec3* from, Vec3* to) {
+      TreeGrower::grow_from(lv, rng, r->at, r->dir, r->radius, r->pool, from, to);
+    };
     for (const Root* r : arteries) {
       std::vector<Vec3> own = points;
-      TreeGrower t{lv, rng, kPA, r->radius, static_cast<double>(own.size())};
-      t.children(r->at, r->dir, own.data(), own.data() + own.size());
+      tree(r, own.data(), own.data() + own.size());
     }
     if (veins.empty()) continue;
     std::vector<Vec3> own = points;
     Vec3* const first = own.data();
     Vec3* const last = first + own.size();
-    auto tree = [&](const Root* r, Vec3* from, Vec3* to) {
-      TreeGrower t{lv, rng, kPV, r->radius, static_cast<double>(to - from)};
-      t.children(r->at, r->dir, from, to);
-    };
     if (veins.size() == 1) {
       tree(veins[0], first, last);
       continue;

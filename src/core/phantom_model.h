@@ -138,6 +138,9 @@ enum Pool : uint8_t {
 constexpr int kGeneration1Pools = 7;  // the pools generation 1 draws an offset for
 const int32_t kPoolLabel[kPoolCount] = {500, 820, 850, 420, 550, 600, 0, 0, 0, 420, 0};
 
+// The tissues a VesselOverlay is drawn over: unlabelled fat, soft tissue and lung.
+inline bool takes_overlay(Tissue t) { return t == kFat || t == kSoft || t == kLung; }
+
 struct Voxel {
   Tissue tissue;
   uint8_t pool;  // kPoolCount when not blood

@@ -13,15 +13,16 @@
 // ascending aorta); the venae cavae, four pulmonary veins, coronary sinus, both appendages,
 // papillary muscles and trabeculae, the oesophagus, trachea and main bronchi (the arch round
 // the trachea's left, the right pulmonary artery in front of the right bronchus), diaphragm
-// and liver, sternum and costal cartilages are drawn, the heart behind the sternum; CT has
-// contrast phases (arterial, pulmonary, venous) with inflow mixing in the right atrium,
-// streaks beside dense contrast in the SVC and correlated noise; MR has coil shading and a
-// thicker slice profile. Labelling convention: ASA is the aortic
-// root and ascending aorta up to the start of the arch; PUA is the pulmonary trunk and the
-// first 15-25 mm of each branch; LA includes its appendage and the first 5-10 mm of each
-// pulmonary vein; RA includes its appendage; papillary muscles and trabeculae carry their
-// cavity's label; everything else (arch, branches, descending aorta, venae cavae, coronary
-// sinus) is blood with label 0, as in real label maps.
+// and liver, sternum and costal cartilages are drawn, the heart behind the sternum, with the
+// pulmonary arteries and veins branching on inside the lungs and the coronary arteries in the
+// epicardial fat; CT has contrast phases (arterial, pulmonary, venous) with inflow mixing in
+// the right atrium, streaks beside dense contrast in the SVC and correlated noise; MR has coil
+// shading and a thicker slice profile. Labelling convention: ASA is the aortic root and
+// ascending aorta up to the start of the arch; PUA is the pulmonary trunk and the first
+// 15-25 mm of each branch; LA includes its appendage and the first 5-10 mm of each pulmonary
+// vein; RA includes its appendage; papillary muscles and trabeculae carry their cavity's
+// label; everything else (arch, branches, descending aorta, venae cavae, coronary sinus,
+// coronary arteries, the lungs' vessels) is blood with label 0, as in real label maps.
 //
 // Generation 1 is the phantom of the releases before: the same seed gives its exact voxels.
 // CT is in HU (int16); MR is a bright-blood look in arbitrary units with a bias field and
