@@ -77,9 +77,10 @@ struct PhantomFacts {
   double lung_ml = 0, lung_vessels_ml = 0;
   // The coronary arteries: lumen diameters at their start (left main; left anterior
   // descending, circumflex and right coronary proximally) and centreline lengths (mm; the
-  // right coronary's includes the posterior descending artery).
+  // left main from its ostium, the right coronary to the crux, the posterior descending
+  // artery on from there).
   double lm_diameter = 0, lad_diameter = 0, lcx_diameter = 0, rca_diameter = 0;
-  double lad_length = 0, lcx_length = 0, rca_length = 0;
+  double lm_length = 0, lad_length = 0, lcx_length = 0, rca_length = 0, pda_length = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
