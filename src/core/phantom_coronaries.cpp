@@ -337,8 +337,10 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     smooth121(r, d_fixed, 24);
     smooth121(w, d_fixed, 24);
     // Each point then lies at least where the ray from the LV's axis first clears the heart's
-    // shapes by 0.5 mm and, within 6 mm beyond, where the overlay is drawn; the radii are
-    // smoothed again above those floors, so a path passes over a bulge instead of jumping.
+    // shapes by 0.5 mm and, within 6 mm beyond, where the overlay is drawn; of the rays up to
+    // 3 mm to either side the one that clears soonest is taken (in a groove's crease between
+    // two shapes the ray through the crease meets the far one). The radii are then smoothed
+    // again above those floors, so a path passes over a bulge instead of jumping.
     std::vector<double> floor_r = r;
     for (size_t i = d_fixed; i + 1 < d.size(); ++i) {
       double best = clear_radius(phi[i], r[i], w[i]), best_phi = phi[i];
@@ -360,8 +362,6 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     for (size_t i = 0; i < d.size(); ++i) out.push_back({r[i] * std::cos(phi[i]), r[i] * std::sin(phi[i]), w[i]});
     return out;
   };
-
-
   lad = shape(lad, 1);
   lcx = shape(lcx, 1);
   rca = shape(rca, 2);
