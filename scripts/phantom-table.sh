@@ -63,6 +63,8 @@ END {
   row("circumflex length, to the posterolateral wall (mm)", "lcx_length_mm", "(most end at the left border or past it: 97 %)", "[N1]")
   row("right coronary length, ostium to the crux (mm)", "rca_length_mm", "122.5 +/- 17.8, ostium to its end (past the crux in 72 %)", "[N2]")
   row("posterior descending length, to 0.6 of the way to the apex (mm)", "pda_length_mm", "(the path down the inferior groove)", "")
+  row("coronary branches: diagonals, obtuse and acute marginals (per case)", "coronary_branches", "(two diagonals, one or two obtuse marginals, one acute marginal)", "")
+  row("coronary branches, length together (mm)", "coronary_branches_mm", "(each down its free wall toward the apex)", "")
   row("coronary centreline lying in the fat (%)", "coronary_shown_pct", "(checked by the phantom itself)", "")
   row("in-plane field of view (mm)", "fov_mm", "cardiac CT to whole chest", "")
 }' "$OUT/data/phantom_facts.csv"

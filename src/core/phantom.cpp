@@ -533,6 +533,7 @@ std::string phantom_facts_csv_header() {
       "descending_diameter_mm,trunk_length_mm,trunk_diameter_mm,rpa_diameter_mm,lpa_diameter_mm,svc_diameter_mm,"
       "ivc_diameter_mm,pv_diameter_mm,trachea_diameter_mm,carina_angle_deg,airway_clearance_mm,lung_ml,lung_vessels_ml,"
       "lm_diameter_mm,lad_diameter_mm,lcx_diameter_mm,rca_diameter_mm,lm_length_mm,lad_length_mm,lcx_length_mm,rca_length_mm,pda_length_mm,"
+      "coronary_branches,coronary_branches_mm,"
       "coronary_shown_pct";
   const LabelMap map = LabelMap::mmwhs();
   for (int c = 1; c < map.num_classes(); ++c) h += "," + map.names[static_cast<size_t>(c)] + "_ml";
@@ -547,7 +548,8 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
                          f.lpa_diameter, f.svc_diameter, f.ivc_diameter, f.pv_diameter, f.trachea_diameter,
                          f.carina_angle, f.airway_clearance, f.lung_ml, f.lung_vessels_ml, f.lm_diameter,
                          f.lad_diameter, f.lcx_diameter, f.rca_diameter, f.lm_length, f.lad_length, f.lcx_length,
-                         f.rca_length, f.pda_length, f.coronary_shown_pct}) {
+                         f.rca_length, f.pda_length, static_cast<double>(f.branches), f.branch_length,
+                         f.coronary_shown_pct}) {
     std::snprintf(buf, sizeof buf, ",%.1f", x);
     row += buf;
   }

@@ -4,7 +4,8 @@
 // descending (down the anterior interventricular groove toward the apex) and the circumflex
 // (round the left atrioventricular groove); the right coronary leaves the right sinus, runs
 // round the right atrioventricular groove to the crux and goes on as the posterior descending
-// artery in the inferior interventricular groove (right dominance, as in most people). Lumen
+// artery in the inferior interventricular groove (right dominance, as in most people);
+// diagonals, obtuse marginals and an acute marginal branch off over the free walls. Lumen
 // diameters after Dodge et al., Circulation 1992;86:232: left main 4.5 +/- 0.5 mm, proximal
 // LAD 3.7 +/- 0.4 and distal 1.9 +/- 0.4, proximal RCA 3.9 +/- 0.6, proximal circumflex 3.4
 // +/- 0.5. A groove is found on the heart's surface: between LV and RV, where the outermost
@@ -370,6 +371,64 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     pda = shape(pda, 1);
   }
 
+  // Their branches over the free walls: two diagonals from the LAD toward the LV's lateral
+  // wall, one or two obtuse marginals from the circumflex and an acute marginal from the RCA
+  // over the RV, each leaving its parent at an angle and running down the outermost surface
+  // toward the apex. Lumens of 1.4-2.5 mm at the origin, tapering to 1 mm.
+  struct Branch {
+    std::vector<Vec3> path;
+    double r0, r1;
+  };
+  std::vector<Branch> branches;
+  // The first point of a path at or below height w (toward the apex), or at a fraction of its
+  // points.
+  auto from_height = [](const std::vector<Vec3>& q, double w) {
+    for (const Vec3& p : q)
+      if (p.z >= w) return p;
+    return q.back();
+  };
+  auto from_fraction = [](const std::vector<Vec3>& q, double f) {
+    return q[std::min(q.size() - 1, static_cast<size_t>(f * static_cast<double>(q.size())))];
+  };
+  auto branch = [&](const Vec3& origin, double turn, double w_end, double r0) {
+    const double phi0 = std::atan2(origin.y, origin.x), w0 = origin.z;
+    if (w_end < w0 + 12) return;
+    std::vector<Vec3> q = {origin};
+    for (double w = w0 + 3; w <= w_end; w += 3) {
+      const double t = (w - w0) / (w_end - w0);
+      const double phi = phi0 + turn * std::sqrt(t);
+      const double r = s.envelope(phi, w, from);
+      if (r <= 0) break;
+      q.push_back(on_surface(phi, r, w, r0 + (0.5 - r0) * t));
+    }
+    if (q.size() >= 4) branches.push_back({shape(q, 1), r0, 0.5});
+  };
+  // Signed turn from angle a toward angle b, the shorter way, of the given size.
+  auto toward = [](double a, double b, double size) { return std::remainder(b - a, 2 * M_PI) >= 0 ? size : -size; };
+  const double lateral = phi_of(world_dir(-1, 0, -0.3));
+  if (lad.size() > 4) {
+    for (const auto& [w_lo, w_hi] : {std::pair{8.0, 18.0}, std::pair{25.0, 38.0}}) {
+      const Vec3 o = from_height(lad, rng.uniform(w_lo, w_hi));
+      const double turn = toward(std::atan2(o.y, o.x), lateral, rng.uniform(0.35, 0.6));
+      const double w_end = rng.uniform(0.7, 0.8) * apex, r0 = rng.uniform(0.9, 1.2);
+      branch(o, turn, w_end, r0);
+    }
+  }
+  if (lcx.size() > 4) {
+    const int marginals = rng.uniform() < 0.5 ? 1 : 2;
+    for (int k = 0; k < marginals; ++k) {
+      const Vec3 o = from_fraction(lcx, k == 0 ? rng.uniform(0.4, 0.6) : rng.uniform(0.75, 0.9));
+      const double turn = rng.uniform(-0.1, 0.1), w_end = rng.uniform(0.6, 0.7) * apex, r0 = rng.uniform(0.9, 1.25);
+      branch(o, turn, w_end, r0);
+    }
+  }
+  if (rca.size() > 4) {
+    const Vec3 o = from_fraction(rca, rng.uniform(0.45, 0.6));
+    const double turn = toward(std::atan2(o.y, o.x), std::atan2(lad.back().y, lad.back().x), rng.uniform(0.1, 0.25));
+    const double w_end = rng.uniform(0.5, 0.6) * apex, r0 = rng.uniform(0.7, 0.95);
+    branch(o, turn, w_end, r0);
+  }
+
 
   // Segments in the world; a path's radius tapers along its length. Counts the centreline's
   // millimetres and those that lie where the overlay is drawn (fat, soft tissue, lung).
@@ -398,6 +457,8 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   c.facts.lcx_length = add(lcx, r_lcx0, r_lcx1);
   c.facts.rca_length = add(rca, r_rca0, r_rca1);
   c.facts.pda_length = add(pda, r_rca1, r_pda1);
+  for (const Branch& b : branches) c.facts.branch_length += add(b.path, b.r0, b.r1);
+  c.facts.branches = static_cast<int>(branches.size());
   c.facts.lm_diameter = 2 * r_lm;
   c.facts.lad_diameter = 2 * r_lad0;
   c.facts.rca_diameter = 2 * r_rca0;

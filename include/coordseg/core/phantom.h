@@ -81,6 +81,10 @@ struct PhantomFacts {
   // artery on from there).
   double lm_diameter = 0, lad_diameter = 0, lcx_diameter = 0, rca_diameter = 0;
   double lm_length = 0, lad_length = 0, lcx_length = 0, rca_length = 0, pda_length = 0;
+  // Their branches over the free walls (diagonals, obtuse and acute marginals): how many, and
+  // their centrelines' length together (mm).
+  int branches = 0;
+  double branch_length = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
