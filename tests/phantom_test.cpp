@@ -123,9 +123,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   // sequenced (operands' order is the compiler's choice, and GCC and clang differ).
   PhantomOptions o;
   o.seed = 11;
-  EXPECT_EQ(digest(quick_cases()[0]), 0xeb5c2c3be0f5b9a2ull);
+  EXPECT_EQ(digest(quick_cases()[0]), 0x02c2338ab4a18bb2ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x2d99eda6cea5e29cull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xddb67ae79e8ffed0ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -731,6 +731,59 @@ TEST(Phantom, TheCoronaryArteriesHavePublishedCalibresAndLieInTheFat) {
   o.generation = 1;
   EXPECT_EQ(phantom_facts(o, 0).lad_length, 0);
   EXPECT_EQ(phantom_facts(o, 0).branches, 0);
+}
+
+// Mean intensity of LVBC and ASA voxels beside each other (the valve plane) and of those 3-6
+// voxels (Chebyshev) from the other label.
+std::pair<double, double> valve_plane_contrast(const PhantomCase& c) {
+  const auto& d = c.labels.grid.dims;
+  double band = 0, far = 0;
+  int64_t n_band = 0, n_far = 0;
+  for (int64_t k = 6; k + 6 < d[2]; ++k)
+    for (int64_t j = 6; j + 6 < d[1]; ++j)
+      for (int64_t i = 6; i + 6 < d[0]; ++i) {
+        const int32_t l = c.labels.at(i, j, k);
+        if (l != 500 && l != 820) continue;
+        const int32_t other = l == 500 ? 820 : 500;
+        int nearest = 7;
+        for (int64_t z = -6; z <= 6; ++z)
+          for (int64_t y = -6; y <= 6; ++y)
+            for (int64_t x = -6; x <= 6; ++x)
+              if (c.labels.at(i + x, j + y, k + z) == other)
+                nearest = std::min(nearest, static_cast<int>(std::max({std::abs(x), std::abs(y), std::abs(z)})));
+        const bool beside = c.labels.at(i - 1, j, k) == other || c.labels.at(i + 1, j, k) == other ||
+                            c.labels.at(i, j - 1, k) == other || c.labels.at(i, j + 1, k) == other ||
+                            c.labels.at(i, j, k - 1) == other || c.labels.at(i, j, k + 1) == other;
+        if (beside) band += c.image.at(i, j, k), ++n_band;
+        if (nearest >= 3 && nearest <= 6) far += c.image.at(i, j, k), ++n_far;
+      }
+  return {band / static_cast<double>(std::max<int64_t>(n_band, 1)), far / static_cast<double>(std::max<int64_t>(n_far, 1))};
+}
+
+TEST(Phantom, AClosedAorticValveMarksWhereTheLVEndsAndASABegins) {
+  // Generation 2 draws the aortic valve closed (diastole) in most cases: thin cusps across
+  // the root at the LVBC/ASA boundary, darker than the blood on either side. Measured on seed
+  // 11: closed, the blood beside the boundary is 7-13 % darker than 3-6 voxels away; open,
+  // within 2 %.
+  int closed = 0, open = 0;
+  for (int i = 0; i < 4; ++i) {
+    const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
+    const auto [band, far] = valve_plane_contrast(c);
+    ASSERT_GT(far, 100) << c.facts.id;  // contrast-filled blood
+    if (c.facts.aortic_valve_closed) {
+      ++closed;
+      EXPECT_LT(band, far * 0.96) << c.facts.id;
+    } else {
+      ++open;
+      EXPECT_GT(band, far * 0.98) << c.facts.id;
+    }
+  }
+  EXPECT_GT(closed, 0);
+  EXPECT_GT(open, 0);
+  PhantomOptions first;
+  first.seed = 11;
+  first.generation = 1;
+  EXPECT_FALSE(make_phantom_case(first, 0).facts.aortic_valve_closed);
 }
 
 TEST(Phantom, FactsAreCheapAndMatchTheCase) {

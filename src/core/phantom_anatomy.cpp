@@ -649,6 +649,16 @@ double intensity(const CaseSpec& c, const Voxel& vox, const Vec3& p) {
         value += (a.pool_level[j.from] - value) * m;
       }
   }
+  // The aortic valve's cusps, closed across the root where the LV's blood meets the aorta's.
+  const Heart::AorticValve& valve = c.heart.valve;
+  if (valve.closed && vox.tissue == kBlood && (vox.pool == kLVC || vox.pool == kAO)) {
+    const Vec3 d = p - valve.centre_world;
+    const double near = valve.radius + 10;  // the deformation moves points by a few mm at most
+    if (d.dot(d) < near * near) {
+      const double f = valve.fraction(c.heart.to_heart(p));
+      if (f > 0) value += (a.value[kWall] - value) * f;
+    }
+  }
   // The small vessels drawn over unlabelled tissue, with their partial volume: the lungs'
   // vessels, and the coronary arteries in the fat round the heart (or the lung beside it).
   if (takes_overlay(vox.tissue)) {

@@ -14,8 +14,9 @@
 // papillary muscles and trabeculae, the oesophagus, trachea and main bronchi (the arch round
 // the trachea's left, the right pulmonary artery in front of the right bronchus), diaphragm
 // and liver, sternum and costal cartilages are drawn, the heart behind the sternum, with the
-// pulmonary arteries and veins branching on inside the lungs and the coronary arteries in the
-// epicardial fat; CT has contrast phases (arterial, pulmonary, venous) with inflow mixing in
+// pulmonary arteries and veins branching on inside the lungs, the coronary arteries and their
+// branches in the epicardial fat, and in most cases a closed aortic valve (thin cusps across
+// the root where LVBC meets ASA, in the intensity only); CT has contrast phases (arterial, pulmonary, venous) with inflow mixing in
 // the right atrium, streaks beside dense contrast in the SVC and correlated noise; MR has coil
 // shading and a thicker slice profile. Labelling convention: ASA is the aortic root and
 // ascending aorta up to the start of the arch; PUA is the pulmonary trunk and the first
@@ -85,6 +86,8 @@ struct PhantomFacts {
   // their centrelines' length together (mm).
   int branches = 0;
   double branch_length = 0;
+  // The aortic valve drawn closed (diastole; its cusps a thin dark line across the root).
+  bool aortic_valve_closed = false;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
