@@ -66,6 +66,6 @@ END {
   row("coronary branches: diagonals, obtuse and acute marginals (per case)", "coronary_branches", "(two diagonals, one or two obtuse marginals, one acute marginal)", "")
   row("coronary branches, length together (mm)", "coronary_branches_mm", "(each down its free wall toward the apex)", "")
   row("coronary centreline lying in the fat (%)", "coronary_shown_pct", "(checked by the phantom itself)", "")
-  row("aortic valve drawn closed (0 or 1; the mean is the share of cases)", "aortic_valve_closed", "(diastole; 0.7 by design)", "")
+  row("semilunar valves drawn closed (0 or 1; the mean is the share of cases)", "valves_closed", "(diastole; 0.7 by design)", "")
   row("in-plane field of view (mm)", "fov_mm", "cardiac CT to whole chest", "")
 }' "$OUT/data/phantom_facts.csv"

@@ -51,6 +51,8 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
         if (pools[i] == kRV)
           for (const Bundle& b : rv_bundles)
             if (b.sd(q) < 0) return out = {kMyo, kPoolCount, 600}, true;
+        // Below the pulmonary valve's plane the trunk's tube lies in the RV's outflow tract.
+        if (pools[i] == kPA && has_pa_valve && (q - pa_valve).dot(pa_axis) < 0) return out = {kBlood, kRV, 600}, true;
         return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
       }
       // A vessel that opens into this chamber (or vessel) has no wall across its mouth.
@@ -369,8 +371,8 @@ CaseSpec sample_case(const PhantomOptions& o, int index) {
     c.facts.lung_vessels_ml = c.body.lung_vessels.volume_ml();
     c.facts.lung_ml = c.body.lung_ml;
     grow_coronaries(c, [&c](const Vec3& p) { return takes_overlay(classify(c, p).tissue); });
-    place_aortic_valve(c);
-    c.facts.aortic_valve_closed = c.heart.valve.closed;
+    place_valves(c);
+    c.facts.valves_closed = c.heart.aortic_valve.closed;
   }
 
   const double half_x = 0.5 * (nxy - 1) * sxy;
@@ -535,7 +537,7 @@ std::string phantom_facts_csv_header() {
       "descending_diameter_mm,trunk_length_mm,trunk_diameter_mm,rpa_diameter_mm,lpa_diameter_mm,svc_diameter_mm,"
       "ivc_diameter_mm,pv_diameter_mm,trachea_diameter_mm,carina_angle_deg,airway_clearance_mm,lung_ml,lung_vessels_ml,"
       "lm_diameter_mm,lad_diameter_mm,lcx_diameter_mm,rca_diameter_mm,lm_length_mm,lad_length_mm,lcx_length_mm,rca_length_mm,pda_length_mm,"
-      "coronary_branches,coronary_branches_mm,aortic_valve_closed,"
+      "coronary_branches,coronary_branches_mm,valves_closed,"
       "coronary_shown_pct";
   const LabelMap map = LabelMap::mmwhs();
   for (int c = 1; c < map.num_classes(); ++c) h += "," + map.names[static_cast<size_t>(c)] + "_ml";
@@ -551,7 +553,7 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
                          f.carina_angle, f.airway_clearance, f.lung_ml, f.lung_vessels_ml, f.lm_diameter,
                          f.lad_diameter, f.lcx_diameter, f.rca_diameter, f.lm_length, f.lad_length, f.lcx_length,
                          f.rca_length, f.pda_length, static_cast<double>(f.branches), f.branch_length,
-                         f.aortic_valve_closed ? 1.0 : 0.0, f.coronary_shown_pct}) {
+                         f.valves_closed ? 1.0 : 0.0, f.coronary_shown_pct}) {
     std::snprintf(buf, sizeof buf, ",%.1f", x);
     row += buf;
   }

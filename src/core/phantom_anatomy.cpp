@@ -200,6 +200,9 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   // Bowed forward and up from the valve, then back to the bifurcation.
   const Vec3 p1 = p0 + (bif - p0) * 0.4 + Vec3{-rng.uniform(0, 5), rng.uniform(8, 14), rng.uniform(8, 14)};
   h.pa = frame_tube(h, {p0 - (p1 - p0).unit() * 2.0, p1, bif}, {r_pa, r_pa, r_pa}, wall);
+  h.pa_valve = h.frame_point(p0);
+  h.pa_axis = (h.frame_point(p1) - h.pa_valve).unit();
+  h.has_pa_valve = true;
   const Vec3 rv_top = h.world_point(h.rv.center + Vec3{0, 0, -0.55 * h.rv.semi.z});
   const double r_out = r_pa * rng.uniform(0.95, 1.1);
   h.vessels.push_back(make_vessel(h, {rv_top, p0}, {r_out, r_out}, h.rv_wall, kRV, 600, 1e9, kRV, true));
@@ -649,14 +652,19 @@ double intensity(const CaseSpec& c, const Voxel& vox, const Vec3& p) {
         value += (a.pool_level[j.from] - value) * m;
       }
   }
-  // The aortic valve's cusps, closed across the root where the LV's blood meets the aorta's.
-  const Heart::AorticValve& valve = c.heart.valve;
-  if (valve.closed && vox.tissue == kBlood && (vox.pool == kLVC || vox.pool == kAO)) {
-    const Vec3 d = p - valve.centre_world;
-    const double near = valve.radius + 10;  // the deformation moves points by a few mm at most
-    if (d.dot(d) < near * near) {
-      const double f = valve.fraction(c.heart.to_heart(p));
-      if (f > 0) value += (a.value[kWall] - value) * f;
+  // The semilunar valves' cusps, closed across the roots where the ventricles' blood meets
+  // the arteries'.
+  if (vox.tissue == kBlood) {
+    const Heart& h = c.heart;
+    const bool left = vox.pool == kLVC || vox.pool == kAO, right = vox.pool == kRV || vox.pool == kPA;
+    const Heart::Valve* valve = left ? &h.aortic_valve : right ? &h.pulmonary_valve : nullptr;
+    if (valve && valve->closed) {
+      const Vec3 d = p - valve->centre_world;
+      const double near = valve->radius + 10;  // the deformation moves points by a few mm at most
+      if (d.dot(d) < near * near) {
+        const double f = valve->fraction(h.to_heart(p));
+        if (f > 0) value += (a.value[kWall] - value) * f;
+      }
     }
   }
   // The small vessels drawn over unlabelled tissue, with their partial volume: the lungs'

@@ -223,20 +223,26 @@ struct Heart {
   std::vector<Vessel> vessels;
   std::vector<Bundle> lv_bundles, rv_bundles;
   VesselOverlay coronaries;  // world: drawn over the fat round the heart, not part of classify()
-  // The aortic valve, closed (diastole) in most cases: three thin cusps across the root at the
-  // valve plane w = 0, where the LV cavity's label meets ASA's, sagging a little toward the LV,
-  // with the three lines where they meet standing up into the root. Drawn into the intensity
-  // of the blood around it only; the labels do not see it.
-  struct AorticValve {
+  // The pulmonary valve's plane (heart frame): the trunk's tube reaches a little below it
+  // into the outflow tract, and what lies below is RV (generation 2).
+  Vec3 pa_valve, pa_axis;  // a point on the plane, and the unit normal toward the trunk
+  bool has_pa_valve = false;
+  // The semilunar valves, closed (diastole) in most cases: three thin cusps across the root
+  // where the ventricle's label meets the artery's, sagging a little toward the ventricle,
+  // with the three lines where they meet standing up into the artery. Drawn into the
+  // intensity of the blood around them only; the labels do not see them.
+  struct Valve {
     bool closed = false;
-    Vec3 centre;         // heart frame, on w = 0: where the aorta's axis crosses it
-    Vec3 centre_world;   // for a quick test of whether a world point is near
-    double radius = 0;   // the lumen's, mm
+    Vec3 centre;             // heart frame, on the plane where the labels meet
+    Vec3 normal, e1, e2;     // toward the artery, and two directions in the plane
+    Vec3 centre_world;       // for a quick test of whether a world point is near
+    double radius = 0;       // the lumen's, mm
     double sag = 1, coaptation = 4, angle = 0, thickness = 1, voxel_mm = 1;
     // How much of a voxel at heart-frame point q the cusps fill (0 to 1, with a one-voxel
     // partial volume).
     double fraction(const Vec3& q) const;
-  } valve;
+  };
+  Valve aortic_valve, pulmonary_valve;
 
   Vec3 to_heart(const Vec3& p) const {
     const Vec3 d = p - base;
@@ -371,8 +377,8 @@ void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_l
 // surface once its anatomy and the grid are set. Draws from a stream of its own.
 // `drawable` tells whether a world point's tissue takes the overlay (fat, soft tissue, lung).
 void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawable);
-// Generation 2's aortic valve (phantom_valve.cpp): open or closed, and where.
-void place_aortic_valve(CaseSpec& c);
+// Generation 2's aortic and pulmonary valves (phantom_valve.cpp): open or closed, and where.
+void place_valves(CaseSpec& c);
 
 // Generation 2's contrast: phase, pool levels, mixing jets, streaks, noise grain, MR coils.
 void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng);

@@ -1,11 +1,13 @@
-// Generation 2's aortic valve. In a contrast CT of the heart in diastole the closed valve's
-// three cusps show as thin dark lines across the bright root, where the LV's blood ends and
-// the aorta's begins; in systole they lie open against the sinus walls and show little. The
-// phantom's LV cavity ends at the valve plane w = 0 and the root's lumen begins there, with no
-// wall between (there is none in a heart), so until the valve was drawn nothing in the image
-// marked the LVBC/ASA boundary. Cusps are about 1 mm thick; closed, they sag a little toward
-// the LV, and the three lines where they meet (the coaptation) stand a few mm up into the
-// root, seen from above as a three-pointed star.
+// Generation 2's semilunar valves. In a contrast CT of the heart in diastole the closed
+// aortic and pulmonary valves show as thin dark lines across the bright roots, where the
+// ventricles' blood ends and the arteries' begins; in systole they lie open against the
+// sinus walls and show little. The phantom's LV cavity ends at the valve plane w = 0 and the
+// aortic root's lumen begins there; the RV's outflow tract ends at the pulmonary valve's
+// plane and the trunk begins there; neither has a wall between (there is none in a heart),
+// so until the valves were drawn nothing in the image marked the LVBC/ASA and RVBC/PUA
+// boundaries. Cusps are about 1 mm thick; closed, they sag a little toward the ventricle, and
+// the three lines where they meet (the coaptation) stand a few mm up into the artery, seen
+// from above as a three-pointed star. Both open and close together.
 #include <algorithm>
 #include <cmath>
 
@@ -13,17 +15,18 @@
 
 namespace coordseg::phantom_model {
 
-double Heart::AorticValve::fraction(const Vec3& q) const {
+double Heart::Valve::fraction(const Vec3& q) const {
   if (!closed) return 0;
-  const double dx = q.x - centre.x, dy = q.y - centre.y, rho = std::hypot(dx, dy);
+  const Vec3 l = q - centre;
+  const double x = l.dot(e1), y = l.dot(e2), z = l.dot(normal), rho = std::hypot(x, y);
   if (rho > radius) return 0;
   const double s = rho / radius;
-  const double sheet = sag * (1 - s * s);  // the cusps' bellies, toward the LV (+w)
-  double d = std::fabs(q.z - sheet);
+  const double sheet = -sag * (1 - s * s);  // the cusps' bellies, toward the ventricle
+  double d = std::fabs(z - sheet);
   // The coaptation lines: three half-planes from the centre to the wall, standing up to
-  // `coaptation` mm into the root at the centre and falling to the sheet at the wall.
-  if (q.z < sheet && q.z > sheet - coaptation * (1 - s)) {
-    const double theta = std::atan2(dy, dx);
+  // `coaptation` mm into the artery at the centre and falling to the sheet at the wall.
+  if (z > sheet && z < sheet + coaptation * (1 - s)) {
+    const double theta = std::atan2(y, x);
     for (int k = 0; k < 3; ++k) {
       const double a = std::remainder(theta - angle - k * 2 * M_PI / 3, 2 * M_PI);
       if (std::cos(a) > 0) d = std::min(d, rho * std::fabs(std::sin(a)));
@@ -33,25 +36,47 @@ double Heart::AorticValve::fraction(const Vec3& q) const {
   return ramp * std::min(1.0, thickness / voxel_mm);
 }
 
-void place_aortic_valve(CaseSpec& c) {
+void place_valves(CaseSpec& c) {
   Heart& h = c.heart;
-  Heart::AorticValve& v = h.valve;
   Random rng(c.noise_key ^ 0xa0a1eull);
   const Grid& g = c.grid;
-  v.voxel_mm = std::cbrt(g.spacing[0] * g.spacing[1] * g.spacing[2]);
-  v.closed = rng.chance(0.7);  // diastole: most of the cardiac cycle, and where most scans are timed
-  v.sag = rng.uniform(0.5, 2.5);
-  v.coaptation = rng.uniform(3, 6);
-  v.angle = rng.uniform(0, 2 * M_PI);
-  v.thickness = rng.uniform(0.8, 1.2);
-  // Where the aorta's axis crosses the valve plane, on its first segment (the root starts in
-  // the LV's outflow, below the plane).
+  const double voxel_mm = std::cbrt(g.spacing[0] * g.spacing[1] * g.spacing[2]);
+  const bool closed = rng.chance(0.7);  // diastole: most of the cardiac cycle, and where most scans are timed
+  auto draw = [&](Heart::Valve& v) {
+    v.closed = closed;
+    v.voxel_mm = voxel_mm;
+    v.sag = rng.uniform(0.5, 2.5);
+    v.coaptation = rng.uniform(3, 6);
+    v.angle = rng.uniform(0, 2 * M_PI);
+    v.thickness = rng.uniform(0.8, 1.2);
+  };
+  // The aortic valve: where the aorta's axis crosses the plane w = 0, on its first segment
+  // (the root starts in the LV's outflow, below the plane); the aorta lies toward -w.
+  Heart::Valve& ao = h.aortic_valve;
+  draw(ao);
   const Vec3 p0 = h.aorta.points[0], p1 = h.aorta.points[1];
   const double t = p0.z == p1.z ? 0.0 : std::clamp(p0.z / (p0.z - p1.z), 0.0, 1.0);
-  v.centre = p0 + (p1 - p0) * t;
-  v.centre.z = 0;
-  v.radius = h.aorta.radii[0] + (h.aorta.radii[1] - h.aorta.radii[0]) * t - h.wall;
-  v.centre_world = h.drawn_world_point(v.centre);
+  ao.centre = p0 + (p1 - p0) * t;
+  ao.centre.z = 0;
+  ao.normal = {0, 0, -1};
+  ao.e1 = {1, 0, 0};
+  ao.e2 = {0, 1, 0};
+  ao.radius = h.aorta.radii[0] + (h.aorta.radii[1] - h.aorta.radii[0]) * t - h.wall;
+  ao.centre_world = h.drawn_world_point(ao.centre);
+  // The pulmonary valve: on the plane where the trunk's label begins.
+  Heart::Valve& pv = h.pulmonary_valve;
+  draw(pv);
+  if (!h.has_pa_valve) {
+    pv.closed = false;
+    return;
+  }
+  pv.centre = h.pa_valve;
+  pv.normal = h.pa_axis;
+  const Vec3 side = std::fabs(pv.normal.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
+  pv.e1 = pv.normal.cross(side).unit();
+  pv.e2 = pv.normal.cross(pv.e1);
+  pv.radius = h.pa.radii[0] - h.wall;
+  pv.centre_world = h.drawn_world_point(pv.centre);
 }
 
 }  // namespace coordseg::phantom_model

@@ -15,12 +15,13 @@
 // the trachea's left, the right pulmonary artery in front of the right bronchus), diaphragm
 // and liver, sternum and costal cartilages are drawn, the heart behind the sternum, with the
 // pulmonary arteries and veins branching on inside the lungs, the coronary arteries and their
-// branches in the epicardial fat, and in most cases a closed aortic valve (thin cusps across
-// the root where LVBC meets ASA, in the intensity only); CT has contrast phases (arterial, pulmonary, venous) with inflow mixing in
-// the right atrium, streaks beside dense contrast in the SVC and correlated noise; MR has coil
-// shading and a thicker slice profile. Labelling convention: ASA is the aortic root and
-// ascending aorta up to the start of the arch; PUA is the pulmonary trunk and the first
-// 15-25 mm of each branch; LA includes its appendage and the first 5-10 mm of each pulmonary
+// branches in the epicardial fat, and in most cases closed aortic and pulmonary valves (thin
+// cusps across the roots where LVBC meets ASA and RVBC meets PUA, in the intensity only); CT
+// has contrast phases (arterial, pulmonary, venous) with inflow mixing in the right atrium,
+// streaks beside dense contrast in the SVC and correlated noise; MR has coil shading and a
+// thicker slice profile. Labelling convention: ASA is the aortic root and ascending aorta up
+// to the start of the arch; PUA is the pulmonary trunk from its valve and the first 15-25 mm
+// of each branch; LA includes its appendage and the first 5-10 mm of each pulmonary
 // vein; RA includes its appendage; papillary muscles and trabeculae carry their cavity's
 // label; everything else (arch, branches, descending aorta, venae cavae, coronary sinus,
 // coronary arteries, the lungs' vessels) is blood with label 0, as in real label maps.
@@ -86,8 +87,9 @@ struct PhantomFacts {
   // their centrelines' length together (mm).
   int branches = 0;
   double branch_length = 0;
-  // The aortic valve drawn closed (diastole; its cusps a thin dark line across the root).
-  bool aortic_valve_closed = false;
+  // The aortic and pulmonary valves drawn closed (diastole; their cusps thin dark lines across
+  // the roots). They open and close together.
+  bool valves_closed = false;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
