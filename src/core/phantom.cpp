@@ -52,7 +52,7 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
           for (const Bundle& b : rv_bundles)
             if (b.sd(q) < 0) return out = {kMyo, kPoolCount, 600}, true;
         // Below the pulmonary valve's plane the trunk's tube lies in the RV's outflow tract.
-        if (pools[i] == kPA && has_pa_valve && (q - pa_valve).dot(pa_axis) < 0) return out = {kBlood, kRV, 600}, true;
+        if (pools[i] == kPA && generation >= 2 && (q - pa_valve).dot(pa_axis) < 0) return out = {kBlood, kRV, 600}, true;
         return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
       }
       // A vessel that opens into this chamber (or vessel) has no wall across its mouth.

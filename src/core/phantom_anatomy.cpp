@@ -202,7 +202,6 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   h.pa = frame_tube(h, {p0 - (p1 - p0).unit() * 2.0, p1, bif}, {r_pa, r_pa, r_pa}, wall);
   h.pa_valve = h.frame_point(p0);
   h.pa_axis = (h.frame_point(p1) - h.pa_valve).unit();
-  h.has_pa_valve = true;
   const Vec3 rv_top = h.world_point(h.rv.center + Vec3{0, 0, -0.55 * h.rv.semi.z});
   const double r_out = r_pa * rng.uniform(0.95, 1.1);
   h.vessels.push_back(make_vessel(h, {rv_top, p0}, {r_out, r_out}, h.rv_wall, kRV, 600, 1e9, kRV, true));

@@ -95,8 +95,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   Heart& h = c.heart;
   VesselOverlay& cor = h.coronaries;
   Random rng(c.noise_key ^ 0xc0c0aull);
-  const Grid& g = c.grid;
-  cor.voxel_mm = std::cbrt(g.spacing[0] * g.spacing[1] * g.spacing[2]);
+  cor.voxel_mm = c.grid.voxel_mm();
   const HeartSurface s(h);
   auto phi_of = [&](const Vec3& world) {
     const Vec3 d = h.frame_dir(world);
@@ -183,7 +182,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   // The ostia: in the aortic root's sinuses a few mm above the valve plane.
   const Vec3 p0 = h.aorta.points[0], p1 = h.aorta.points[1];
   const double w_ost = -rng.uniform(4, 8);
-  const Vec3 axis = p0 + (p1 - p0) * std::clamp((p0.z - w_ost) / (p0.z - p1.z), 0.0, 1.0);
+  const Vec3 axis = p0 + (p1 - p0) * h.root_param(w_ost);
   const double lumen = h.aorta.radii[0] - h.wall;
   auto flat = [&](const Vec3& world) {
     Vec3 d = h.frame_dir(world);
@@ -428,7 +427,6 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     const double w_end = rng.uniform(0.5, 0.6) * apex, r0 = rng.uniform(0.7, 0.95);
     branch(o, turn, w_end, r0);
   }
-
 
   // Segments in the world; a path's radius tapers along its length. Counts the centreline's
   // millimetres and those that lie where the overlay is drawn (fat, soft tissue, lung).

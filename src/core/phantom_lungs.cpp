@@ -93,8 +93,7 @@ void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_l
   Body& b = c.body;
   VesselOverlay& lv = b.lung_vessels;
   Random rng(c.noise_key ^ 0x1a9e5ull);
-  const Grid& g = c.grid;
-  lv.voxel_mm = std::cbrt(g.spacing[0] * g.spacing[1] * g.spacing[2]);
+  lv.voxel_mm = c.grid.voxel_mm();
 
   // The roots: the drawn ends of the pulmonary arteries' branches and of the four veins.
   struct Root {

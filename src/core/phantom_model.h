@@ -226,7 +226,6 @@ struct Heart {
   // The pulmonary valve's plane (heart frame): the trunk's tube reaches a little below it
   // into the outflow tract, and what lies below is RV (generation 2).
   Vec3 pa_valve, pa_axis;  // a point on the plane, and the unit normal toward the trunk
-  bool has_pa_valve = false;
   // The semilunar valves, closed (diastole) in most cases: three thin cusps across the root
   // where the ventricle's label meets the artery's, sagging a little toward the ventricle,
   // with the three lines where they meet standing up into the artery. Drawn into the
@@ -264,6 +263,12 @@ struct Heart {
     Vec3 x = q;
     for (int i = 0; i < 12; ++i) x = x + (q - to_heart(world_point(x)));
     return world_point(x);
+  }
+  // Generation 2: the parameter (0-1, clamped) at which the aorta's first segment, the root
+  // rising from the LV's outflow, crosses frame height w.
+  double root_param(double w) const {
+    const Vec3 p0 = aorta.points[0], p1 = aorta.points[1];
+    return p0.z == p1.z ? 0.0 : std::clamp((p0.z - w) / (p0.z - p1.z), 0.0, 1.0);
   }
   // How many of tube t's points belong to the heart proper: all but generation 2's aorta past
   // its ascending part.

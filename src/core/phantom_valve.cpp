@@ -39,8 +39,7 @@ double Heart::Valve::fraction(const Vec3& q) const {
 void place_valves(CaseSpec& c) {
   Heart& h = c.heart;
   Random rng(c.noise_key ^ 0xa0a1eull);
-  const Grid& g = c.grid;
-  const double voxel_mm = std::cbrt(g.spacing[0] * g.spacing[1] * g.spacing[2]);
+  const double voxel_mm = c.grid.voxel_mm();
   const bool closed = rng.chance(0.7);  // diastole: most of the cardiac cycle, and where most scans are timed
   auto draw = [&](Heart::Valve& v) {
     v.closed = closed;
@@ -55,7 +54,7 @@ void place_valves(CaseSpec& c) {
   Heart::Valve& ao = h.aortic_valve;
   draw(ao);
   const Vec3 p0 = h.aorta.points[0], p1 = h.aorta.points[1];
-  const double t = p0.z == p1.z ? 0.0 : std::clamp(p0.z / (p0.z - p1.z), 0.0, 1.0);
+  const double t = h.root_param(0);
   ao.centre = p0 + (p1 - p0) * t;
   ao.centre.z = 0;
   ao.normal = {0, 0, -1};
@@ -66,10 +65,6 @@ void place_valves(CaseSpec& c) {
   // The pulmonary valve: on the plane where the trunk's label begins.
   Heart::Valve& pv = h.pulmonary_valve;
   draw(pv);
-  if (!h.has_pa_valve) {
-    pv.closed = false;
-    return;
-  }
   pv.centre = h.pa_valve;
   pv.normal = h.pa_axis;
   const Vec3 side = std::fabs(pv.normal.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -49,6 +50,8 @@ struct Grid {
   int64_t voxel_count() const { return dims[0] * dims[1] * dims[2]; }
   // Volume of one voxel in millilitres.
   double voxel_ml() const { return spacing[0] * spacing[1] * spacing[2] / 1000.0; }
+  // Edge (mm) of the cube of one voxel's volume: the scale of partial volume on this grid.
+  double voxel_mm() const { return std::cbrt(spacing[0] * spacing[1] * spacing[2]); }
   // "128 x 128 x 96 voxels, 1.5 x 1.5 x 2 mm, RAS, origin (-90, -120, -60) mm"
   std::string describe() const;
 };
