@@ -46,6 +46,7 @@ END {
   row("pulmonary trunk diameter (mm)", "trunk_diameter_mm", "25.1 +/- 2.8; 90th percentile 28.9 (men), 26.9 (women)", "[T]")
   row("right pulmonary artery diameter (mm)", "rpa_diameter_mm", "16.6 +/- 2.8 (men), 14.7 +/- 2.2 (women)", "[B]")
   row("left pulmonary artery diameter (mm)", "lpa_diameter_mm", "17.3 +/- 2.5 (men), 15.9 +/- 2.0 (women)", "[B]")
+  row("gap between the pulmonary trunk (and its right branch) and the aorta (mm; < 0: overlap)", "trunk_aorta_gap_mm", "(the roots lie side by side; 1 by design)", "")
   row("superior vena cava diameter (mm)", "svc_diameter_mm", "about 20", "[G]")
   row("inferior vena cava diameter (mm)", "ivc_diameter_mm", "about 20-25 at the atrium", "[G]")
   row("pulmonary vein diameter, mean of four (mm)", "pv_diameter_mm", "about 10-20 at the ostia", "[G]")

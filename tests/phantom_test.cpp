@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <utility>
+#include <vector>
 
 #include "coordseg/core/dataset.h"
 #include "coordseg/core/error.h"
@@ -123,9 +125,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   // sequenced (operands' order is the compiler's choice, and GCC and clang differ).
   PhantomOptions o;
   o.seed = 11;
-  EXPECT_EQ(digest(quick_cases()[0]), 0xe140dde46ff3e134ull);
+  EXPECT_EQ(digest(quick_cases()[0]), 0x580e9ae57b8dd9b9ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x0743a2678cc63f4dull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xd5bdef95d5327811ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -381,7 +383,10 @@ TEST(Phantom, VesselSizesFollowPublishedRangesAndTheLabelsAgree) {
     EXPECT_GE(f.trunk_diameter, 21);
     EXPECT_LE(f.trunk_diameter, 29);
     EXPECT_GE(f.trunk_length, 35);
-    EXPECT_LE(f.trunk_length, 65);
+    EXPECT_LE(f.trunk_length, 66);
+    // The trunk and its right branch lie beside the aorta, their walls 1 mm apart.
+    EXPECT_GE(f.trunk_aorta_gap, 0.5) << f.id;
+    EXPECT_LE(f.trunk_aorta_gap, 3) << f.id;
     for (const double d : {f.rpa_diameter, f.lpa_diameter}) {
       EXPECT_GE(d, 13);
       EXPECT_LE(d, 20);
@@ -764,8 +769,9 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
   // Generation 2 draws the aortic and pulmonary valves closed (diastole) in most cases: thin
   // cusps across the roots at the LVBC/ASA and RVBC/PUA boundaries, darker than the blood on
   // either side. Measured on seed 11's first four cases (three closed, one open): closed, the
-  // blood beside LVBC/ASA is 8-13 % darker than 3-6 voxels away and beside RVBC/PUA 21-23 %;
-  // open, within 2 % and 1 %.
+  // blood beside LVBC/ASA is 8-14 % darker than 3-6 voxels away and beside RVBC/PUA 4-17 %
+  // (least where the plane lies oblique to the voxels, so that the voxels beside it lie up to
+  // a voxel from the cusps); open, 2 % and 4 % brighter.
   int closed = 0, open = 0;
   for (int i = 0; i < 4; ++i) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
@@ -776,11 +782,11 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
     if (c.facts.valves_closed) {
       ++closed;
       EXPECT_LT(ao_band, ao_far * 0.96) << c.facts.id;
-      EXPECT_LT(pa_band, pa_far * 0.9) << c.facts.id;
+      EXPECT_LT(pa_band, pa_far * 0.97) << c.facts.id;
     } else {
       ++open;
       EXPECT_GT(ao_band, ao_far * 0.98) << c.facts.id;
-      EXPECT_GT(pa_band, pa_far * 0.97) << c.facts.id;
+      EXPECT_GT(pa_band, pa_far * 0.99) << c.facts.id;
     }
   }
   EXPECT_GT(closed, 0);
@@ -789,6 +795,40 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
   first.seed = 11;
   first.generation = 1;
   EXPECT_FALSE(make_phantom_case(first, 0).facts.valves_closed);
+}
+
+TEST(Phantom, PulmonaryTrunkStartsAtItsValveBesideTheAorta) {
+  // The trunk begins where the RV's outflow tract ends (PUA and RVBC share the valve's plane)
+  // and lies beside the aorta: between the lumens two walls (2 mm each) and a 1 mm gap, less
+  // what the case's smooth deformation squeezes. Until 2026-12-06 the trunk's valve end lay
+  // 9-25 mm inside the aortic root (which takes precedence): over 40 quick CT cases of seed 7
+  // ASA and PUA were one wall apart (2.3-2.7 mm) in all 40, and PUA did not touch RVBC in 2.
+  // Now 2.4-9.9 mm (4 cases under 4 mm, where the deformation squeezes the gap), and PUA and
+  // RVBC share at least 46 voxel faces in each.
+  for (const auto& c : quick_cases()) {
+    const auto& l = c.labels;
+    const auto& d = l.grid.dims;
+    const auto& sp = l.grid.spacing;
+    std::vector<std::array<double, 3>> asa, pua;
+    int64_t faces = 0;
+    for (int64_t k = 1; k + 1 < d[2]; ++k)
+      for (int64_t j = 1; j + 1 < d[1]; ++j)
+        for (int64_t i = 1; i + 1 < d[0]; ++i) {
+          const int32_t v = l.at(i, j, k);
+          if (v != 820 && v != 850) continue;
+          const int32_t n[6] = {l.at(i - 1, j, k), l.at(i + 1, j, k), l.at(i, j - 1, k),
+                                l.at(i, j + 1, k), l.at(i, j, k - 1), l.at(i, j, k + 1)};
+          if (v == 850) faces += std::count(n, n + 6, 600);
+          if (std::all_of(n, n + 6, [v](int32_t x) { return x == v; })) continue;  // not on the surface
+          (v == 820 ? asa : pua).push_back({i * sp[0], j * sp[1], k * sp[2]});
+        }
+    double nearest = 1e30;
+    for (const auto& a : asa)
+      for (const auto& b : pua)
+        nearest = std::min(nearest, std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]));
+    EXPECT_GE(faces, 20) << c.facts.id;
+    EXPECT_GE(nearest, 3.5) << c.facts.id;
+  }
 }
 
 TEST(Phantom, FactsAreCheapAndMatchTheCase) {

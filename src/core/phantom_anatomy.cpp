@@ -179,6 +179,59 @@ void grow_aorta_and_branches(CaseSpec& c, Random& rng) {
   }
 }
 
+// Where a tube of outer radius `outer` along the world polyline `pts` comes nearest to tube
+// `avoid` (heart frame): the gap between their walls (mm, negative where they overlap), in
+// which segment, where along it, and the point (heart frame). Sampled every half millimetre.
+struct Narrowest {
+  double gap = 1e30;
+  size_t seg = 0;
+  double t = 0;
+  Vec3 at;
+};
+
+Narrowest narrowest_gap(const Heart& h, const std::vector<Vec3>& pts, double outer, const Tube& avoid) {
+  Narrowest n;
+  for (size_t s = 0; s + 1 < pts.size(); ++s) {
+    const double len = (pts[s + 1] - pts[s]).norm();
+    for (int k = 0; k <= static_cast<int>(std::ceil(2 * len)); ++k) {
+      const double t = std::min(0.5 * k / len, 1.0);
+      const Vec3 q = h.frame_point(pts[s] + (pts[s + 1] - pts[s]) * t);
+      const double g = avoid.sd(q) - outer;
+      if (g < n.gap) n = {g, s, t, q};
+    }
+  }
+  return n;
+}
+
+// The world direction away from tube `avoid` at heart-frame point q: its distance's gradient.
+Vec3 away_from(const Heart& h, const Tube& avoid, const Vec3& q) {
+  const double e = 0.25;
+  const Vec3 g{avoid.sd(q + Vec3{e, 0, 0}) - avoid.sd(q - Vec3{e, 0, 0}),
+               avoid.sd(q + Vec3{0, e, 0}) - avoid.sd(q - Vec3{0, e, 0}),
+               avoid.sd(q + Vec3{0, 0, e}) - avoid.sd(q - Vec3{0, 0, e})};
+  return (h.u * g.x + h.v * g.y + h.w * g.z).unit();
+}
+
+// Moves the points of `pts` (world) after the first until a tube of outer radius `outer` along
+// them keeps `gap` mm clear of tube `avoid`: the narrowest place pushes the points of its
+// segment away from `avoid`, each by its share, until nothing is narrower (or 200 pushes).
+void keep_clear(const Heart& h, std::vector<Vec3>& pts, double outer, const Tube& avoid, double gap) {
+  for (int i = 0; i < 200; ++i) {
+    const Narrowest n = narrowest_gap(h, pts, outer, avoid);
+    if (n.gap >= gap) return;
+    const Vec3 away = away_from(h, avoid, n.at);
+    const double deficit = gap - n.gap + 0.1;
+    if (n.seg == 0) {
+      pts[1] = pts[1] + away * (deficit / std::max(n.t, 0.25));
+      continue;
+    }
+    const double b = n.t, a = 1 - b;
+    const double scale = deficit / (a * a + b * b);
+    pts[n.seg] = pts[n.seg] + away * (a * scale);
+    pts[n.seg + 1] = pts[n.seg + 1] + away * (b * scale);
+  }
+}
+
 void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
   const double wall = h.wall;
@@ -190,35 +243,64 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   const double r_pa = rng.uniform(10.5, 14.5);
   const double r_rpa = rng.uniform(6.5, 10), r_lpa = rng.uniform(6.5, 10);
   const Vec3 ao0 = h.aorta.points[0];
-  const Vec3 p0 = h.world_point({ao0.x - rng.uniform(0, 6), ao0.y - rng.uniform(20, 26), -rng.uniform(8, 14)});
+  const Vec3 valve0 = h.world_point({ao0.x - rng.uniform(0, 6), ao0.y - rng.uniform(20, 26), -rng.uniform(8, 14)});
   // The ascending aorta's axis at height z.
   auto asc_at = [&](double z) { return w1 + (a2 - w1) * std::clamp((z - w1.z) / (a2.z - w1.z), 0.0, 1.0); };
   const double arch_floor = std::min(a2.z, h.world_point(h.aorta.points[kArchStart + kArchSegments]).z);
   const double zb = arch_floor - std::max(r_rpa, r_lpa) - wall - rng.uniform(6, 12);
   const Vec3 axis = asc_at(zb);
-  const Vec3 bif{axis.x - (r_asc + r_pa + 2 * wall + rng.uniform(2, 8)), axis.y - rng.uniform(15, 25), zb};
+  const Vec3 bif0{axis.x - (r_asc + r_pa + 2 * wall + rng.uniform(2, 8)), axis.y - rng.uniform(15, 25), zb};
   // Bowed forward and up from the valve, then back to the bifurcation.
-  const Vec3 p1 = p0 + (bif - p0) * 0.4 + Vec3{-rng.uniform(0, 5), rng.uniform(8, 14), rng.uniform(8, 14)};
-  h.pa = frame_tube(h, {p0 - (p1 - p0).unit() * 2.0, p1, bif}, {r_pa, r_pa, r_pa}, wall);
+  const Vec3 bow{-rng.uniform(0, 5), rng.uniform(8, 14), rng.uniform(8, 14)};
+  // The two roots lie side by side, their walls 1 mm apart. Drawn where it was, the valve's
+  // end of the trunk overlapped the aorta's wall and lumen by 9-25 mm (in all of 40 quick cases of seed 7):
+  // the valve moves anterior-left until it clears the aorta, then the rest of the trunk moves
+  // off it.
+  Vec3 valve = valve0;
+  double bowing = 1;
+  auto bowed = [&] { return valve + (bif0 - valve) * 0.4 + bow * bowing; };
+  for (int i = 0; i < 100; ++i) {
+    const Vec3 ahead = (bowed() - valve).unit();
+    const Narrowest n = narrowest_gap(h, {valve - ahead * 2.0, valve + ahead * 2.0}, r_pa + wall, h.aorta);
+    if (n.gap >= 1.0) break;
+    valve = valve + world_dir(-0.5, 0.87, 0) * (1.1 - n.gap);
+  }
+  // Where the valve moved, the bow shrinks until the trunk bends by at most 40 degrees.
+  auto bend = [&] { return (bowed() - valve).unit().dot((bif0 - bowed()).unit()); };
+  while (bowing > 0 && bend() < std::cos(40 * M_PI / 180)) bowing -= 0.1;
+  std::vector<Vec3> trunk = {valve, bowed(), bif0};
+  keep_clear(h, trunk, r_pa + wall, h.aorta, 1.0);
+  const Vec3 p0 = trunk[0], p1 = trunk[1], bif = trunk[2];
+  const Vec3 start = p0 - (p1 - p0).unit() * 2.0;  // the tube reaches a little below the valve
+  h.pa = frame_tube(h, {start, p1, bif}, {r_pa, r_pa, r_pa}, wall);
   h.pa_valve = h.frame_point(p0);
   h.pa_axis = (h.frame_point(p1) - h.pa_valve).unit();
   const Vec3 rv_top = h.world_point(h.rv.center + Vec3{0, 0, -0.55 * h.rv.semi.z});
   const double r_out = r_pa * rng.uniform(0.95, 1.1);
-  h.vessels.push_back(make_vessel(h, {rv_top, p0}, {r_out, r_out}, h.rv_wall, kRV, 600, 1e9, kRV, true));
+  // The outflow tract turns into the trunk's axis below the valve, so that it ends inside the
+  // trunk's tube: the valve's plane is then the only place where RVBC meets PUA.
+  const Vec3 infundibulum = p0 - (p1 - p0).unit() * r_pa;
+  h.vessels.push_back(
+      make_vessel(h, {rv_top, infundibulum, p0}, {r_out, r_out, r_out}, h.rv_wall, kRV, 600, 1e9, kRV, true));
   c.facts.trunk_length = (p1 - p0).norm() + (bif - p1).norm();
+  c.facts.trunk_aorta_gap = narrowest_gap(h, {start, p1, bif}, r_pa + wall, h.aorta).gap;
   c.facts.trunk_diameter = 2 * r_pa;
   c.facts.rpa_diameter = 2 * r_rpa;
   c.facts.lpa_diameter = 2 * r_lpa;
 
   // The right pulmonary artery passes behind the ascending aorta to the right hilum; the left
   // one arches over the left bronchus. PUA keeps their first 15-25 mm.
-  const double zr = zb - rng.uniform(0, 6);
+  const double zr = bif.z - rng.uniform(0, 6);
   const Vec3 behind = asc_at(zr);
   const Vec3 r1{behind.x, behind.y - (r_asc + r_rpa + 2 * wall + rng.uniform(0.5, 2)), zr};
   // It stays in front of the right main bronchus and the bronchus intermedius (grow_airway).
   const Vec3 r2 = r1 + Vec3{rng.uniform(30, 40), -rng.uniform(0, 5), -rng.uniform(0, 10)};
-  h.vessels.push_back(make_vessel(h, {bif, r1, r2, r2 + Vec3{22, -3, -20}}, {r_rpa, r_rpa, r_rpa * 0.85, r_rpa * 0.6},
-                                  wall * 0.75, kPA, 850, rng.uniform(15, 25), kPA, true));
+  // Where the ascending aorta is wider than at the arch, it moves back off it.
+  std::vector<Vec3> rpa = {bif, r1, r2, r2 + Vec3{22, -3, -20}};
+  keep_clear(h, rpa, r_rpa + wall * 0.75, h.aorta, 1.0);
+  c.facts.trunk_aorta_gap = std::min(c.facts.trunk_aorta_gap, narrowest_gap(h, rpa, r_rpa + wall * 0.75, h.aorta).gap);
+  h.vessels.push_back(make_vessel(h, rpa, {r_rpa, r_rpa, r_rpa * 0.85, r_rpa * 0.6}, wall * 0.75, kPA, 850,
+                                  rng.uniform(15, 25), kPA, true));
   const Vec3 l1 = bif + Vec3{-rng.uniform(12, 18), -rng.uniform(10, 18), rng.uniform(2, 8)};
   const Vec3 l2 = l1 + Vec3{-rng.uniform(20, 30), -rng.uniform(5, 12), -rng.uniform(5, 12)};
   h.vessels.push_back(make_vessel(h, {bif, l1, l2, l2 + Vec3{-20, -10, -15}}, {r_lpa, r_lpa, r_lpa * 0.85, r_lpa * 0.6},

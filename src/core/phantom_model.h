@@ -232,7 +232,7 @@ struct Heart {
   // intensity of the blood around them only; the labels do not see them.
   struct Valve {
     bool closed = false;
-    Vec3 centre;             // heart frame, on the plane where the labels meet
+    Vec3 centre;             // heart frame: the hinges' centre, half the sag above where the labels meet
     Vec3 normal, e1, e2;     // toward the artery, and two directions in the plane
     Vec3 centre_world;       // for a quick test of whether a world point is near
     double radius = 0;       // the lumen's, mm

@@ -49,6 +49,9 @@ void place_valves(CaseSpec& c) {
     v.angle = rng.uniform(0, 2 * M_PI);
     v.thickness = rng.uniform(0.8, 1.2);
   };
+  // Each valve straddles the plane where the labels meet: its hinges lie half its sag above
+  // the plane, the middle of its cusps half its sag below, as where a reader would draw the
+  // boundary along the dark line of the cusps.
   // The aortic valve: where the aorta's axis crosses the plane w = 0, on its first segment
   // (the root starts in the LV's outflow, below the plane); the aorta lies toward -w.
   Heart::Valve& ao = h.aortic_valve;
@@ -56,7 +59,7 @@ void place_valves(CaseSpec& c) {
   const Vec3 p0 = h.aorta.points[0], p1 = h.aorta.points[1];
   const double t = h.root_param(0);
   ao.centre = p0 + (p1 - p0) * t;
-  ao.centre.z = 0;
+  ao.centre.z = -0.5 * ao.sag;
   ao.normal = {0, 0, -1};
   ao.e1 = {1, 0, 0};
   ao.e2 = {0, 1, 0};
@@ -65,7 +68,7 @@ void place_valves(CaseSpec& c) {
   // The pulmonary valve: on the plane where the trunk's label begins.
   Heart::Valve& pv = h.pulmonary_valve;
   draw(pv);
-  pv.centre = h.pa_valve;
+  pv.centre = h.pa_valve + h.pa_axis * (0.5 * pv.sag);
   pv.normal = h.pa_axis;
   const Vec3 side = std::fabs(pv.normal.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
   pv.e1 = pv.normal.cross(side).unit();

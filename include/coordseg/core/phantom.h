@@ -69,6 +69,9 @@ struct PhantomFacts {
   double arch_diameter = 0, descending_diameter = 0;
   double trunk_length = 0, trunk_diameter = 0;          // pulmonary valve to the bifurcation
   double rpa_diameter = 0, lpa_diameter = 0;
+  // The narrowest gap (mm) between the walls of the pulmonary trunk or its right branch and
+  // the aorta's (the two roots lie side by side; negative where they would overlap).
+  double trunk_aorta_gap = 0;
   double svc_diameter = 0, ivc_diameter = 0, pv_diameter = 0;  // pv: mean of the four
   // The airway: the trachea's lumen diameter, the angle between the main bronchi at the
   // carina (degrees), and the narrowest gap (mm) between the airway's wall and any vessel's or
