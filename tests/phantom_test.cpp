@@ -125,9 +125,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   // sequenced (operands' order is the compiler's choice, and GCC and clang differ).
   PhantomOptions o;
   o.seed = 11;
-  EXPECT_EQ(digest(quick_cases()[0]), 0x580e9ae57b8dd9b9ull);
+  EXPECT_EQ(digest(quick_cases()[0]), 0x39cd8aa83bafab6dull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xd5bdef95d5327811ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x55321f92feff6a03ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
