@@ -216,15 +216,20 @@ Vec3 away_from(const Heart& h, const Tube& avoid, const Vec3& q) {
 }
 
 // Moves the points of `pts` (world) after the first until a tube of outer radius `outer` along
-// them keeps `gap` mm clear of tube `avoid` (outside `home`): the narrowest place pushes the
-// points of its segment away from `avoid`, each by its share, until nothing is narrower (or
-// 200 pushes).
-void keep_clear(const Heart& h, std::vector<Vec3>& pts, double outer, const Tube& avoid, double gap,
-                const Ellipsoid* home = nullptr) {
+// them keeps `gap` mm clear of the tubes `avoid` (outside `home`): the narrowest place pushes
+// the points of its segment away from the tube it nears, each by its share, until nothing is
+// narrower (or 200 pushes).
+void keep_clear(const Heart& h, std::vector<Vec3>& pts, double outer, const std::vector<const Tube*>& avoid,
+                double gap, const Ellipsoid* home = nullptr) {
   for (int i = 0; i < 200; ++i) {
-    const Narrowest n = narrowest_gap(h, pts, outer, avoid, home);
-    if (n.gap >= gap) return;
-    const Vec3 away = away_from(h, avoid, n.at);
+    Narrowest n;
+    const Tube* nearest = nullptr;
+    for (const Tube* t : avoid) {
+      const Narrowest m = narrowest_gap(h, pts, outer, *t, home);
+      if (m.gap < n.gap) n = m, nearest = t;
+    }
+    if (!nearest || n.gap >= gap) return;
+    const Vec3 away = away_from(h, *nearest, n.at);
     const double deficit = gap - n.gap + 0.1;
     if (n.seg == 0) {
       pts[1] = pts[1] + away * (deficit / std::max(n.t, 0.25));
@@ -274,7 +279,7 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   auto bend = [&] { return (bowed() - valve).unit().dot((bif0 - bowed()).unit()); };
   while (bowing > 0 && bend() < std::cos(40 * M_PI / 180)) bowing -= 0.1;
   std::vector<Vec3> trunk = {valve, bowed(), bif0};
-  keep_clear(h, trunk, r_pa + wall, h.aorta, 1.0);
+  keep_clear(h, trunk, r_pa + wall, {&h.aorta}, 1.0);
   const Vec3 p0 = trunk[0], p1 = trunk[1], bif = trunk[2];
   const Vec3 start = p0 - (p1 - p0).unit() * 2.0;  // the tube reaches a little below the valve
   h.pa = frame_tube(h, {start, p1, bif}, {r_pa, r_pa, r_pa}, wall);
@@ -302,7 +307,7 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   const Vec3 r2 = r1 + Vec3{rng.uniform(30, 40), -rng.uniform(0, 5), -rng.uniform(0, 10)};
   // Where the ascending aorta is wider than at the arch, it moves back off it.
   std::vector<Vec3> rpa = {bif, r1, r2, r2 + Vec3{22, -3, -20}};
-  keep_clear(h, rpa, r_rpa + wall * 0.75, h.aorta, 1.0);
+  keep_clear(h, rpa, r_rpa + wall * 0.75, {&h.aorta}, 1.0);
   c.facts.trunk_aorta_gap = std::min(c.facts.trunk_aorta_gap, narrowest_gap(h, rpa, r_rpa + wall * 0.75, h.aorta).gap);
   h.vessels.push_back(make_vessel(h, rpa, {r_rpa, r_rpa, r_rpa * 0.85, r_rpa * 0.6}, wall * 0.75, kPA, 850,
                                   rng.uniform(15, 25), kPA, true));
@@ -347,7 +352,7 @@ void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
       const double reach = rng.uniform(25, 40), ez = rng.uniform(0.3, 0.7), ey = rng.uniform(0.2, 0.8);
       // Off the pulmonary trunk, which the left upper vein ran into in 2 of 40 cases.
       std::vector<Vec3> vein = {la, p1, p1 + world_dir(side * 1.0, -ey, level * ez) * reach};
-      keep_clear(h, vein, r + 1.0, h.pa, 1.0, &h.la);
+      keep_clear(h, vein, r + 1.0, {&h.pa}, 1.0, &h.la);
       h.vessels.push_back(make_vessel(h, vein, {r, r, r * 0.7}, 1.0, kPV, 420, out + rng.uniform(5, 10), kLA, false));
       pv_sum += 2 * r;
     }
@@ -373,12 +378,13 @@ void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
     const Vec3 p2 = p1 + world_dir(-0.3, 0.6, -0.7) * rng.uniform(14, 22);
     const double r = rng.uniform(6, 8.5);
     // Drawn as it came, it ran into the aorta in 36 of 40 cases (by up to 15 mm outside the
-    // LA): it moves off the aorta and the pulmonary trunk.
+    // LA) and was cut by the left upper pulmonary vein in all 40 (by up to 15 mm): it moves
+    // off the great vessels and every vessel drawn before it.
     std::vector<Vec3> laa = {la, p1, p2};
-    for (int i = 0; i < 3; ++i) {
-      keep_clear(h, laa, r + 1.2, h.aorta, 1.0, &h.la);
-      keep_clear(h, laa, r + 1.2, h.pa, 1.0, &h.la);
-    }
+    std::vector<const Tube*> avoid = {&h.aorta, &h.pa};
+    for (const Vessel& other : h.vessels)
+      if (other.lumen == kBlood) avoid.push_back(&other.tube);
+    keep_clear(h, laa, r + 1.2, avoid, 1.0, &h.la);
     h.vessels.push_back(make_vessel(h, laa, {r, r, r * 0.45}, 1.2, kLA, 420, 1e9, kLA, true));
   }
   {
