@@ -550,7 +550,8 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
   char buf[64];
   for (const double x : {f.fov_mm, f.fov_cut ? 1.0 : 0.0, f.blood_level, f.ascending_length, f.ascending_diameter,
                          f.arch_diameter, f.descending_diameter, f.trunk_length, f.trunk_diameter, f.rpa_diameter,
-                         f.lpa_diameter, f.trunk_aorta_gap, f.svc_diameter, f.ivc_diameter, f.pv_diameter, f.trachea_diameter,
+                         f.lpa_diameter, f.trunk_aorta_gap, f.svc_diameter, f.ivc_diameter, f.pv_diameter,
+                         f.trachea_diameter,
                          f.carina_angle, f.airway_clearance, f.lung_ml, f.lung_vessels_ml, f.lm_diameter,
                          f.lad_diameter, f.lcx_diameter, f.rca_diameter, f.lm_length, f.lad_length, f.lcx_length,
                          f.rca_length, f.pda_length, static_cast<double>(f.branches), f.branch_length,

@@ -263,9 +263,9 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   // Bowed forward and up from the valve, then back to the bifurcation.
   const Vec3 bow{-rng.uniform(0, 5), rng.uniform(8, 14), rng.uniform(8, 14)};
   // The two roots lie side by side, their walls 1 mm apart. Drawn where it was, the valve's
-  // end of the trunk overlapped the aorta's wall and lumen by 9-25 mm (in all of 40 quick cases of seed 7):
-  // the valve moves anterior-left until it clears the aorta, then the rest of the trunk moves
-  // off it.
+  // end of the trunk overlapped the aorta's wall and lumen by 9-25 mm (in all of 40 quick
+  // cases of seed 7): the valve moves anterior-left until it clears the aorta, then the rest
+  // of the trunk moves off it.
   Vec3 valve = valve0;
   double bowing = 1;
   auto bowed = [&] { return valve + (bif0 - valve) * 0.4 + bow * bowing; };
