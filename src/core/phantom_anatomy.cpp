@@ -281,15 +281,16 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   std::vector<Vec3> trunk = {valve, bowed(), bif0};
   keep_clear(h, trunk, r_pa + wall, {&h.aorta}, 1.0);
   const Vec3 p0 = trunk[0], p1 = trunk[1], bif = trunk[2];
-  const Vec3 start = p0 - (p1 - p0).unit() * 2.0;  // the tube reaches a little below the valve
+  const Vec3 ahead = (p1 - p0).unit();  // the trunk's axis at the valve (world)
+  const Vec3 start = p0 - ahead * 2.0;  // the tube reaches a little below the valve
   h.pa = frame_tube(h, {start, p1, bif}, {r_pa, r_pa, r_pa}, wall);
   h.pa_valve = h.frame_point(p0);
-  h.pa_axis = (h.frame_point(p1) - h.pa_valve).unit();
+  h.pa_axis = h.frame_dir(ahead);
   const Vec3 rv_top = h.world_point(h.rv.center + Vec3{0, 0, -0.55 * h.rv.semi.z});
   const double r_out = r_pa * rng.uniform(0.95, 1.1);
   // The outflow tract turns into the trunk's axis below the valve, so that it ends inside the
   // trunk's tube: the valve's plane is then the only place where RVBC meets PUA.
-  const Vec3 infundibulum = p0 - (p1 - p0).unit() * r_pa;
+  const Vec3 infundibulum = p0 - ahead * r_pa;
   h.vessels.push_back(
       make_vessel(h, {rv_top, infundibulum, p0}, {r_out, r_out, r_out}, h.rv_wall, kRV, 600, 1e9, kRV, true));
   c.facts.trunk_length = (p1 - p0).norm() + (bif - p1).norm();
