@@ -387,7 +387,7 @@ TEST(Phantom, VesselSizesFollowPublishedRangesAndTheLabelsAgree) {
     EXPECT_GE(f.trunk_diameter, 21);
     EXPECT_LE(f.trunk_diameter, 29);
     EXPECT_GE(f.trunk_length, 35);
-    EXPECT_LE(f.trunk_length, 66);
+    EXPECT_LE(f.trunk_length, 65);
     // The trunk and its right branch lie beside the aorta, their walls 1 mm apart.
     EXPECT_GE(f.trunk_aorta_gap, 0.5) << f.id;
     EXPECT_LE(f.trunk_aorta_gap, 3) << f.id;
@@ -807,8 +807,8 @@ TEST(Phantom, PulmonaryTrunkStartsAtItsValveBesideTheAorta) {
   // what the case's smooth deformation squeezes. Until 2026-12-06 the trunk's valve end lay
   // 9-25 mm inside the aortic root (which takes precedence): over 40 quick CT cases of seed 7
   // ASA and PUA were one wall apart (2.3-2.7 mm) in all 40, and PUA did not touch RVBC in 2.
-  // Now 2.4-9.9 mm (4 cases under 4 mm, where the deformation squeezes the gap), and PUA and
-  // RVBC share at least 46 voxel faces in each.
+  // Now 4.8-10.0 mm there, and PUA and RVBC share 57-243 voxel faces (seed 11's eight cases:
+  // 4.8-10.2 mm, 101-295 faces).
   for (const auto& c : quick_cases()) {
     const auto& l = c.labels;
     const auto& d = l.grid.dims;
@@ -830,8 +830,8 @@ TEST(Phantom, PulmonaryTrunkStartsAtItsValveBesideTheAorta) {
     for (const auto& a : asa)
       for (const auto& b : pua)
         nearest = std::min(nearest, std::hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]));
-    EXPECT_GE(faces, 20) << c.facts.id;
-    EXPECT_GE(nearest, 3.5) << c.facts.id;
+    EXPECT_GE(faces, 50) << c.facts.id;
+    EXPECT_GE(nearest, 4.5) << c.facts.id;
   }
 }
 
