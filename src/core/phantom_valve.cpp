@@ -63,9 +63,9 @@ void place_valves(CaseSpec& c) {
   ao.normal = {0, 0, -1};
   ao.e1 = {1, 0, 0};
   ao.e2 = {0, 1, 0};
-  ao.radius = h.aorta.radii[0] + (h.aorta.radii[1] - h.aorta.radii[0]) * t - h.wall;
+  ao.radius = h.aorta.radius_at(0, t) - h.wall;
   ao.centre_world = h.drawn_world_point(ao.centre);
-  // The pulmonary valve: on the plane where the trunk's label begins.
+  // The pulmonary valve: about the plane where the trunk's label begins.
   Heart::Valve& pv = h.pulmonary_valve;
   draw(pv);
   pv.centre = h.pa_valve + h.pa_axis * (0.5 * pv.sag);
