@@ -50,6 +50,7 @@ END {
   row("superior vena cava diameter (mm)", "svc_diameter_mm", "about 20", "[G]")
   row("inferior vena cava diameter (mm)", "ivc_diameter_mm", "about 20-25 at the atrium", "[G]")
   row("pulmonary vein diameter, mean of four (mm)", "pv_diameter_mm", "about 10-20 at the ostia", "[G]")
+  row("gap between the pulmonary veins and the other vessels and the airway (mm; < 0: overlap)", "vein_clearance_mm", "(checked by the phantom itself)", "")
   row("trachea lumen diameter (mm)", "trachea_diameter_mm", "coronal 13-25 (men), 10-21 (women)", "[Br]")
   row("carina angle, between the main bronchi (degrees)", "carina_angle_deg", "60.8 +/- 11.8", "[Hg]")
   row("gap between the airway and the vessels (mm; < 0: overlap)", "airway_clearance_mm", "(checked by the phantom itself)", "")

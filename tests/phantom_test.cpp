@@ -129,9 +129,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x2acfb89b91025ccaull);
+  EXPECT_EQ(all, 0x9b57ce9e6d8a1586ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x55321f92feff6a03ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xe8045444b418c732ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -598,7 +598,8 @@ TEST(Phantom, TheHeartLiesBehindTheSternum) {
 TEST(Phantom, TheAirwayKeepsClearOfTheVesselsAndHasPublishedSizes) {
   // The trachea and main bronchi are placed round the great vessels (the arch round the
   // trachea's left, the right pulmonary artery in front of the right bronchus); where room is
-  // short a bronchus narrows, and in rare cases a vessel still overlaps it by under 1 mm.
+  // short a bronchus narrows, and in rare cases a vessel still overlaps it (7 of 240 cases
+  // over six seeds, by up to 3.3 mm; none of these 20).
   PhantomOptions o;
   o.seed = 7;
   int clear = 0;
@@ -614,6 +615,25 @@ TEST(Phantom, TheAirwayKeepsClearOfTheVesselsAndHasPublishedSizes) {
     clear += f.airway_clearance >= 0;
   }
   EXPECT_GE(clear, 19);
+}
+
+TEST(Phantom, PulmonaryVeinsKeepOffTheirNeighbours) {
+  // Drawn as they came, the veins ran into a neighbouring vessel (mostly the descending aorta,
+  // the right pulmonary artery or the coronary sinus) in every one of these 40 cases (by
+  // 4.8-21.6 mm, median 10.4); each now takes the course nearest its drawn one that keeps
+  // clear, or the one that comes closest.
+  PhantomOptions o;
+  o.seed = 7;
+  std::vector<double> gaps;
+  for (int i = 0; i < 40; ++i) {
+    const PhantomFacts f = phantom_facts(o, i);
+    EXPECT_GT(f.vein_clearance, -6.5) << f.id;
+    gaps.push_back(f.vein_clearance);
+  }
+  std::sort(gaps.begin(), gaps.end());
+  EXPECT_GT(gaps[20], -1.5);                      // the median
+  EXPECT_GT(gaps[10], -3.0);                      // three quarters within 3 mm
+  EXPECT_GE(gaps.end() - std::lower_bound(gaps.begin(), gaps.end(), 0.0), 12);  // clear
 }
 
 // The lowest HU within 15 mm of the world midline (x = 0) on slice k, between the body's

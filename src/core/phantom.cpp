@@ -536,7 +536,7 @@ std::string phantom_facts_csv_header() {
       "case,orientation,phase,fov_mm,fov_cut,blood_level,ascending_length_mm,ascending_diameter_mm,arch_diameter_mm,"
       "descending_diameter_mm,trunk_length_mm,trunk_diameter_mm,rpa_diameter_mm,lpa_diameter_mm,trunk_aorta_gap_mm,"
       "svc_diameter_mm,"
-      "ivc_diameter_mm,pv_diameter_mm,trachea_diameter_mm,carina_angle_deg,airway_clearance_mm,lung_ml,lung_vessels_ml,"
+      "ivc_diameter_mm,pv_diameter_mm,vein_clearance_mm,trachea_diameter_mm,carina_angle_deg,airway_clearance_mm,lung_ml,lung_vessels_ml,"
       "lm_diameter_mm,lad_diameter_mm,lcx_diameter_mm,rca_diameter_mm,lm_length_mm,lad_length_mm,lcx_length_mm,rca_length_mm,pda_length_mm,"
       "coronary_branches,coronary_branches_mm,valves_closed,"
       "coronary_shown_pct";
@@ -550,7 +550,7 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
   char buf[64];
   for (const double x : {f.fov_mm, f.fov_cut ? 1.0 : 0.0, f.blood_level, f.ascending_length, f.ascending_diameter,
                          f.arch_diameter, f.descending_diameter, f.trunk_length, f.trunk_diameter, f.rpa_diameter,
-                         f.lpa_diameter, f.trunk_aorta_gap, f.svc_diameter, f.ivc_diameter, f.pv_diameter,
+                         f.lpa_diameter, f.trunk_aorta_gap, f.svc_diameter, f.ivc_diameter, f.pv_diameter, f.vein_clearance,
                          f.trachea_diameter,
                          f.carina_angle, f.airway_clearance, f.lung_ml, f.lung_vessels_ml, f.lm_diameter,
                          f.lad_diameter, f.lcx_diameter, f.rca_diameter, f.lm_length, f.lad_length, f.lcx_length,

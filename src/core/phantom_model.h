@@ -204,12 +204,25 @@ struct VesselOverlay {
 constexpr size_t kArchStart = 2;
 constexpr size_t kArchSegments = 6;
 
+// How a pulmonary vein leaves the LA (world directions, see grow_veins_and_appendages): kept
+// so that a vein can be placed again once the airway is in.
+struct VeinDraw {
+  int side = 0, level = 0;  // -1 left / +1 right; -1 lower / +1 upper
+  double dz = 0, dy = 0;    // its first segment's slope (up if upper, down if lower), backward slant
+  double ez = 0, ey = 0;    // its second segment's
+  double beyond = 0;        // mm of the first segment past the LA's wall
+  double reach = 0;         // the second segment's length
+  double labelled = 0;      // mm labelled LA past the wall
+  size_t vessel = 0;        // its index in Heart::vessels
+};
+
 struct Heart {
   int generation = 1;
   Vec3 base;          // world position of the LV base (valve plane) centre
   Vec3 u, v, w;       // heart frame: u right-anterior, v posterior, w base -> apex
   Ellipsoid lv_cavity, lv_outer;  // both cut at the valve plane w = 0
   Ellipsoid la, ra, rv;
+  std::vector<VeinDraw> vein_draws;  // generation 2's pulmonary veins
   Tube aorta, pa;     // generation 2: the whole aorta (root to abdomen), the pulmonary trunk
   double aorta_labelled = std::numeric_limits<double>::infinity();  // ASA's centreline length
   double wall = 2.0, rv_wall = 3.0, annulus = 5.0;

@@ -73,6 +73,9 @@ struct PhantomFacts {
   // the aorta's (the two roots lie side by side; negative where they would overlap).
   double trunk_aorta_gap = 0;
   double svc_diameter = 0, ivc_diameter = 0, pv_diameter = 0;  // pv: mean of the four
+  // The narrowest gap (mm) between a pulmonary vein's wall, outside the LA, and any other
+  // vessel's, the airway's included but not another vein's (negative where they overlap).
+  double vein_clearance = 0;
   // The airway: the trachea's lumen diameter, the angle between the main bronchi at the
   // carina (degrees), and the narrowest gap (mm) between the airway's wall and any vessel's or
   // chamber's wall (negative: they overlap).
