@@ -242,6 +242,22 @@ void keep_clear(const Heart& h, std::vector<Vec3>& pts, double outer, const std:
   }
 }
 
+// The tubes a blood vessel keeps clear of: the great vessels and every blood vessel drawn so
+// far, but `except`.
+std::vector<const Tube*> blood_tubes(const Heart& h, const Vessel* except = nullptr) {
+  std::vector<const Tube*> tubes = {&h.aorta, &h.pa};
+  for (const Vessel& v : h.vessels)
+    if (&v != except && v.lumen == kBlood) tubes.push_back(&v.tube);
+  return tubes;
+}
+
+// A tube's centreline in world millimetres (without the deformation).
+std::vector<Vec3> world_course(const Heart& h, const Tube& t) {
+  std::vector<Vec3> course;
+  for (const Vec3& q : t.points) course.push_back(h.world_point(q));
+  return course;
+}
+
 void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
   const double wall = h.wall;
@@ -436,10 +452,9 @@ void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
   // Each vein takes the course nearest its drawn one that keeps 1 mm clear of the great
   // vessels, the sinus, every vessel drawn so far and the veins placed before it (see
   // place_vein).
-  h.vessels.reserve(h.vessels.size() + 5);
-  std::vector<const Tube*> neighbours = {&h.aorta, &h.pa, &sinus.tube};
-  for (const Vessel& other : h.vessels)
-    if (other.lumen == kBlood) neighbours.push_back(&other.tube);
+  h.vessels.reserve(h.vessels.size() + 5);  // `neighbours` points into it
+  std::vector<const Tube*> neighbours = blood_tubes(h);
+  neighbours.push_back(&sinus.tube);
   for (size_t i = 0; i < h.vein_draws.size(); ++i) {
     VeinDraw& d = h.vein_draws[i];
     d.vessel = h.vessels.size();
@@ -460,10 +475,7 @@ void grow_veins_and_appendages(CaseSpec& c, Random& rng) {
     // LA) and was cut by the left upper pulmonary vein in all 40 (by up to 15 mm): it moves
     // off the great vessels and every vessel drawn before it.
     std::vector<Vec3> laa = {la, p1, p2};
-    std::vector<const Tube*> avoid = {&h.aorta, &h.pa};
-    for (const Vessel& other : h.vessels)
-      if (other.lumen == kBlood) avoid.push_back(&other.tube);
-    keep_clear(h, laa, r + 1.2, avoid, 1.0, &h.la);
+    keep_clear(h, laa, r + 1.2, blood_tubes(h), 1.0, &h.la);
     h.vessels.push_back(make_vessel(h, laa, {r, r, r * 0.45}, 1.2, kLA, 420, 1e9, kLA, true));
   }
   {
@@ -649,10 +661,6 @@ void grow_airway(CaseSpec& c, Random& rng) {
   add({lb[1], lb[2]}, {r_l, r_l * 0.75}, w_b, false);
   c.facts.trachea_diameter = 2 * r_t;
   c.facts.carina_angle = best.a_r + best.a_l;
-  double gap = 1e30;
-  for (const Vessel& v : h.vessels)
-    if (v.lumen == kAir) gap = std::min(gap, airway_gap(c, v.tube));
-  c.facts.airway_clearance = gap;
 }
 
 // The airway is placed round the vessels, veins included, but where no placement clears them
@@ -665,15 +673,12 @@ void move_veins_off_airway(CaseSpec& c) {
     if (v.lumen == kAir) airway.push_back(&v.tube);
   for (VeinDraw& d : h.vein_draws) {
     const Vessel& vein = h.vessels[d.vessel];
-    std::vector<Vec3> course;
-    for (const Vec3& q : vein.tube.points) course.push_back(h.world_point(q));
+    const std::vector<Vec3> course = world_course(h, vein.tube);
     if (std::all_of(airway.begin(), airway.end(), [&](const Tube* a) {
           return narrowest_gap(h, course, vein.tube.radii[0], *a, &h.la).gap >= 0.5;
         }))
       continue;
-    std::vector<const Tube*> avoid = {&h.aorta, &h.pa};
-    for (const Vessel& other : h.vessels)
-      if (&other != &vein && other.lumen == kBlood) avoid.push_back(&other.tube);
+    std::vector<const Tube*> avoid = blood_tubes(h, &vein);
     avoid.insert(avoid.end(), airway.begin(), airway.end());
     h.vessels[d.vessel] = place_vein(h, d, vein.tube.radii[0] - vein.wall, avoid);
   }
@@ -683,8 +688,7 @@ void move_veins_off_airway(CaseSpec& c) {
   c.facts.vein_clearance = 1e30;
   for (const VeinDraw& d : h.vein_draws) {
     const Vessel& vein = h.vessels[d.vessel];
-    std::vector<Vec3> course;
-    for (const Vec3& q : vein.tube.points) course.push_back(h.world_point(q));
+    const std::vector<Vec3> course = world_course(h, vein.tube);
     std::vector<const Tube*> others = {&h.aorta, &h.pa};
     for (const Vessel& other : h.vessels)
       if (other.pool != kPV) others.push_back(&other.tube);
