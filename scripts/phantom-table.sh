@@ -69,5 +69,7 @@ END {
   row("coronary branches, length together (mm)", "coronary_branches_mm", "(each down its free wall toward the apex)", "")
   row("coronary centreline lying in the fat (%)", "coronary_shown_pct", "(checked by the phantom itself)", "")
   row("semilunar valves drawn closed (0 or 1; the mean is the share of cases)", "valves_closed", "(diastole; 0.7 by design)", "")
+  row("mitral orifice, open between LA and LV (cm^2)", "mitral_area_cm2", "normal valve area 4-5; 3.37 +/- 1.13 (0.5-5.6) by planimetry in healthy subjects", "[V], [SM]")
+  row("tricuspid orifice, open between RA and RV (cm^2)", "tricuspid_area_cm2", "normal valve area 5-8; 4.07 +/- 1.5 (0.6-7.2) by Doppler in the same subjects", "[V], [SM]")
   row("in-plane field of view (mm)", "fov_mm", "cardiac CT to whole chest", "")
 }' "$OUT/data/phantom_facts.csv"

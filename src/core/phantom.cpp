@@ -35,13 +35,26 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
   const double lvo = std::max(lv_outer.sd(q), -q.z);
   if (lvo < 0) return out = {kMyo, kPoolCount, 205}, true;
   double aorta_arc = 0;
-  const double pool_sd[5] = {aorta.sd(q, generation >= 2 ? &aorta_arc : nullptr), pa.sd(q), la.sd(q), ra.sd(q),
-                             rv.sd(q)};
+  // Generation 2: the LA reaches down through its vestibule to the mitral orifice.
+  const double vestibule_sd = mitral.radius > 0 && q.z < 0 ? vestibule.sd(q) : Tube::kFar;
+  const double pool_sd[5] = {aorta.sd(q, generation >= 2 ? &aorta_arc : nullptr), pa.sd(q),
+                             std::min(la.sd(q), vestibule_sd), ra.sd(q), rv.sd(q)};
   const Pool pools[5] = {kAO, kPA, kLA, kRA, kRV};
   for (int i = 0; i < 5; ++i) {
+    // Generation 2's tricuspid orifice, a channel from the RA's blood through both walls into
+    // the RV's, below the LV, the great arteries and the LA in precedence; its wall where
+    // neither chamber's blood is.
+    if (i == 3 && tricuspid.radius > 0) {
+      const int where = in_tricuspid(q);
+      if (where == 1) return out = {kBlood, kRA, 550}, true;
+      if (where == 2) return out = {kBlood, kRV, 600}, true;
+      if (where == 3 && pool_sd[3] > -wall && pool_sd[4] > -rv_wall) return out = {kWall, kPoolCount, 0}, true;
+    }
     // The valve plane's fibrous ring: a layer of tissue over the LV base, below the aorta
-    // in precedence, so no chamber other than the aorta opens into the LV cavity.
-    if (i == 1 && q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0)
+    // in precedence, so that only the aorta (and in generation 2 the LA, through the mitral
+    // orifice) opens into the LV cavity.
+    if (i == 1 && q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0 &&
+        !(vestibule_sd < -wall && in_mitral_ring(q)))
       return out = {kWall, kPoolCount, 0}, true;
     if (pool_sd[i] < 0) {
       const double thickness = pools[i] == kRV ? rv_wall : wall;
@@ -538,7 +551,7 @@ std::string phantom_facts_csv_header() {
       "svc_diameter_mm,"
       "ivc_diameter_mm,pv_diameter_mm,vein_clearance_mm,trachea_diameter_mm,carina_angle_deg,airway_clearance_mm,lung_ml,lung_vessels_ml,"
       "lm_diameter_mm,lad_diameter_mm,lcx_diameter_mm,rca_diameter_mm,lm_length_mm,lad_length_mm,lcx_length_mm,rca_length_mm,pda_length_mm,"
-      "coronary_branches,coronary_branches_mm,valves_closed,"
+      "coronary_branches,coronary_branches_mm,valves_closed,mitral_area_cm2,tricuspid_area_cm2,"
       "coronary_shown_pct";
   const LabelMap map = LabelMap::mmwhs();
   for (int c = 1; c < map.num_classes(); ++c) h += "," + map.names[static_cast<size_t>(c)] + "_ml";
@@ -555,7 +568,7 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
                          f.carina_angle, f.airway_clearance, f.lung_ml, f.lung_vessels_ml, f.lm_diameter,
                          f.lad_diameter, f.lcx_diameter, f.rca_diameter, f.lm_length, f.lad_length, f.lcx_length,
                          f.rca_length, f.pda_length, static_cast<double>(f.branches), f.branch_length,
-                         f.valves_closed ? 1.0 : 0.0, f.coronary_shown_pct}) {
+                         f.valves_closed ? 1.0 : 0.0, f.mitral_area, f.tricuspid_area, f.coronary_shown_pct}) {
     std::snprintf(buf, sizeof buf, ",%.1f", x);
     row += buf;
   }

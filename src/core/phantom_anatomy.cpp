@@ -754,7 +754,9 @@ void grow_anatomy(CaseSpec& c, Random& rng) {
   grow_veins_and_appendages(c, rng);
   grow_bundles(h, rng);
   grow_body(c, rng);
-  // The wider vessels carve more of the atria and the RV than generation 1's did.
+  open_atrioventricular_orifices(c);
+  // The wider vessels carve more of the atria and the RV than generation 1's did, and the
+  // LA's vestibule adds to it.
   fit_volumes(h, /*fit_vessels=*/false);
   grow_airway(c, rng);
   move_veins_off_airway(c);
@@ -874,20 +876,30 @@ double intensity(const CaseSpec& c, const Voxel& vox, const Vec3& p) {
         value += (a.pool_level[j.from] - value) * m;
       }
   }
-  // The semilunar valves' cusps, closed across the roots where the ventricles' blood meets
-  // the arteries'.
+  // The valves: the semilunar valves' cusps, closed across the roots where the ventricles'
+  // blood meets the arteries'; the atrioventricular valves' leaflets, closed across their
+  // orifices or hanging open into the ventricles.
   if (vox.tissue == kBlood) {
     const Heart& h = c.heart;
-    const bool left = vox.pool == kLVC || vox.pool == kAO, right = vox.pool == kRV || vox.pool == kPA;
-    const Heart::Valve* valve = left ? &h.aortic_valve : right ? &h.pulmonary_valve : nullptr;
-    if (valve && valve->closed) {
-      const Vec3 d = p - valve->centre_world;
-      const double near = valve->radius + 10;  // the deformation moves points by a few mm at most
-      if (d.dot(d) < near * near) {
-        const double f = valve->fraction(h.to_heart(p));
-        if (f > 0) value += (a.value[kWall] - value) * f;
-      }
+    const Heart::Valve* valves[2] = {nullptr, nullptr};
+    switch (vox.pool) {
+      case kLVC: valves[0] = &h.aortic_valve, valves[1] = &h.mitral_valve; break;
+      case kAO: valves[0] = &h.aortic_valve; break;
+      case kLA: valves[0] = &h.mitral_valve; break;
+      case kRV: valves[0] = &h.pulmonary_valve, valves[1] = &h.tricuspid_valve; break;
+      case kPA: valves[0] = &h.pulmonary_valve; break;
+      case kRA: valves[0] = &h.tricuspid_valve; break;
+      default: break;
     }
+    double f = 0;
+    for (const Heart::Valve* valve : valves) {
+      if (!valve || !(valve->closed || valve->hanging)) continue;
+      const Vec3 d = p - valve->centre_world;
+      // The deformation moves points by a few mm at most.
+      const double near = valve->radius + (valve->hanging ? valve->length : 0.0) + 10;
+      if (d.dot(d) < near * near) f = std::max(f, valve->fraction(h.to_heart(p)));
+    }
+    if (f > 0) value += (a.value[kWall] - value) * f;
   }
   // The small vessels drawn over unlabelled tissue, with their partial volume: the lungs'
   // vessels, and the coronary arteries in the fat round the heart (or the lung beside it).

@@ -250,11 +250,48 @@ struct Heart {
     Vec3 centre_world;       // for a quick test of whether a world point is near
     double radius = 0;       // the lumen's, mm
     double sag = 1, coaptation = 4, angle = 0, thickness = 1, voxel_mm = 1;
+    // The atrioventricular valves: two leaflets (mitral) or three; open (diastole) they hang
+    // from the ring into the ventricle, `length` mm along `normal`.
+    int cusps = 3;
+    bool hanging = false;
+    double length = 0;
     // How much of a voxel at heart-frame point q the cusps fill (0 to 1, with a one-voxel
     // partial volume).
     double fraction(const Vec3& q) const;
   };
   Valve aortic_valve, pulmonary_valve;
+  // Generation 2's atrioventricular orifices: where an atrium's blood meets its ventricle's
+  // through the valve's fibrous ring, with no wall across (the leaflets are drawn into the
+  // intensity, as the semilunar valves' cusps are). The mitral orifice lies in the LV's base
+  // plane w = 0 and the LA reaches down to it through its vestibule; the tricuspid one is a
+  // hole in the RA's wall where the RV lies beyond it. radius 0: none (generation 1).
+  struct Orifice {
+    Vec3 centre;         // heart frame: where the atrium's label meets the ventricle's
+    Vec3 axis;           // unit, from the atrium toward the ventricle
+    double radius = 0;   // lumen, mm
+    double area_cm2 = 0;  // what is open of it (the aortic root and the ring's rim take some)
+    double from = 0, to = 0;  // the tricuspid's channel along its axis, mm from `centre`
+  };
+  Orifice mitral, tricuspid;
+  Tube vestibule;  // the LA's funnel from above the mitral orifice (lumen radius + wall)
+  Valve mitral_valve, tricuspid_valve;
+  static constexpr double kRingRim = 2.0;  // mm of the fibrous ring left between the mitral orifice and the myocardium
+  // Whether heart-frame point q lies where the ring over the LV base may open (inside the
+  // cavity's outline at the base, less the rim).
+  bool in_mitral_ring(const Vec3& q) const {
+    const double x = q.x / (lv_cavity.semi.x - kRingRim), y = q.y / (lv_cavity.semi.y - kRingRim);
+    return x * x + y * y < 1;
+  }
+  // Where heart-frame point q lies in the tricuspid channel: 0 outside it, 1 in its lumen on
+  // the RA's side, 2 in its lumen on the RV's side, 3 in the wall round the lumen.
+  int in_tricuspid(const Vec3& q) const {
+    const Vec3 l = q - tricuspid.centre;
+    const double s = l.dot(tricuspid.axis);
+    if (s < tricuspid.from || s > tricuspid.to) return 0;
+    const double rho2 = l.dot(l) - s * s, r = tricuspid.radius;
+    if (rho2 < r * r) return s < 0 ? 1 : 2;
+    return rho2 < (r + wall) * (r + wall) ? 3 : 0;
+  }
 
   Vec3 to_heart(const Vec3& p) const {
     const Vec3 d = p - base;
@@ -395,8 +432,14 @@ void grow_lung_vessels(CaseSpec& c, const std::function<bool(const Vec3&)>& in_l
 // surface once its anatomy and the grid are set. Draws from a stream of its own.
 // `drawable` tells whether a world point's tissue takes the overlay (fat, soft tissue, lung).
 void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawable);
-// Generation 2's aortic and pulmonary valves (phantom_valve.cpp): open or closed, and where.
+// Generation 2's aortic and pulmonary valves (phantom_valve.cpp): open or closed, and where;
+// and the mitral and tricuspid valves' leaflets in the orifices, closed when those are open.
 void place_valves(CaseSpec& c);
+
+// Generation 2's mitral and tricuspid orifices (phantom_valve.cpp), placed once the
+// chambers and great vessels are (before the chambers are fitted to their volumes). Draws
+// from a stream of its own.
+void open_atrioventricular_orifices(CaseSpec& c);
 
 // Generation 2's contrast: phase, pool levels, mixing jets, streaks, noise grain, MR coils.
 void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng);

@@ -8,32 +8,223 @@
 // boundaries. Cusps are about 1 mm thick; closed, they sag a little toward the ventricle, and
 // the three lines where they meet (the coaptation) stand a few mm up into the artery, seen
 // from above as a three-pointed star. Both open and close together.
+//
+// The mitral and tricuspid valves, and the orifices they sit in. Until 2026-12-06 the LV's
+// cavity was capped by a 5 mm fibrous ring and the RA walled off from the RV, so that no
+// label map of the phantom had LABC beside LVBC or RABC beside RVBC (a real one has them
+// meet across each orifice, 4-8 cm2) and the network learnt that a wall parts each atrium
+// from its ventricle. Now the LA reaches down through its vestibule to an opening in the
+// ring and the RA opens into the RV; the leaflets, drawn into the intensity only, hang open
+// into the ventricles in diastole (when the semilunar valves are closed) and close across
+// the orifices in systole.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "phantom_model.h"
 
 namespace coordseg::phantom_model {
 
 double Heart::Valve::fraction(const Vec3& q) const {
-  if (!closed) return 0;
+  if (!closed && !hanging) return 0;
   const Vec3 l = q - centre;
   const double x = l.dot(e1), y = l.dot(e2), z = l.dot(normal), rho = std::hypot(x, y);
-  if (rho > radius) return 0;
-  const double s = rho / radius;
-  const double sheet = -sag * (1 - s * s);  // the cusps' bellies, toward the ventricle
-  double d = std::fabs(z - sheet);
-  // The coaptation lines: three half-planes from the centre to the wall, standing up to
-  // `coaptation` mm into the artery at the centre and falling to the sheet at the wall.
-  if (z > sheet && z < sheet + coaptation * (1 - s)) {
-    const double theta = std::atan2(y, x);
-    for (int k = 0; k < 3; ++k) {
-      const double a = std::remainder(theta - angle - k * 2 * M_PI / 3, 2 * M_PI);
-      if (std::cos(a) > 0) d = std::min(d, rho * std::fabs(std::sin(a)));
+  const double theta = std::atan2(y, x);
+  double d = 1e9;
+  if (closed) {
+    if (rho > radius) return 0;
+    const double s = rho / radius;
+    const double sheet = -sag * (1 - s * s);  // the cusps' bellies, away from `normal`
+    d = std::fabs(z - sheet);
+    // The coaptation lines: half-planes from the centre to the wall between the cusps,
+    // standing up to `coaptation` mm along `normal` at the centre and falling to the sheet
+    // at the wall (three: a star; two: a line across).
+    if (z > sheet && z < sheet + coaptation * (1 - s)) {
+      for (int k = 0; k < cusps; ++k) {
+        const double a = std::remainder(theta - angle - k * 2 * M_PI / cusps, 2 * M_PI);
+        if (std::cos(a) > 0) d = std::min(d, rho * std::fabs(std::sin(a)));
+      }
     }
+  } else {
+    // Open atrioventricular leaflets: sheets hanging from the ring along `normal` into the
+    // ventricle, drawing in a little toward their free edges, with a gap at each commissure
+    // (midway between two leaflets' middles). The first leaflet (the mitral's anterior one)
+    // is `length` long, the others 0.6 of it (the tricuspid's all `length`).
+    if (z < -thickness || rho > radius + thickness) return 0;
+    const double sector = 2 * M_PI / cusps;
+    const double from = std::remainder(theta - angle, 2 * M_PI);  // 0: the first leaflet's middle
+    const double k = std::round(from / sector);
+    const double off = from - k * sector;  // from the nearest leaflet's middle
+    if (std::fabs(off) > 0.5 * sector - 0.15) return 0;  // the commissure's gap
+    const double leaflet = (cusps == 2 && std::fabs(k) > 0.5) ? 0.6 * length : length;
+    if (z > leaflet) return 0;
+    const double sheet = radius * (1 - 0.25 * std::max(z, 0.0) / leaflet);
+    d = std::fabs(rho - sheet);
   }
   const double ramp = std::clamp(0.5 + (0.5 * thickness - d) / voxel_mm, 0.0, 1.0);
   return ramp * std::min(1.0, thickness / voxel_mm);
+}
+
+namespace {
+
+// The mitral orifice: a disc in the LV's base plane (w = 0) of a radius drawn for 4-5 cm2,
+// where it is most open -- inside the cavity's outline less the ring's rim and clear of the
+// aortic root (which takes precedence over it) -- and, among places nearly as open, nearest
+// below the LA. The LA reaches down to it through its vestibule, a tube from the orifice
+// toward the LA's centre until the tube lies wholly inside the LA's blood.
+void place_mitral(Heart& h, Random& rng) {
+  const double radius = std::sqrt(rng.uniform(4.0, 5.0) * 100 / M_PI);
+  const double a = h.lv_cavity.semi.x, b = h.lv_cavity.semi.y;
+  const int nx = static_cast<int>(std::ceil(a)), ny = static_cast<int>(std::ceil(b));
+  // Which 1 mm cells of the base plane an orifice may open.
+  std::vector<char> open(static_cast<size_t>((2 * nx + 1) * (2 * ny + 1)), 0);
+  auto cell = [&](int x, int y) -> char& { return open[static_cast<size_t>((y + ny) * (2 * nx + 1) + (x + nx))]; };
+  for (int y = -ny; y <= ny; ++y)
+    for (int x = -nx; x <= nx; ++x) {
+      const Vec3 q{static_cast<double>(x), static_cast<double>(y), -1.0};
+      cell(x, y) = h.in_mitral_ring(q) && h.aorta.sd(q) > 0.5 && h.pa.sd(q) > 0.5;
+    }
+  const Vec3 below_la{h.la.center.x, h.la.center.y, 0};
+  const int r = static_cast<int>(std::floor(radius));
+  struct Place {
+    Vec3 centre;
+    int area;
+  };
+  std::vector<Place> places;
+  int best = 0;
+  for (int cy = -ny; cy <= ny; ++cy)
+    for (int cx = -nx; cx <= nx; ++cx) {
+      if (!cell(cx, cy)) continue;
+      // The vestibule's wall must stay over the LV's base.
+      bool over = true;
+      for (int k = 0; k < 16 && over; ++k) {
+        const double t = k * M_PI / 8, rr = radius + h.wall;
+        over = h.lv_outer.sd({cx + rr * std::cos(t), cy + rr * std::sin(t), 0.0}) < 0;
+      }
+      if (!over) continue;
+      int area = 0;
+      for (int y = std::max(cy - r, -ny); y <= std::min(cy + r, ny); ++y)
+        for (int x = std::max(cx - r, -nx); x <= std::min(cx + r, nx); ++x)
+          if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= radius * radius && cell(x, y)) ++area;
+      places.push_back({{static_cast<double>(cx), static_cast<double>(cy), 0}, area});
+      best = std::max(best, area);
+    }
+  if (best == 0) return;  // no room: the ring stays closed
+  const Place* chosen = nullptr;
+  for (const Place& p : places)
+    if (p.area >= 0.9 * best &&
+        (!chosen || (p.centre - below_la).norm() < (chosen->centre - below_la).norm()))
+      chosen = &p;
+  Heart::Orifice& m = h.mitral;
+  m.centre = chosen->centre;
+  m.axis = {0, 0, 1};
+  m.radius = radius;
+  m.area_cm2 = chosen->area / 100.0;
+  // The vestibule, up from the orifice toward the LA's centre.
+  const Vec3 toward = h.la.center - m.centre;
+  const Vec3 dir = toward.unit();
+  double t = 0;
+  while (t < toward.norm() && h.la.sd(m.centre + dir * t) > -(radius + h.wall)) t += 1;
+  h.vestibule.points = {m.centre, m.centre + dir * std::max(t, 1.0)};
+  h.vestibule.radius = radius + h.wall;
+}
+
+// Whether heart-frame point q is taken by a structure that the tricuspid channel must not
+// cross: the LV and its ring, the great arteries, the LA and its vestibule (walls included).
+bool blocks_tricuspid(const Heart& h, const Vec3& q) {
+  if (std::max(h.lv_outer.sd(q), -q.z) < 0) return true;
+  if (q.z < 0 && q.z > -h.annulus && h.lv_outer.sd({q.x, q.y, 0.0}) < 0) return true;
+  if (h.aorta.sd(q) < 0 || h.pa.sd(q) < 0 || h.la.sd(q) < 0) return true;
+  return h.mitral.radius > 0 && q.z < 0 && h.vestibule.sd(q) < 0;
+}
+
+// Whether the heart as drawn so far puts the blood of `pool` at heart-frame point q.
+bool blood_of(const Heart& h, Pool pool, const Vec3& q) {
+  Voxel v;
+  double sd;
+  return h.classify(q, v, sd, /*with_vessels=*/false) && v.tissue == kBlood && v.pool == pool;
+}
+
+// The far end (mm along n from the plane through c) of a channel of `radius` from the RA's
+// blood at c into the RV's: every line through its disc leaves the RA's blood and reaches
+// the RV's within 14 mm of c's plane without crossing anything in the way, and stays in the
+// RV's blood to the end. 0: it does not fit.
+double tricuspid_reach(const Heart& h, const Vec3& c, const Vec3& n, const Vec3& e1, const Vec3& e2, double radius) {
+  std::vector<Vec3> starts;
+  for (const double rho : {0.0, 0.5 * radius, radius})
+    for (int k = 0; k < (rho > 0 ? 12 : 1); ++k) {
+      const double t = k * M_PI / 6;
+      starts.push_back(c + (e1 * std::cos(t) + e2 * std::sin(t)) * rho);
+    }
+  double reach = 0;
+  std::vector<double> entry;
+  for (const Vec3& p0 : starts) {
+    if (!blood_of(h, kRA, p0 - n * 12.0)) return 0;
+    double s = -12;
+    while (s < 14 && blood_of(h, kRA, p0 + n * s)) s += 0.5;  // through the RA's blood
+    while (s < 14 && !blood_of(h, kRV, p0 + n * s)) {
+      if (blocks_tricuspid(h, p0 + n * s)) return 0;
+      s += 0.5;
+    }
+    if (s >= 14) return 0;
+    entry.push_back(s);
+    reach = std::max(reach, s + 1.5);
+  }
+  for (size_t i = 0; i < starts.size(); ++i)
+    for (double s = entry[i]; s <= reach; s += 0.5)
+      if (!blood_of(h, kRV, starts[i] + n * s)) return 0;
+  return reach;
+}
+
+// The tricuspid orifice: the RA and the RV, as drawn, lie side by side with both their walls
+// between, so the orifice is a short channel through them, its lumen labelled RA up to the
+// plane where the RA's surface crosses its axis and RV beyond. A radius drawn for 5-8 cm2
+// (smaller where none fits), facing from the RA's centre toward the RV's as nearly as a
+// place allows.
+void place_tricuspid(Heart& h, Random& rng) {
+  double radius = std::sqrt(rng.uniform(5.0, 8.0) * 100 / M_PI);
+  const Vec3 toward = (h.rv.center - h.ra.center).unit();
+  struct Place {
+    Vec3 centre, normal;
+    double facing;
+  };
+  std::vector<Place> places;
+  const int n = 800;
+  for (int i = 0; i < n; ++i) {  // a Fibonacci sphere of directions
+    const double z = 1 - 2 * (i + 0.5) / n, rr = std::sqrt(1 - z * z), phi = i * M_PI * (3 - std::sqrt(5.0));
+    const Vec3 d{rr * std::cos(phi), rr * std::sin(phi), z};
+    if (d.dot(toward) < 0.2) continue;
+    const Vec3& s = h.ra.semi;
+    const Vec3 c = h.ra.center + Vec3{s.x * d.x, s.y * d.y, s.z * d.z};
+    const Vec3 normal = Vec3{d.x / s.x, d.y / s.y, d.z / s.z}.unit();
+    places.push_back({c, normal, d.dot(toward)});
+  }
+  std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) { return a.facing > b.facing; });
+  for (; radius >= 6; radius -= 0.5)
+    for (const Place& p : places) {
+      const Vec3 across = std::fabs(p.normal.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
+      const Vec3 e1 = p.normal.cross(across).unit(), e2 = p.normal.cross(e1);
+      const double reach = tricuspid_reach(h, p.centre, p.normal, e1, e2, radius);
+      if (reach <= 0) continue;
+      Heart::Orifice& t = h.tricuspid;
+      t.centre = p.centre;
+      t.axis = p.normal;
+      t.radius = radius;
+      t.from = -12;
+      t.to = reach;
+      t.area_cm2 = M_PI * radius * radius / 100;
+      return;
+    }
+}
+
+}  // namespace
+
+void open_atrioventricular_orifices(CaseSpec& c) {
+  Random rng(c.noise_key ^ 0x317a1ull);
+  place_mitral(c.heart, rng);
+  place_tricuspid(c.heart, rng);
+  c.facts.mitral_area = c.heart.mitral.area_cm2;
+  c.facts.tricuspid_area = c.heart.tricuspid.area_cm2;
 }
 
 void place_valves(CaseSpec& c) {
@@ -75,6 +266,43 @@ void place_valves(CaseSpec& c) {
   pv.e2 = pv.normal.cross(pv.e1);
   pv.radius = h.pa.radii[0] - h.wall;
   pv.centre_world = h.drawn_world_point(pv.centre);
+
+  // The atrioventricular valves, from a stream of their own (the draws above stay as they
+  // were): closed when the semilunar valves are open (systole), a thin sheet across the
+  // orifice with the line (mitral) or three-pointed star (tricuspid) where the leaflets meet
+  // standing toward the ventricle; open in diastole, the leaflets hanging into the ventricle
+  // (the mitral's anterior one 18-25 mm, its posterior one 0.6 of that; the tricuspid's
+  // 15-22 mm).
+  Random av(c.noise_key ^ 0xa7a1eull);
+  auto leaflets = [&](Heart::Valve& v, const Heart::Orifice& o, int cusps, const Vec3& first) {
+    v.closed = !closed;
+    v.hanging = closed;
+    v.cusps = cusps;
+    v.voxel_mm = voxel_mm;
+    v.thickness = av.uniform(0.8, 1.4);
+    v.sag = av.uniform(0.0, 1.5);
+    v.coaptation = av.uniform(3, 6);
+    v.length = cusps == 2 ? av.uniform(18, 25) : av.uniform(15, 22);
+    v.radius = o.radius;
+    v.normal = o.axis;
+    v.e1 = (first - v.normal * first.dot(v.normal)).unit();
+    v.e2 = v.normal.cross(v.e1);
+    // Open, `angle` is the first leaflet's middle (toward `first`); closed, the coaptation
+    // lines leave the centre at `angle` and every 2 pi / cusps from it: the mitral's runs
+    // across, from commissure to commissure.
+    const double turn = av.uniform(0, 2 * M_PI);
+    v.angle = cusps == 2 ? (v.closed ? 0.5 * M_PI : 0.0) : turn;
+    v.centre = o.centre + v.normal * (v.closed ? 0.5 * v.sag : 0.0);
+    v.centre_world = h.drawn_world_point(v.centre);
+  };
+  if (h.mitral.radius > 0) {
+    // The anterior leaflet faces the aortic root.
+    leaflets(h.mitral_valve, h.mitral, 2, ao.centre - h.mitral.centre);
+  }
+  if (h.tricuspid.radius > 0) {
+    const Vec3 across = std::fabs(h.tricuspid.axis.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
+    leaflets(h.tricuspid_valve, h.tricuspid, 3, h.tricuspid.axis.cross(across));
+  }
 }
 
 }  // namespace coordseg::phantom_model
