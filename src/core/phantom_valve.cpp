@@ -67,6 +67,12 @@ double Heart::Valve::fraction(const Vec3& q) const {
 
 namespace {
 
+// A unit vector perpendicular to unit vector n.
+Vec3 perpendicular(const Vec3& n) {
+  const Vec3 side = std::fabs(n.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
+  return n.cross(side).unit();
+}
+
 // The mitral orifice: a disc in the LV's base plane (w = 0) of a radius drawn for 4-5 cm2,
 // where it is most open -- inside the cavity's outline less the ring's rim and clear of the
 // aortic root (which takes precedence over it) -- and, among places nearly as open, nearest
@@ -202,8 +208,7 @@ void place_tricuspid(Heart& h, Random& rng) {
   std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) { return a.facing > b.facing; });
   for (; radius >= 6; radius -= 0.5)
     for (const Place& p : places) {
-      const Vec3 across = std::fabs(p.normal.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
-      const Vec3 e1 = p.normal.cross(across).unit(), e2 = p.normal.cross(e1);
+      const Vec3 e1 = perpendicular(p.normal), e2 = p.normal.cross(e1);
       const double reach = tricuspid_reach(h, p.centre, p.normal, e1, e2, radius);
       if (reach <= 0) continue;
       Heart::Orifice& t = h.tricuspid;
@@ -261,8 +266,7 @@ void place_valves(CaseSpec& c) {
   draw(pv);
   pv.centre = h.pa_valve + h.pa_axis * (0.5 * pv.sag);
   pv.normal = h.pa_axis;
-  const Vec3 side = std::fabs(pv.normal.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
-  pv.e1 = pv.normal.cross(side).unit();
+  pv.e1 = perpendicular(pv.normal);
   pv.e2 = pv.normal.cross(pv.e1);
   pv.radius = h.pa.radii[0] - h.wall;
   pv.centre_world = h.drawn_world_point(pv.centre);
@@ -300,8 +304,7 @@ void place_valves(CaseSpec& c) {
     leaflets(h.mitral_valve, h.mitral, 2, ao.centre - h.mitral.centre);
   }
   if (h.tricuspid.radius > 0) {
-    const Vec3 across = std::fabs(h.tricuspid.axis.x) < 0.9 ? Vec3{1, 0, 0} : Vec3{0, 1, 0};
-    leaflets(h.tricuspid_valve, h.tricuspid, 3, h.tricuspid.axis.cross(across));
+    leaflets(h.tricuspid_valve, h.tricuspid, 3, perpendicular(h.tricuspid.axis));
   }
 }
 
