@@ -762,6 +762,17 @@ TEST(Phantom, TheCoronaryArteriesHavePublishedCalibresAndLieInTheFat) {
   EXPECT_EQ(phantom_facts(o, 0).branches, 0);
 }
 
+// Generation 1's first quick CT case of seed 11, made once.
+const PhantomCase& generation_one_case() {
+  static const PhantomCase c = [] {
+    PhantomOptions first;
+    first.seed = 11;
+    first.generation = 1;
+    return make_phantom_case(first, 0);
+  }();
+  return c;
+}
+
 // Mean intensity of the voxels of labels `a` and `b` beside each other (where they meet) and
 // of those 3-6 voxels (Chebyshev) from the other label.
 std::pair<double, double> boundary_contrast(const PhantomCase& c, int32_t a, int32_t b) {
@@ -815,10 +826,7 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
   }
   EXPECT_GT(closed, 0);
   EXPECT_GT(open, 0);
-  PhantomOptions first;
-  first.seed = 11;
-  first.generation = 1;
-  EXPECT_FALSE(make_phantom_case(first, 0).facts.valves_closed);
+  EXPECT_FALSE(generation_one_case().facts.valves_closed);
 }
 
 // How many voxel faces label maps' values a and b share.
@@ -865,10 +873,7 @@ TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
   }
   EXPECT_GT(closed, 0);
   EXPECT_GT(open, 0);
-  PhantomOptions first;
-  first.seed = 11;
-  first.generation = 1;
-  const PhantomCase c = make_phantom_case(first, 0);
+  const PhantomCase& c = generation_one_case();
   EXPECT_EQ(shared_faces(c.labels, 420, 500), 0);
   EXPECT_EQ(c.facts.mitral_area, 0);
 }
