@@ -185,7 +185,7 @@ double tricuspid_reach(const Heart& h, const Vec3& c, const Vec3& n, const Vec3&
 // The tricuspid orifice: the RA and the RV, as drawn, lie side by side with both their walls
 // between, so the orifice is a short channel through them, its lumen labelled RA up to the
 // plane where the RA's surface crosses its axis and RV beyond. A radius drawn for 5-8 cm2
-// (smaller where none fits), facing from the RA's centre toward the RV's as nearly as a
+// (smaller where none fits, down to 3 mm), facing from the RA's centre toward the RV's as nearly as a
 // place allows.
 void place_tricuspid(Heart& h, Random& rng) {
   double radius = std::sqrt(rng.uniform(5.0, 8.0) * 100 / M_PI);
@@ -206,7 +206,7 @@ void place_tricuspid(Heart& h, Random& rng) {
     places.push_back({c, normal, d.dot(toward)});
   }
   std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) { return a.facing > b.facing; });
-  for (; radius >= 6; radius -= 0.5)
+  for (; radius >= 3; radius -= 0.5)
     for (const Place& p : places) {
       const Vec3 e1 = perpendicular(p.normal), e2 = p.normal.cross(e1);
       const double reach = tricuspid_reach(h, p.centre, p.normal, e1, e2, radius);
