@@ -53,8 +53,7 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
     // The valve plane's fibrous ring: a layer of tissue over the LV base, below the aorta
     // in precedence, so that only the aorta (and in generation 2 the LA, through the mitral
     // orifice) opens into the LV cavity.
-    if (i == 1 && q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0 &&
-        !(vestibule_sd < -wall && in_mitral_ring(q)))
+    if (i == 1 && in_ring(q) && !(vestibule_sd < -wall && in_mitral_ring(q)))
       return out = {kWall, kPoolCount, 0}, true;
     if (pool_sd[i] < 0) {
       const double thickness = pools[i] == kRV ? rv_wall : wall;

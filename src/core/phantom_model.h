@@ -264,18 +264,23 @@ struct Heart {
   // through the valve's fibrous ring, with no wall across (the leaflets are drawn into the
   // intensity, as the semilunar valves' cusps are). The mitral orifice lies in the LV's base
   // plane w = 0 and the LA reaches down to it through its vestibule; the tricuspid one is a
-  // hole in the RA's wall where the RV lies beyond it. radius 0: none (generation 1).
+  // short channel from the RA's blood through both walls into the RV's. radius 0: none
+  // (generation 1).
   struct Orifice {
     Vec3 centre;         // heart frame: where the atrium's label meets the ventricle's
     Vec3 axis;           // unit, from the atrium toward the ventricle
     double radius = 0;   // lumen, mm
     double area_cm2 = 0;  // what is open of it (the aortic root and the ring's rim take some)
-    double from = 0, to = 0;  // the tricuspid's channel along its axis, mm from `centre`
+    double to = 0;  // the tricuspid's channel: its far end along the axis, mm from `centre`
   };
+  // The tricuspid channel begins this far (mm) behind its centre's plane, inside the RA.
+  static constexpr double kChannelBack = 12;
   Orifice mitral, tricuspid;
   Tube vestibule;  // the LA's funnel from above the mitral orifice (lumen radius + wall)
   Valve mitral_valve, tricuspid_valve;
   static constexpr double kRingRim = 2.0;  // mm of the fibrous ring left between the mitral orifice and the myocardium
+  // Whether heart-frame point q lies in the valve plane's fibrous ring over the LV base.
+  bool in_ring(const Vec3& q) const { return q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0; }
   // Whether heart-frame point q lies where the ring over the LV base may open (inside the
   // cavity's outline at the base, less the rim).
   bool in_mitral_ring(const Vec3& q) const {
@@ -287,7 +292,7 @@ struct Heart {
   int in_tricuspid(const Vec3& q) const {
     const Vec3 l = q - tricuspid.centre;
     const double s = l.dot(tricuspid.axis);
-    if (s < tricuspid.from || s > tricuspid.to) return 0;
+    if (s < -kChannelBack || s > tricuspid.to) return 0;
     const double rho2 = l.dot(l) - s * s, r = tricuspid.radius;
     if (rho2 < r * r) return s < 0 ? 1 : 2;
     return rho2 < (r + wall) * (r + wall) ? 3 : 0;

@@ -29,7 +29,6 @@ double Heart::Valve::fraction(const Vec3& q) const {
   if (!closed && !hanging) return 0;
   const Vec3 l = q - centre;
   const double x = l.dot(e1), y = l.dot(e2), z = l.dot(normal), rho = std::hypot(x, y);
-  const double theta = std::atan2(y, x);
   double d = 1e9;
   if (closed) {
     if (rho > radius) return 0;
@@ -40,6 +39,7 @@ double Heart::Valve::fraction(const Vec3& q) const {
     // standing up to `coaptation` mm along `normal` at the centre and falling to the sheet
     // at the wall (three: a star; two: a line across).
     if (z > sheet && z < sheet + coaptation * (1 - s)) {
+      const double theta = std::atan2(y, x);
       for (int k = 0; k < cusps; ++k) {
         const double a = std::remainder(theta - angle - k * 2 * M_PI / cusps, 2 * M_PI);
         if (std::cos(a) > 0) d = std::min(d, rho * std::fabs(std::sin(a)));
@@ -52,7 +52,7 @@ double Heart::Valve::fraction(const Vec3& q) const {
     // is `length` long, the others 0.6 of it (the tricuspid's all `length`).
     if (z < -thickness || rho > radius + thickness) return 0;
     const double sector = 2 * M_PI / cusps;
-    const double from = std::remainder(theta - angle, 2 * M_PI);  // 0: the first leaflet's middle
+    const double from = std::remainder(std::atan2(y, x) - angle, 2 * M_PI);  // 0: the first leaflet's middle
     const double k = std::round(from / sector);
     const double off = from - k * sector;  // from the nearest leaflet's middle
     if (std::fabs(off) > 0.5 * sector - 0.15) return 0;  // the commissure's gap
@@ -139,7 +139,7 @@ void place_mitral(Heart& h, Random& rng) {
 // cross: the LV and its ring, the great arteries, the LA and its vestibule (walls included).
 bool blocks_tricuspid(const Heart& h, const Vec3& q) {
   if (std::max(h.lv_outer.sd(q), -q.z) < 0) return true;
-  if (q.z < 0 && q.z > -h.annulus && h.lv_outer.sd({q.x, q.y, 0.0}) < 0) return true;
+  if (h.in_ring(q)) return true;
   if (h.aorta.sd(q) < 0 || h.pa.sd(q) < 0 || h.la.sd(q) < 0) return true;
   return h.mitral.radius > 0 && q.z < 0 && h.vestibule.sd(q) < 0;
 }
@@ -165,8 +165,8 @@ double tricuspid_reach(const Heart& h, const Vec3& c, const Vec3& n, const Vec3&
   double reach = 0;
   std::vector<double> entry;
   for (const Vec3& p0 : starts) {
-    if (!blood_of(h, kRA, p0 - n * 12.0)) return 0;
-    double s = -12;
+    double s = -Heart::kChannelBack;
+    if (!blood_of(h, kRA, p0 + n * s)) return 0;
     while (s < 14 && blood_of(h, kRA, p0 + n * s)) s += 0.5;  // through the RA's blood
     while (s < 14 && !blood_of(h, kRV, p0 + n * s)) {
       if (blocks_tricuspid(h, p0 + n * s)) return 0;
@@ -185,8 +185,8 @@ double tricuspid_reach(const Heart& h, const Vec3& c, const Vec3& n, const Vec3&
 // The tricuspid orifice: the RA and the RV, as drawn, lie side by side with both their walls
 // between, so the orifice is a short channel through them, its lumen labelled RA up to the
 // plane where the RA's surface crosses its axis and RV beyond. A radius drawn for 5-8 cm2
-// (smaller where none fits, down to 3 mm), facing from the RA's centre toward the RV's as nearly as a
-// place allows.
+// (smaller where none fits, down to 3 mm), facing from the RA's centre toward the RV's as
+// nearly as a place allows.
 void place_tricuspid(Heart& h, Random& rng) {
   double radius = std::sqrt(rng.uniform(5.0, 8.0) * 100 / M_PI);
   const Vec3 toward = (h.rv.center - h.ra.center).unit();
@@ -215,7 +215,6 @@ void place_tricuspid(Heart& h, Random& rng) {
       t.centre = p.centre;
       t.axis = p.normal;
       t.radius = radius;
-      t.from = -12;
       t.to = reach;
       t.area_cm2 = M_PI * radius * radius / 100;
       return;
