@@ -53,8 +53,9 @@ Runner add_evaluate_command(CLI::App& app) {
       models.push_back(evaluate_folders(a->preds[i], a->truth, LabelMap::mmwhs(), name, a->allow_missing));
       const auto& missing = models.back().missing;
       if (!missing.empty())
-        std::cerr << "coordseg: note: " << name << ": no prediction for " << missing.size()
-                  << " reference cases; scored the " << models.back().cases.size() << " predicted ones\n";
+        print_line(std::cerr, "coordseg: note: " + name + ": no prediction for " + std::to_string(missing.size()) +
+                                  " reference cases; scored the " + std::to_string(models.back().cases.size()) +
+                                  " predicted ones\n");
     }
     std::cout << models.front().cases.size() << " cases\n\n" << reference_table(models);
     if (!a->csv.empty()) write_text_file(a->csv, evaluation_csv(models.front()));

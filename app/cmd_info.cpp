@@ -35,7 +35,7 @@ Runner add_info_command(CLI::App& app) {
         }
       } catch (const Error& e) {
         // Report every bad file, then fail: one line each.
-        std::cerr << "coordseg: error: " << e.what() << "\n";
+        print_error(std::cerr, e.what());
         status = std::max(status, e.exit_code());
       }
     }

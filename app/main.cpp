@@ -54,12 +54,13 @@ int main(int argc, char** argv) {
     const std::string what = e.what(), marker = "expected: ";
     const auto at = what.find(marker);
     const std::string args = at == std::string::npos ? what : what.substr(at + marker.size());
-    std::cerr << "coordseg: error: " << args << ": not an option or argument of this command (see coordseg "
-              << (cli.get_subcommands().empty() ? "" : cli.get_subcommands().front()->get_name() + " ") << "--help)\n";
+    print_error(std::cerr, args + ": not an option or argument of this command (see coordseg " +
+                               (cli.get_subcommands().empty() ? "" : cli.get_subcommands().front()->get_name() + " ") +
+                               "--help)");
     return static_cast<int>(ErrorKind::kUsage);
   } catch (const CLI::ParseError& e) {
     const std::string what = e.what();
-    std::cerr << "coordseg: error: " << what.substr(0, what.find('\n')) << " (see coordseg --help)\n";
+    print_error(std::cerr, what.substr(0, what.find('\n')) + " (see coordseg --help)");
     return static_cast<int>(ErrorKind::kUsage);
   }
   try {
@@ -68,14 +69,14 @@ int main(int argc, char** argv) {
       if (status >= 0) return status;
     }
   } catch (const Error& e) {
-    std::cerr << "coordseg: error: " << rank_prefix() << e.what() << "\n";
+    print_error(std::cerr, rank_prefix() + e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
     // Anything else (a LibTorch error among them) is still one line: its first.
     const std::string what = e.what();
-    std::cerr << "coordseg: error: " << rank_prefix() << what.substr(0, what.find('\n')) << "\n";
+    print_error(std::cerr, rank_prefix() + what.substr(0, what.find('\n')));
     return static_cast<int>(ErrorKind::kData);
   }
-  std::cerr << "coordseg: error: a subcommand is required (see coordseg --help)\n";
+  print_error(std::cerr, "a subcommand is required (see coordseg --help)");
   return static_cast<int>(ErrorKind::kUsage);
 }

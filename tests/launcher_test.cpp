@@ -2,12 +2,17 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <sstream>
+#include <vector>
 
 #include "coordseg/core/error.h"
 #include "test_util.h"
@@ -115,6 +120,60 @@ TEST(Launcher, ABusyPortOrABadPlanIsAUsageError) {
   p.argv.clear();
   p.nproc_per_node = 1;
   EXPECT_EQ(error_of(p), "launch: no command to run (put it after --, e.g. -- train ...)");
+}
+
+// The CI run of 816d40f failed on "coordseg: error: rank " + rank 0's whole error line +
+// "1 (pid N) was killed ...": the launcher wrote its line to the shared stderr in pieces.
+// Four processes print 300 long error lines each on one stderr file at once; every line
+// must come out whole.
+TEST(Launcher, ErrorLinesOfProcessesSharingStderrDoNotInterleave) {
+  testing::TempDir dir;
+  const std::string path = dir.file("err");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(fd, 0);
+  const std::string body(400, 'x');
+  std::vector<pid_t> children;
+  for (int p = 0; p < 4; ++p) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::dup2(fd, STDERR_FILENO);
+      for (int i = 0; i < 300; ++i)
+        print_error(std::cerr, "rank " + std::to_string(p) + " (line " + std::to_string(i) + ") " + body);
+      ::_exit(0);
+    }
+    children.push_back(pid);
+  }
+  ::close(fd);
+  for (const pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  std::istringstream lines(testing::read_text(path));
+  std::string line;
+  int count = 0, whole = 0;
+  std::vector<int> next(4, 0);  // each process's lines arrive in its own order
+  while (std::getline(lines, line)) {
+    ++count;
+    int p = -1, i = -1;
+    const std::string tail = ") " + body;
+    if (std::sscanf(line.c_str(), "coordseg: error: rank %d (line %d", &p, &i) == 2 && p >= 0 && p < 4 &&
+        line == "coordseg: error: rank " + std::to_string(p) + " (line " + std::to_string(i) + tail &&
+        i == next[static_cast<size_t>(p)]) {
+      ++whole;
+      ++next[static_cast<size_t>(p)];
+    }
+  }
+  EXPECT_EQ(count, 1200);
+  EXPECT_EQ(whole, 1200);
+}
+
+// print_error on any other stream: the same line.
+TEST(Launcher, PrintErrorWritesOneLine) {
+  std::ostringstream out;
+  print_error(out, "ct.nii.gz: truncated file");
+  EXPECT_EQ(out.str(), "coordseg: error: ct.nii.gz: truncated file\n");
 }
 
 TEST(Launcher, ItsOwnCommandLine) {

@@ -177,8 +177,8 @@ int run_workers(const LaunchPlan& plan, std::ostream& err) {
         code = 1;
         // Workers this launcher stopped, or that a forwarded signal stopped, are not news.
         if (!terminated && g_signal == 0)
-          err << "coordseg: error: rank " << rank << " (pid " << pid << ") was killed by signal " << WTERMSIG(status)
-              << " (" << strsignal(WTERMSIG(status)) << ")" << std::endl;
+          print_error(err, "rank " + std::to_string(rank) + " (pid " + std::to_string(pid) + ") was killed by signal " +
+                               std::to_string(WTERMSIG(status)) + " (" + strsignal(WTERMSIG(status)) + ")");
       }
       if (code != 0 && first_failure == 0) {
         first_failure = code;

@@ -4,6 +4,7 @@
 // A message names the file or option first, then the reason: "<subject>: <reason>".
 #pragma once
 
+#include <iosfwd>
 #include <stdexcept>
 #include <string>
 
@@ -41,5 +42,12 @@ inline Error usage_error(const std::string& subject, const std::string& reason) 
 
 // "<what>: <strerror(errno)>" for failed system calls.
 std::string system_reason(const std::string& what, int err);
+
+// Prints "coordseg: error: <what>" and a newline on `out` in one write: the ranks of a
+// data-parallel run and their launcher share one stderr, and a line written piece by piece
+// (std::cerr is unbuffered) can be cut in two by another process's line.
+void print_error(std::ostream& out, const std::string& what);
+// The same in one write for any whole line ("coordseg: note: ...\n").
+void print_line(std::ostream& out, const std::string& line);
 
 }  // namespace coordseg
