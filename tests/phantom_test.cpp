@@ -129,9 +129,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x57393808401bbc0eull);
+  EXPECT_EQ(all, 0x6479037facf468f4ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x1bfb776fab41594aull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x59390fe9baf24291ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -384,6 +384,13 @@ TEST(Phantom, VesselSizesFollowPublishedRangesAndTheLabelsAgree) {
     EXPECT_LE(f.ascending_diameter, 36);
     EXPECT_GE(f.ascending_length, 35);
     EXPECT_LE(f.ascending_length, 75);
+    // The aortic root, a truncated cone from its annulus (23 +/- 2 mm in women, 26 +/- 3 in
+    // men) to its sinuses (30 +/- 3 and 34 +/- 3), 1.2-1.4 times as wide there.
+    EXPECT_GE(f.annulus_diameter, 19) << f.id;
+    EXPECT_LE(f.annulus_diameter, 33) << f.id;
+    EXPECT_GE(f.sinus_diameter / f.annulus_diameter, 1.19) << f.id;
+    EXPECT_LE(f.sinus_diameter / f.annulus_diameter, 1.41) << f.id;
+    EXPECT_LT(f.annulus_diameter, f.ascending_diameter) << f.id;
     EXPECT_GE(f.trunk_diameter, 21);
     EXPECT_LE(f.trunk_diameter, 29);
     EXPECT_GE(f.trunk_length, 35);
@@ -743,9 +750,12 @@ TEST(Phantom, TheCoronaryArteriesHavePublishedCalibresAndLieInTheFat) {
     // side (6.5-8 cm), the RCA round the right side to the crux (122.5 +/- 17.8 mm to its end,
     // Nguyen and Talarico 2019) and on as the posterior descending artery. The phantom's
     // paths run a little longer than those; their smoothing keeps them within these bounds.
+    // (The circumflex runs longer since the aortic root narrows to its annulus, 67-122 mm
+    // over seed 7's first 40 cases against 62-114: in some the groove beside the root, which
+    // the root covered, is now found and followed.)
     EXPECT_NEAR(f.lm_length, 11, 6) << f.id;
     EXPECT_NEAR(f.lad_length, 125, 45) << f.id;
-    EXPECT_NEAR(f.lcx_length, 80, 40) << f.id;
+    EXPECT_NEAR(f.lcx_length, 80, 45) << f.id;
     EXPECT_NEAR(f.rca_length, 140, 50) << f.id;
     EXPECT_GT(f.pda_length, 20) << f.id;
     // Two diagonals, one or two obtuse marginals and an acute marginal, each a few cm long.

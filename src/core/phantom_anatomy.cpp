@@ -258,6 +258,28 @@ std::vector<Vec3> world_course(const Heart& h, const Tube& t) {
   return course;
 }
 
+// The aortic root narrows from its sinuses down to the annulus, where the valve's cusps are
+// hinged: a truncated cone whose outlet is 1.2-1.4 times as wide as its inlet. Until then the
+// phantom drew the root as wide at the valve plane as at its sinuses, so that it took much of
+// the LV's base from the mitral orifice. The pulmonary trunk and its right branch are placed
+// before this, against the sinuses, beside which the pulmonary root lies in a heart; what
+// comes after (the veins, the appendages, the mitral orifice) sees the narrowed root. From a
+// stream of its own, so that every other draw keeps its value.
+void narrow_aortic_annulus(CaseSpec& c) {
+  Heart& h = c.heart;
+  Random rng(c.noise_key ^ 0xa0a11ull);
+  const double t = h.root_param(0);                   // the valve plane on the root's first segment
+  const double sinus = h.aorta.radii[1] - h.wall;     // lumen radii
+  const double annulus = sinus / rng.uniform(1.2, 1.4);
+  // The first segment's outer radius at the plane becomes the annulus's; below it (in the LV's
+  // outflow tract) the tube goes on narrowing along the same line.
+  const double r1 = h.aorta.radii[1], at_plane = annulus + h.wall;
+  h.aorta.radii[0] = t < 1 ? std::max(h.wall + 6.0, (at_plane - r1 * t) / (1 - t)) : at_plane;
+  h.aorta.box(Vessel::kMargin);
+  c.facts.annulus_diameter = 2 * (h.aorta.radius_at(0, t) - h.wall);
+  c.facts.sinus_diameter = 2 * sinus;
+}
+
 void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
   const double wall = h.wall;
@@ -751,6 +773,7 @@ void grow_anatomy(CaseSpec& c, Random& rng) {
   place_oesophagus_and_trachea(c, rng);
   grow_aorta_and_branches(c, rng);
   grow_pulmonary_arteries(c, rng);
+  narrow_aortic_annulus(c);
   grow_veins_and_appendages(c, rng);
   grow_bundles(h, rng);
   grow_body(c, rng);

@@ -183,7 +183,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   const Vec3 p0 = h.aorta.points[0], p1 = h.aorta.points[1];
   const double w_ost = -rng.uniform(4, 8);
   const Vec3 axis = p0 + (p1 - p0) * h.root_param(w_ost);
-  const double lumen = h.aorta.radii[0] - h.wall;
+  const double lumen = h.aorta.radius_at(0, h.root_param(w_ost)) - h.wall;  // the root widens from its annulus
   auto flat = [&](const Vec3& world) {
     Vec3 d = h.frame_dir(world);
     d.z = 0;

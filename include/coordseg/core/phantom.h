@@ -98,6 +98,8 @@ struct PhantomFacts {
   bool valves_closed = false;
   // The mitral and tricuspid orifices (cm2): what is open between atrium and ventricle.
   double mitral_area = 0, tricuspid_area = 0;
+  // The aortic root's lumen diameter (mm) at the valve plane (the annulus) and at its sinuses.
+  double annulus_diameter = 0, sinus_diameter = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
