@@ -67,10 +67,15 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
         if (pools[i] == kPA && generation >= 2 && (q - pa_valve).dot(pa_axis) < 0) return out = {kBlood, kRV, 600}, true;
         return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
       }
-      // A vessel that opens into this chamber (or vessel) has no wall across its mouth.
-      for (const Vessel& ves : vessels)
+      // A vessel that opens into this chamber (or vessel) has no wall across its mouth; nor
+      // has the RV's outflow tract where it runs into the trunk's tube below the valve.
+      const bool below_pa_valve = pools[i] == kPA && generation >= 2 && (q - pa_valve).dot(pa_axis) < 0;
+      for (const Vessel& ves : vessels) {
         if (ves.opens_into == pools[i] && ves.tube.sd(q) < -ves.wall)
           return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
+        if (below_pa_valve && ves.opens_below_valve == kPA && ves.tube.sd(q) < -ves.wall)
+          return out = {kBlood, kRV, 600}, true;
+      }
       return out = {kWall, kPoolCount, 0}, true;
     }
   }

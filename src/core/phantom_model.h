@@ -158,6 +158,9 @@ struct Vessel {
   int32_t label = 0;             // the label of its first `labelled` mm, 0 beyond
   double labelled = 0;
   Pool opens_into = kPoolCount;  // the chamber whose wall it pierces (an open junction)
+  // A vessel whose wall it also crosses without a wall across its lumen, below that vessel's
+  // valve: the RV's outflow tract, which runs up into the pulmonary trunk's tube.
+  Pool opens_below_valve = kPoolCount;
   double wall = 1.5;
   bool mediastinal = true;       // wrapped in fat; false inside a lung
   static constexpr double kMargin = 12;  // mm: more than any fat band or lung gap that asks
