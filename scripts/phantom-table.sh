@@ -40,6 +40,8 @@ END {
   row("pulmonary artery, PUA (ml)", "PUA_ml", "(from its length and diameter)", "")
   row("ascending aorta length, valve to arch (mm)", "ascending_length_mm", "about 50", "[G]")
   row("ascending aorta lumen diameter (mm)", "ascending_diameter_mm", "34.1 +/- 3.9 (men), 31.9 +/- 3.5 (women)", "[R]")
+  row("aortic annulus lumen diameter, at the valve plane (mm)", "aortic_annulus_diameter_mm", "26 +/- 3 (men), 23 +/- 2 (women)", "[L]")
+  row("aortic root lumen diameter at the sinuses (mm)", "aortic_sinus_diameter_mm", "34 +/- 3 (men), 30 +/- 3 (women)", "[L]")
   row("arch lumen diameter (mm)", "arch_diameter_mm", "between ascending and descending", "[R]")
   row("descending aorta lumen diameter (mm)", "descending_diameter_mm", "24.4 +/- 3.5 below the arch", "[P]")
   row("pulmonary trunk length (mm)", "trunk_length_mm", "about 50", "[G]")
