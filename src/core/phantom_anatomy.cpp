@@ -463,7 +463,7 @@ Vessel place_la_appendage(const Heart& h, const Vec3& dir, double beyond, double
   std::vector<Vec3> chosen = pushed;
   if (moved > 25) {
     // The fan: the first segment turned about the vertical by up to 60 degrees either way and
-    // tilted from 0.3 down to 0.5 up; the second turned with it. Nearest first.
+    // tilted from 20 degrees down to 40 up; the second turned with it. Nearest first.
     struct Candidate {
       double cost;
       Vec3 d1, d2;
