@@ -32,7 +32,7 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
       if (b.sd(q) < 0) return out = {kMyo, kPoolCount, 500}, true;
     return out = {kBlood, kLVC, 500}, true;
   }
-  const double lvo = std::max(lv_outer.sd(q), -q.z);
+  const double lvo = lv_sd(q);
   if (lvo < 0) return out = {kMyo, kPoolCount, 205}, true;
   double aorta_arc = 0;
   // Generation 2: the LA reaches down through its vestibule to the mitral orifice.

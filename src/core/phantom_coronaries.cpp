@@ -44,7 +44,7 @@ struct HeartSurface {
     root.radii.assign(h.aorta.radii.begin(), h.aorta.radii.begin() + static_cast<std::ptrdiff_t>(n));
   }
   double lv(const Vec3& q) const {
-    const double body = std::max(h.lv_outer.sd(q), -q.z);
+    const double body = h.lv_sd(q);
     const double ring = std::max(h.lv_outer.sd({q.x, q.y, 0}), std::max(q.z, -h.annulus - q.z));
     return std::min(body, ring);
   }

@@ -282,6 +282,9 @@ struct Heart {
   Tube vestibule;  // the LA's funnel from above the mitral orifice (lumen radius + wall)
   Valve mitral_valve, tricuspid_valve;
   static constexpr double kRingRim = 2.0;  // mm of the fibrous ring left between the mitral orifice and the myocardium
+  // Signed distance (mm, approximate) from heart-frame point q to the LV's outline, cut at the
+  // valve plane w = 0 (myocardium and cavity; the ring above the plane is not part of it).
+  double lv_sd(const Vec3& q) const { return std::max(lv_outer.sd(q), -q.z); }
   // Whether heart-frame point q lies in the valve plane's fibrous ring over the LV base.
   bool in_ring(const Vec3& q) const { return q.z < 0 && q.z > -annulus && lv_outer.sd({q.x, q.y, 0.0}) < 0; }
   // Whether heart-frame point q lies where the ring over the LV base may open (inside the

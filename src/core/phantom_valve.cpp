@@ -138,7 +138,7 @@ void place_mitral(Heart& h, Random& rng) {
 // Whether heart-frame point q is taken by a structure that the tricuspid channel must not
 // cross: the LV and its ring, the great arteries, the LA and its vestibule (walls included).
 bool blocks_tricuspid(const Heart& h, const Vec3& q) {
-  if (std::max(h.lv_outer.sd(q), -q.z) < 0) return true;
+  if (h.lv_sd(q) < 0) return true;
   if (h.in_ring(q)) return true;
   if (h.aorta.sd(q) < 0 || h.pa.sd(q) < 0 || h.la.sd(q) < 0) return true;
   return h.mitral.radius > 0 && q.z < 0 && h.vestibule.sd(q) < 0;
