@@ -59,17 +59,17 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
       const double thickness = pools[i] == kRV ? rv_wall : wall;
       int32_t label = kPoolLabel[pools[i]];
       if (pools[i] == kAO && aorta_arc > aorta_labelled) label = 0;
+      // Below the pulmonary valve's plane the trunk's tube lies in the RV's outflow tract.
+      const bool below_pa_valve = pools[i] == kPA && generation >= 2 && (q - pa_valve).dot(pa_axis) < 0;
       if (pool_sd[i] < -thickness) {
         if (pools[i] == kRV)
           for (const Bundle& b : rv_bundles)
             if (b.sd(q) < 0) return out = {kMyo, kPoolCount, 600}, true;
-        // Below the pulmonary valve's plane the trunk's tube lies in the RV's outflow tract.
-        if (pools[i] == kPA && generation >= 2 && (q - pa_valve).dot(pa_axis) < 0) return out = {kBlood, kRV, 600}, true;
+        if (below_pa_valve) return out = {kBlood, kRV, 600}, true;
         return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
       }
       // A vessel that opens into this chamber (or vessel) has no wall across its mouth; nor
       // has the RV's outflow tract where it runs into the trunk's tube below the valve.
-      const bool below_pa_valve = pools[i] == kPA && generation >= 2 && (q - pa_valve).dot(pa_axis) < 0;
       for (const Vessel& ves : vessels) {
         if (ves.opens_into == pools[i] && ves.tube.sd(q) < -ves.wall)
           return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
