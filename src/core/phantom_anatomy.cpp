@@ -206,6 +206,15 @@ Narrowest narrowest_gap(const Heart& h, const std::vector<Vec3>& pts, double out
   return n;
 }
 
+// The narrowest gap (mm) between a tube of outer radius `outer` along `pts` (world) and any
+// of the tubes `avoid`, outside `home`.
+double narrowest_of(const Heart& h, const std::vector<Vec3>& pts, double outer, const std::vector<const Tube*>& avoid,
+                    const Ellipsoid* home) {
+  double g = 1e30;
+  for (const Tube* t : avoid) g = std::min(g, narrowest_gap(h, pts, outer, *t, home).gap);
+  return g;
+}
+
 // The world direction away from tube `avoid` at heart-frame point q: its distance's gradient.
 Vec3 away_from(const Heart& h, const Tube& avoid, const Vec3& q) {
   const double e = 0.25;
@@ -380,11 +389,6 @@ std::vector<Vec3> vein_course(const Heart& h, const VeinDraw& d, double* out = n
 // coronary sinus in 20 and 39 (up to 13 mm).
 Vessel place_vein(const Heart& h, VeinDraw& d, double r, const std::vector<const Tube*>& avoid) {
   const double wall = 1.0, outer = r + wall;
-  auto narrowest = [&](const std::vector<Vec3>& pts) {
-    double g = 1e30;
-    for (const Tube* t : avoid) g = std::min(g, narrowest_gap(h, pts, outer, *t, &h.la).gap);
-    return g;
-  };
   const bool upper = d.level > 0;
   const double dz_lo = upper ? -0.05 : -0.1, dz_hi = upper ? 0.35 : 0.55;
   const double dy_lo = upper ? -0.6 : -0.1, dy_hi = upper ? 0.1 : 0.7;
@@ -410,7 +414,7 @@ Vessel place_vein(const Heart& h, VeinDraw& d, double r, const std::vector<const
   double best = -1e30;
   VeinDraw chosen = d;
   for (const Candidate& cand : grid) {
-    const double g = narrowest(vein_course(h, cand.d));
+    const double g = narrowest_of(h, vein_course(h, cand.d), outer, avoid, &h.la);
     if (g > best) best = g, chosen = cand.d;
     if (best >= 1.0) break;
   }
@@ -442,8 +446,7 @@ Vessel place_la_appendage(const Heart& h, const Vec3& dir, double beyond, double
   // How far (mm) the course keeps clear of the tubes and chambers it must not cross (negative:
   // it crosses one), outside the LA.
   auto clearance = [&](const std::vector<Vec3>& pts) {
-    double g = 1e30;
-    for (const Tube* t : avoid) g = std::min(g, narrowest_gap(h, pts, outer, *t, &h.la).gap);
+    double g = narrowest_of(h, pts, outer, avoid, &h.la);
     for (size_t s = 0; s + 1 < pts.size(); ++s) {
       const double len = (pts[s + 1] - pts[s]).norm();
       for (double t = 0; t <= len; t += 1.0) {
@@ -782,8 +785,7 @@ void move_veins_off_airway(CaseSpec& c) {
     std::vector<const Tube*> others = {&h.aorta, &h.pa};
     for (const Vessel& other : h.vessels)
       if (other.pool != kPV) others.push_back(&other.tube);
-    for (const Tube* t : others)
-      c.facts.vein_clearance = std::min(c.facts.vein_clearance, narrowest_gap(h, course, vein.tube.radii[0], *t, &h.la).gap);
+    c.facts.vein_clearance = std::min(c.facts.vein_clearance, narrowest_of(h, course, vein.tube.radii[0], others, &h.la));
   }
 }
 
