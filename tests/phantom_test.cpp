@@ -874,21 +874,6 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
   EXPECT_FALSE(generation_one_case().facts.valves_closed);
 }
 
-// How many voxel faces label maps' values a and b share.
-int64_t shared_faces(const LabelVolume& l, int32_t a, int32_t b) {
-  const auto& d = l.grid.dims;
-  int64_t faces = 0;
-  for (int64_t k = 0; k < d[2]; ++k)
-    for (int64_t j = 0; j < d[1]; ++j)
-      for (int64_t i = 0; i < d[0]; ++i) {
-        if (l.at(i, j, k) != a) continue;
-        for (const auto& [x, y, z] : {std::array<int64_t, 3>{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k},
-                                      {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}})
-          if (x >= 0 && y >= 0 && z >= 0 && x < d[0] && y < d[1] && z < d[2] && l.at(x, y, z) == b) ++faces;
-      }
-  return faces;
-}
-
 // Voxel faces between every two different structure labels, in one pass: {min, max} -> count.
 std::map<std::pair<int32_t, int32_t>, int64_t> label_contacts(const LabelVolume& l) {
   const auto& d = l.grid.dims;
@@ -907,6 +892,15 @@ std::map<std::pair<int32_t, int32_t>, int64_t> label_contacts(const LabelVolume&
   return faces;
 }
 
+// The voxel faces between labels a and b in `faces` (as label_contacts counts them).
+int64_t contacts(const std::map<std::pair<int32_t, int32_t>, int64_t>& faces, int32_t a, int32_t b) {
+  const auto it = faces.find({std::min(a, b), std::max(a, b)});
+  return it == faces.end() ? int64_t{0} : it->second;
+}
+
+// How many voxel faces structure labels a and b share in a label map.
+int64_t shared_faces(const LabelVolume& l, int32_t a, int32_t b) { return contacts(label_contacts(l), a, b); }
+
 // Blood of two cavities meets only where a heart opens one into the other: LA/LV and RA/RV
 // at the atrioventricular valves, LV/ASA and RV/PUA at the semilunar ones. Elsewhere a wall
 // lies between (a few faces where the deformation thins the atrial septum or the RV's wall
@@ -917,10 +911,7 @@ TEST(Phantom, BloodPoolsMeetOnlyWhereTheHeartOpens) {
   const int32_t la = 420, lv = 500, ra = 550, rv = 600, asa = 820, pua = 850;
   for (const auto& c : quick_cases()) {
     const auto faces = label_contacts(c.labels);
-    auto at = [&](int32_t a, int32_t b) {
-      const auto it = faces.find({std::min(a, b), std::max(a, b)});
-      return it == faces.end() ? int64_t{0} : it->second;
-    };
+    auto at = [&](int32_t a, int32_t b) { return contacts(faces, a, b); };
     const std::string& id = c.facts.id;
     EXPECT_GT(at(la, lv), 80) << id;
     EXPECT_GT(at(ra, rv), 80) << id;
