@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x9a0a9c3a3fe5302cull);
+  EXPECT_EQ(all, 0x2c2538032cb0d33bull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x6d5bf29be505e856ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xd1c55f8a5ac37c64ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -224,8 +224,11 @@ TEST(Phantom, MyocardiumEnclosesTheLvCavityOnMostSlices) {
     }
     ASSERT_GT(slices, 10) << c.facts.id;
     // Axial slices cut the oblique LV; near the base they cross the open valve plane, where
-    // half the boundary is the valve ring and the aorta. Elsewhere the wall closes around.
-    EXPECT_GE(enclosed, 2.0 / 3.0 * slices) << c.facts.id << ": " << enclosed << " of " << slices;
+    // half the boundary is the valve ring and the aorta, and the outflow tract under the
+    // aortic root, whose top is the aortic valve. Elsewhere the wall closes around. (Over
+    // these 8: 65-80 % of the slices; 68-80 % before the outflow tract, which adds two
+    // slices to case 1001.)
+    EXPECT_GE(enclosed, 0.6 * slices) << c.facts.id << ": " << enclosed << " of " << slices;
     EXPECT_GE(worst, 0.45) << c.facts.id;
   }
 }
@@ -849,9 +852,13 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
   // Generation 2 draws the aortic and pulmonary valves closed (diastole) in most cases: thin
   // cusps across the roots at the LVBC/ASA and RVBC/PUA boundaries, darker than the blood on
   // either side. Measured on seed 11's first four cases (three closed, one open): closed, the
-  // blood beside LVBC/ASA is 8-14 % darker than 3-6 voxels away and beside RVBC/PUA 4-17 %
+  // blood beside LVBC/ASA is 10-14 % darker than 3-6 voxels away and beside RVBC/PUA 10-19 %
   // (least where the plane lies oblique to the voxels, so that the voxels beside it lie up to
-  // a voxel from the cusps); open, 2 % and 4 % brighter.
+  // a voxel from the cusps); open, 2 % brighter and 2 % darker. (Open, nothing is drawn there:
+  // the band's mean moves with the walls beside it and the two pools' offsets. Since the
+  // aortic root stands at the front of the LV's base, the open case's RVBC/PUA band, round a
+  // trunk no longer dented by the LV, has more voxels beside the walls: 1.8 % darker, where it
+  // was 1.8 % brighter; its interior voxels alone 0.6 % darker.)
   int closed = 0, open = 0;
   for (int i = 0; i < 4; ++i) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
@@ -861,12 +868,12 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
     ASSERT_GT(pa_far, 100) << c.facts.id;
     if (c.facts.valves_closed) {
       ++closed;
-      EXPECT_LT(ao_band, ao_far * 0.96) << c.facts.id;
-      EXPECT_LT(pa_band, pa_far * 0.97) << c.facts.id;
+      EXPECT_LT(ao_band, ao_far * 0.95) << c.facts.id;
+      EXPECT_LT(pa_band, pa_far * 0.95) << c.facts.id;
     } else {
       ++open;
       EXPECT_GT(ao_band, ao_far * 0.98) << c.facts.id;
-      EXPECT_GT(pa_band, pa_far * 0.99) << c.facts.id;
+      EXPECT_GT(pa_band, pa_far * 0.975) << c.facts.id;
     }
   }
   EXPECT_GT(closed, 0);
@@ -926,12 +933,35 @@ TEST(Phantom, BloodPoolsMeetOnlyWhereTheHeartOpens) {
   }
 }
 
+TEST(Phantom, TheAorticRootStandsAtTheFrontOfTheLvBase) {
+  // Until 2026-12-07 the root stood 5-9 mm from the LV's axis, in the middle of its base,
+  // which is tilted about 50 degrees (as in hearts): the LV's outline rose 25-30 mm above the
+  // aortic valve toward the front and left, and the pulmonary trunk lay on it with no wall
+  // between, PUA on MLV on 54-660 voxel faces in each of these eight cases (1977 in all).
+  // Now the root stands at the front of the base toward the septum, its outflow tract under
+  // it (LVBC) opening the whole annulus: PUA meets MLV on 0-319 faces (885 in all; 15 or
+  // fewer in four), where the trunk's second segment passes low over the LV's left base, and
+  // the mitral orifice has the room the root left (3.8-4.4 cm2, was 3.7-3.9).
+  int64_t all = 0;
+  int few = 0;
+  for (const auto& c : quick_cases()) {
+    const auto faces = label_contacts(c.labels);
+    const int64_t on_mlv = contacts(faces, 205, 850);
+    all += on_mlv;
+    few += on_mlv <= 20;
+    EXPECT_GT(contacts(faces, 500, 820), 150) << c.facts.id;  // LVBC/ASA across the whole annulus
+    EXPECT_GE(c.facts.mitral_area, 3.5) << c.facts.id;
+  }
+  EXPECT_LE(all, 1000);
+  EXPECT_GE(few, 3);
+}
+
 TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
   // Until 2026-12-06 a 5 mm ring capped the LV's cavity and the RA was walled off from the
   // RV: no label map had LABC beside LVBC (0 faces in every case) and RABC met RVBC on at
   // most a few dozen faces where the deformation thinned the walls. Now the LA reaches down
   // to the mitral orifice and the RA opens into the RV through the tricuspid one (seed 11's
-  // eight cases: mitral 2.8-3.6 cm2, tricuspid 2.3-4.5 cm2). The leaflets are drawn into
+  // eight cases: mitral 3.8-4.4 cm2, tricuspid 2.7-4.5 cm2). The leaflets are drawn into
   // the intensity only: closed (systole, when the semilunar valves are open) the blood beside
   // LABC/LVBC is 9-17 % darker than 3-6 voxels away; open they hang into the LV and it is at
   // most 3 % darker.

@@ -33,7 +33,14 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
     return out = {kBlood, kLVC, 500}, true;
   }
   const double lvo = lv_sd(q);
-  if (lvo < 0) return out = {kMyo, kPoolCount, 205}, true;
+  if (lvo < 0) {
+    // Generation 2's aortic root stands at the front of the LV's base, partly over the
+    // myocardium: the outflow tract under it, the root's lumen continued below the valve
+    // plane, is the LV's blood, so that the whole annulus opens into the LV; the septum keeps
+    // kOutflowRim mm of myocardium between it and the RV.
+    if (generation >= 2 && aorta.sd(q) < -wall && lv_outer.sd(q) < -kOutflowRim) return out = {kBlood, kLVC, 500}, true;
+    return out = {kMyo, kPoolCount, 205}, true;
+  }
   double aorta_arc = 0;
   // Generation 2: the LA reaches down through its vestibule to the mitral orifice.
   const double vestibule_sd = mitral.radius > 0 && q.z < 0 ? vestibule.sd(q) : Tube::kFar;

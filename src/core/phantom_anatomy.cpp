@@ -71,6 +71,26 @@ Vec3 lv_wall_point(const Heart& h, const Vec3& toward, double w, double inset) {
   return {e.semi.x * f * std::cos(phi) * inset, e.semi.y * f * std::sin(phi) * inset, w};
 }
 
+// Generation 1 stood the aortic root 5-9 mm from the LV's axis, in the middle of its base.
+// The base plane is tilted about 50 degrees from the horizontal, as in hearts, so the LV's
+// outline rose 25-30 mm above the aortic valve toward the front, left and top (the heart
+// frame's -v), where the pulmonary trunk then lay on the myocardium with no room between.
+// In a heart the root sits at the front of the base against the septum, and the LV's highest
+// epicardium (the "LV summit", under the left main's division) lies beside the pulmonary
+// valve's left sinus and little above the aortic valve. The root's two first points move
+// 12-18 mm toward the summit and the septum (frame direction (0.5, -1)) before anything is
+// placed against it, but after the trachea and the oesophagus, whose room behind the root
+// (the chest's depth) stays as it was, so that the descending aorta keeps its place beside
+// the LA. From a stream of its own, so that every other draw keeps its value. The outflow
+// tract under the root is carved from the myocardium (Heart::classify).
+void seat_aortic_root(CaseSpec& c) {
+  Heart& h = c.heart;
+  Random rng(c.noise_key ^ 0xa05eedull);
+  const Vec3 move = Vec3{0.5, -1, 0}.unit() * rng.uniform(12, 18);
+  h.aorta.points[0] = h.aorta.points[0] + move;
+  h.aorta.points[1] = h.aorta.points[1] + move;
+}
+
 // The world y of the ascending aorta's axis at the aortic valve's end (generation 1's second point).
 double ascending_valve_y(const CaseSpec& c) { return c.heart.world_point(c.heart.aorta.points[1]).y; }
 
@@ -841,6 +861,7 @@ void fit_chest_to_heart(CaseSpec& c) {
 void grow_anatomy(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
   place_oesophagus_and_trachea(c, rng);
+  seat_aortic_root(c);
   grow_aorta_and_branches(c, rng);
   grow_pulmonary_arteries(c, rng);
   narrow_aortic_annulus(c);

@@ -36,9 +36,15 @@ struct HeartSurface {
 
   std::vector<const Vessel*> on_heart;  // the appendages, the RV's outflow tract, the coronary sinus
 
-  explicit HeartSurface(const Heart& heart) : h(heart) {
+  bool trunk = true;
+
+  // Without `overhangs` (the LA's appendage and the pulmonary trunk), the surface under them:
+  // the circumflex runs in the atrioventricular groove beneath both where they hang over the
+  // LV's wall.
+  explicit HeartSurface(const Heart& heart, bool overhangs = true) : h(heart), trunk(overhangs) {
     for (const Vessel& v : h.vessels)
-      if (v.lumen == kBlood && (v.pool == kLA || v.pool == kRA || v.pool == kRV || v.pool == kCS)) on_heart.push_back(&v);
+      if (v.lumen == kBlood && ((overhangs && v.pool == kLA) || v.pool == kRA || v.pool == kRV || v.pool == kCS))
+        on_heart.push_back(&v);
     const size_t n = h.chamber_points(h.aorta);
     root.points.assign(h.aorta.points.begin(), h.aorta.points.begin() + static_cast<std::ptrdiff_t>(n));
     root.radii.assign(h.aorta.radii.begin(), h.aorta.radii.begin() + static_cast<std::ptrdiff_t>(n));
@@ -49,7 +55,7 @@ struct HeartSurface {
     return std::min(body, ring);
   }
   double sd(const Vec3& q) const {
-    double d = std::min({lv(q), h.la.sd(q), h.ra.sd(q), h.rv.sd(q), root.sd(q), h.pa.sd(q)});
+    double d = std::min({lv(q), h.la.sd(q), h.ra.sd(q), h.rv.sd(q), root.sd(q), trunk ? h.pa.sd(q) : Tube::kFar});
     for (const Vessel* v : on_heart) d = std::min(d, v->tube.sd(q));
     return d;
   }
@@ -96,7 +102,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   VesselOverlay& cor = h.coronaries;
   Random rng(c.noise_key ^ 0xc0c0aull);
   cor.voxel_mm = c.grid.voxel_mm();
-  const HeartSurface s(h);
+  const HeartSurface s(h), under_overhangs(h, /*overhangs=*/false);
   auto phi_of = [&](const Vec3& world) {
     const Vec3 d = h.frame_dir(world);
     return std::atan2(d.y, d.x);
@@ -112,20 +118,20 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
 
   // The interventricular groove at height w nearest angle `near`: the surface point between
   // the last ray that meets one ventricle and the first that meets the other.
-  auto iv_groove = [&](double w, double near, double& phi_out, double& r_out) {
+  auto iv_groove = [&](const HeartSurface& surface, double w, double near, double& phi_out, double& r_out) {
     const int n = 40;
     const double span = 80 * M_PI / 180;
     double best = 1e9, prev_phi = 0, prev_r = 0;
     bool prev_rv = false, have_prev = false, found = false;
     for (int i = 0; i <= n; ++i) {
       const double phi = near - span + 2 * span * i / n;
-      const double r = s.envelope(phi, w, from);
+      const double r = surface.envelope(phi, w, from);
       if (r <= 0) {
         have_prev = false;
         continue;
       }
       const Vec3 hit{r * std::cos(phi), r * std::sin(phi), w};
-      const bool rv = h.rv.sd(hit) < s.lv(hit);
+      const bool rv = h.rv.sd(hit) < surface.lv(hit);
       if (have_prev && rv != prev_rv) {
         const double mid = 0.5 * (phi + prev_phi), off = std::fabs(std::remainder(mid - near, 2 * M_PI));
         if (off < best) best = off, phi_out = mid, r_out = std::min(r, prev_r), found = true;
@@ -138,17 +144,19 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   // (from 24 mm below the valve plane, under an atrium that hangs low), the first height where
   // the outermost structure is no longer a ventricle (an atrium, the aortic root or the
   // pulmonary trunk, or nothing: then the top of the ventricle).
-  auto av_groove = [&](double phi, double& w_out, double& r_out) {
+  auto av_groove = [&](const HeartSurface& surface, double phi, double& w_out, double& r_out) {
     double last_w = 0, last_r = 0;
     bool seen = false;
     for (double w = 24; w > -40; w -= 1.5) {
-      const double r = s.envelope(phi, w, from);
+      const double r = surface.envelope(phi, w, from);
       bool ventricle = false;
       if (r > 0) {
         const Vec3 hit{r * std::cos(phi), r * std::sin(phi), w};
-        ventricle = std::min(s.lv(hit), h.rv.sd(hit)) <= s.sd(hit) + 1e-9;
+        ventricle = std::min(surface.lv(hit), h.rv.sd(hit)) <= surface.sd(hit) + 1e-9;
       }
-      if (ventricle) {
+      // A ventricle met far inside the last one's surface is seen past its top (over the
+      // mitral orifice, where the shapes leave a gap): the groove was at the last height.
+      if (ventricle && !(seen && r < last_r - 6)) {
         last_w = w, last_r = r, seen = true;
         continue;
       }
@@ -156,7 +164,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
       // The corner between the two: on the ventricle's top against an atrium set back from
       // it (by less than 6 mm: a ray that meets a shape further in has passed the groove),
       // or on the ventricle's side under one that overhangs it.
-      if (r > 0 && r < last_r && r > last_r - 6) {
+      if (!ventricle && r > 0 && r < last_r && r > last_r - 6) {
         w_out = w, r_out = r;
       } else {
         w_out = last_w, r_out = last_r;
@@ -211,6 +219,9 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     while (in_fat[i] < best - 2) ++i;
     return ways[i];
   };
+  // An artery runs down from its ostium: a groove point found more than kClimb mm above
+  // (toward the base) where it leaves the root is another shape's top, not its groove.
+  constexpr double kClimb = 12;
   const double lm_reach = rng.uniform(8, 12), rca_reach = rng.uniform(6, 10);
   const auto [to_left, lm_end] = leave_root({world_dir(-1, 0.3, 0), world_dir(-1, 0, 0), world_dir(-1, -0.3, 0),
                                              world_dir(-1, -0.6, 0), world_dir(-0.6, -1, 0)}, lm_reach);
@@ -223,14 +234,36 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   double near = phi_of(world_dir(-0.3, 1, 0.2));
   for (double w = 6; w < 0.92 * apex; w += 2.5) {
     double phi = 0, r = 0;
-    if (!iv_groove(w, near, phi, r)) break;
+    if (!iv_groove(under_overhangs, w, near, phi, r)) break;
     const double f = w / apex;
     lad.push_back(on_surface(phi, r, w, r_lad0 + (r_lad1 - r_lad0) * f));
     near = phi;
   }
+  // Past the groove's end the LAD runs on over the apex, and in most hearts round it onto the
+  // inferior wall for a few centimetres (a "wrap-around" LAD): over the tip, then up the far
+  // side, shaped apart from the rest (about the LV's axis a path cannot cross the tip). From a
+  // stream of its own, so the branches keep their draws.
+  std::vector<Vec3> wrap_lad;
+  if (lad.size() > 4) {
+    Random wrap_rng(c.noise_key ^ 0x1adull);
+    const double wrap = wrap_rng.chance(0.75) ? wrap_rng.uniform(5, 20) : 0.0;
+    const double phi = std::atan2(lad.back().y, lad.back().x);
+    for (double w = lad.back().z + 2.5; w < apex - 2; w += 2.5) {
+      const double r = s.envelope(phi, w, from);
+      if (r <= 0) break;
+      lad.push_back(on_surface(phi, r, w, r_lad1));
+    }
+    const double tip = apex + 0.8 * r_lad1, back = phi + M_PI;
+    wrap_lad.push_back({1e-3 * std::cos(back), 1e-3 * std::sin(back), tip});
+    for (double w = apex - 2; w > apex - 2 - wrap; w -= 2.5) {
+      const double r = s.envelope(back, w, from);
+      if (r <= 0) break;
+      wrap_lad.push_back(on_surface(back, r, w, r_lad1));
+    }
+  }
   // The crux: where the inferior interventricular groove meets the atrioventricular one.
   double crux_phi = phi_of(world_dir(0.2, -0.4, -1)), crux_r = 0;
-  const bool has_pda = iv_groove(6, crux_phi, crux_phi, crux_r);
+  const bool has_pda = iv_groove(s, 6, crux_phi, crux_phi, crux_r);
 
   // Circumflex: round the left atrioventricular groove, from the left main's end to the
   // posterolateral wall.
@@ -241,7 +274,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     const std::vector<double> phis = sweep(a, end, phi_of(world_dir(-0.7, 0.7, 0)), end, 0.06);
     for (size_t i = 1; i < phis.size(); ++i) {
       double w = 0, r = 0;
-      if (!av_groove(phis[i], w, r)) continue;  // an atrium covers the ventricles here
+      if (!av_groove(under_overhangs, phis[i], w, r)) continue;  // an atrium covers the ventricles here
       const double f = static_cast<double>(i) / static_cast<double>(phis.size());
       lcx.push_back(on_surface(phis[i], r, w, r_lcx0 + (r_lcx1 - r_lcx0) * f));
     }
@@ -255,7 +288,8 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
         sweep(a, crux_phi, phi_of(world_dir(0.7, 0.7, 0)), phi_of(world_dir(1, 0, -0.3)), 0.06);
     for (size_t i = 1; i < phis.size(); ++i) {
       double w = 0, r = 0;
-      if (!av_groove(phis[i], w, r)) continue;  // an atrium covers the ventricles here
+      if (!av_groove(s, phis[i], w, r)) continue;  // an atrium covers the ventricles here
+      if (w < rca_exit.z - kClimb) continue;    // the RV's top beside its outflow tract
       const double f = static_cast<double>(i) / static_cast<double>(phis.size());
       rca.push_back(on_surface(phis[i], r, w, r_rca0 + (r_rca1 - r_rca0) * f));
     }
@@ -265,7 +299,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     near = crux_phi;
     for (double w = 6; w < 0.6 * apex; w += 2.5) {
       double phi = 0, r = 0;
-      if (!iv_groove(w, near, phi, r)) break;
+      if (!iv_groove(s, w, near, phi, r)) break;
       pda.push_back(on_surface(phi, r, w, r_rca1 + (r_pda1 - r_rca1) * (w / (0.6 * apex))));
       near = phi;
     }
@@ -274,9 +308,9 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
 
   // The radius at which the ray from the LV's axis at angle phi and height w, starting at r0,
   // first lies 0.5 mm clear of the heart's shapes (at most 25 mm further out).
-  auto clear_radius = [&](double phi, double r0, double w) {
+  auto clear_radius = [&](const HeartSurface& surface, double phi, double r0, double w) {
     double r = r0;
-    while (r < r0 + 25 && s.sd({r * std::cos(phi), r * std::sin(phi), w}) < 0.5) r += 0.5;
+    while (r < r0 + 25 && surface.sd({r * std::cos(phi), r * std::sin(phi), w}) < 0.5) r += 0.5;
     return r;
   };
   // A path is shaped in cylindrical coordinates about the LV's long axis (angle, radius,
@@ -292,7 +326,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
       v = next;
     }
   };
-  auto shape = [&](const std::vector<Vec3>& q, size_t fixed) {
+  auto shape = [&](const std::vector<Vec3>& q, size_t fixed, const HeartSurface& surface) {
     if (q.size() < 2) return q;
     std::vector<Cyl> cy;
     for (const Vec3& p : q) {
@@ -343,10 +377,10 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     // again above those floors, so a path passes over a bulge instead of jumping.
     std::vector<double> floor_r = r;
     for (size_t i = d_fixed; i + 1 < d.size(); ++i) {
-      double best = clear_radius(phi[i], r[i], w[i]), best_phi = phi[i];
+      double best = clear_radius(surface, phi[i], r[i], w[i]), best_phi = phi[i];
       for (const int k : {-1, 1, -2, 2, -3, 3}) {
         const double p = phi[i] + k / std::max(r[i], 5.0);
-        const double rc = clear_radius(p, r[i], w[i]);
+        const double rc = clear_radius(surface, p, r[i], w[i]);
         if (rc < best) best = rc, best_phi = p;
       }
       phi[i] = best_phi;
@@ -362,12 +396,16 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     for (size_t i = 0; i < d.size(); ++i) out.push_back({r[i] * std::cos(phi[i]), r[i] * std::sin(phi[i]), w[i]});
     return out;
   };
-  lad = shape(lad, 1);
-  lcx = shape(lcx, 1);
-  rca = shape(rca, 2);
+  lad = shape(lad, 1, under_overhangs);
+  if (wrap_lad.size() > 1) {
+    wrap_lad = shape(wrap_lad, 1, s);
+    lad.insert(lad.end(), wrap_lad.begin(), wrap_lad.end());
+  }
+  lcx = shape(lcx, 1, under_overhangs);
+  rca = shape(rca, 2, s);
   if (!pda.empty()) {
     pda.front() = rca.back();
-    pda = shape(pda, 1);
+    pda = shape(pda, 1, s);
   }
 
   // Their branches over the free walls: two diagonals from the LAD toward the LV's lateral
@@ -400,7 +438,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
       if (r <= 0) break;
       q.push_back(on_surface(phi, r, w, r0 + (0.5 - r0) * t));
     }
-    if (q.size() >= 4) branches.push_back({shape(q, 1), r0, 0.5});
+    if (q.size() >= 4) branches.push_back({shape(q, 1, s), r0, 0.5});
   };
   // Signed turn from angle a toward angle b, the shorter way, of the given size.
   auto toward = [](double a, double b, double size) { return std::remainder(b - a, 2 * M_PI) >= 0 ? size : -size; };

@@ -281,6 +281,7 @@ struct Heart {
   Orifice mitral, tricuspid;
   Tube vestibule;  // the LA's funnel from above the mitral orifice (lumen radius + wall)
   Valve mitral_valve, tricuspid_valve;
+  static constexpr double kOutflowRim = 4.0;  // mm of myocardium kept round the LV's outflow tract
   static constexpr double kRingRim = 2.0;  // mm of the fibrous ring left between the mitral orifice and the myocardium
   // Signed distance (mm, approximate) from heart-frame point q to the LV's outline, cut at the
   // valve plane w = 0 (myocardium and cavity; the ring above the plane is not part of it).
