@@ -63,7 +63,7 @@ END {
   row("proximal circumflex lumen diameter (mm)", "lcx_diameter_mm", "3.4 +/- 0.5 (right dominance)", "[D]")
   row("proximal right coronary lumen diameter (mm)", "rca_diameter_mm", "3.9 +/- 0.6 (right dominance)", "[D]")
   row("left main coronary length, ostium to its division (mm)", "lm_length_mm", "10.8 +/- 5.5 (2-23); 9.1 +/- 3.6", "[RP], [N1]")
-  row("left anterior descending length, to 0.92 of the way to the apex (mm)", "lad_length_mm", "(most reach the apex or run past it: 98 %)", "[N1]")
+  row("left anterior descending length, to the apex and in 3 of 4 cases 5-20 mm round it (mm)", "lad_length_mm", "(most reach the apex or run past it: 98 %)", "[N1]")
   row("circumflex length, to the posterolateral wall (mm)", "lcx_length_mm", "(most end at the left border or past it: 97 %)", "[N1]")
   row("right coronary length, ostium to the crux (mm)", "rca_length_mm", "122.5 +/- 17.8, ostium to its end (past the crux in 72 %)", "[N2]")
   row("posterior descending length, to 0.6 of the way to the apex (mm)", "pda_length_mm", "(the path down the inferior groove)", "")
