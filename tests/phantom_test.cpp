@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x2c2538032cb0d33bull);
+  EXPECT_EQ(all, 0xf8454adeba0875adull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xd1c55f8a5ac37c64ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x115dab4cdd371c97ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -858,8 +858,8 @@ TEST(Phantom, ClosedSemilunarValvesMarkWhereTheVentriclesEndAndTheArteriesBegin)
   // a voxel from the cusps); open, 2 % brighter and 2 % darker. (Open, nothing is drawn there:
   // the band's mean moves with the walls beside it and the two pools' offsets. Since the
   // aortic root stands at the front of the LV's base, the open case's RVBC/PUA band, round a
-  // trunk no longer dented by the LV, has more voxels beside the walls: 1.8 % darker, where it
-  // was 1.8 % brighter; its interior voxels alone 0.6 % darker.)
+  // trunk no longer dented by the LV, has more voxels beside the walls: 0.6-1.8 % darker as
+  // the trunk's course changed, where it was 1.8 % brighter.)
   int closed = 0, open = 0;
   for (int i = 0; i < 4; ++i) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
@@ -940,9 +940,10 @@ TEST(Phantom, TheAorticRootStandsAtTheFrontOfTheLvBase) {
   // aortic valve toward the front and left, and the pulmonary trunk lay on it with no wall
   // between, PUA on MLV on 54-660 voxel faces in each of these eight cases (1977 in all).
   // Now the root stands at the front of the base toward the septum, its outflow tract under
-  // it (LVBC) opening the whole annulus: PUA meets MLV on 0-319 faces (885 in all; 15 or
-  // fewer in four), where the trunk's second segment passes low over the LV's left base, and
-  // the mitral orifice has the room the root left (3.8-4.4 cm2, was 3.7-3.9).
+  // it (LVBC) opening the whole annulus, and the trunk's bend and bifurcation rise where its
+  // second segment passes low over the LV's left base: PUA meets MLV on 0-285 faces (660 in
+  // all; 10 or fewer in five), and the mitral orifice has the room the root left (3.8-4.4
+  // cm2, was 3.7-3.9).
   int64_t all = 0;
   int few = 0;
   for (const auto& c : quick_cases()) {
@@ -953,8 +954,8 @@ TEST(Phantom, TheAorticRootStandsAtTheFrontOfTheLvBase) {
     EXPECT_GT(contacts(faces, 500, 820), 150) << c.facts.id;  // LVBC/ASA across the whole annulus
     EXPECT_GE(c.facts.mitral_area, 3.5) << c.facts.id;
   }
-  EXPECT_LE(all, 1000);
-  EXPECT_GE(few, 3);
+  EXPECT_LE(all, 800);
+  EXPECT_GE(few, 4);
 }
 
 TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
