@@ -645,7 +645,7 @@ TEST(Phantom, TheAirwayKeepsClearOfTheVesselsAndHasPublishedSizes) {
   // trachea's left, the right pulmonary artery in front of the right bronchus); where room is
   // short a bronchus narrows, and in rare cases a vessel still overlaps it (7 of 240 cases
   // over six seeds, by up to 2.9 mm, until the aortic root moved to the front of the LV's
-  // base on 2026-12-07; none of the 240 since, nor of these 20).
+  // base on 2026-12-07; since, one of the 240 by 0.3 mm, none of these 20).
   PhantomOptions o;
   o.seed = 7;
   int clear = 0;
