@@ -350,12 +350,13 @@ void grow_pulmonary_arteries(CaseSpec& c, Random& rng) {
   keep_clear(h, trunk, r_pa + wall, {&h.aorta}, 1.0);
   {
     // From the bend to the bifurcation the trunk passes over the LV's left base, which the
-    // tilted base plane carries up toward the arch: where its tube reaches into the LV's
-    // outline there, the bend and the bifurcation rise (world up: 0.64 mm off the base plane
-    // per mm) by as much as that takes, or as the room under the arch allows, keeping 2 mm
-    // of the branches' clearance there, and then move off the aorta again. (Seed 7's 40
-    // quick cases: PUA on MLV in 20 instead of 26, on 26 voxel faces on average instead of 51.)
-    // How far the trunk's tube past its valve reaches into the LV's outline (+1 mm).
+    // tilted base plane carries up toward the arch: where its tube (from halfway up its first
+    // segment) reaches into the LV's outline, the bend and the bifurcation rise by as much as
+    // that takes (world up moves a point about 0.64 mm off the base plane per mm, for the
+    // nominal long axis), or as the room under the arch allows, keeping 2 mm of the branches'
+    // clearance there, and then move off the aorta again. (Seed 7's 40 quick cases: PUA on
+    // MLV in 20 instead of 26, on 26 voxel faces on average instead of 51.)
+    // How far the tube reaches into the LV's outline (+1 mm).
     auto deficit = [&] {
       double worst = 0;
       for (int s = 0; s < 2; ++s)
