@@ -247,19 +247,21 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   if (lad.size() > 4) {
     Random wrap_rng(c.noise_key ^ 0x1adull);
     const double wrap = wrap_rng.chance(0.75) ? wrap_rng.uniform(5, 20) : 0.0;
+    // Surface points at angle phi every 2.5 mm of height from w0 toward w1 (not reaching it),
+    // until the ray at a height no longer meets the heart.
+    auto on_surface_between = [&](double phi, double w0, double w1, std::vector<Vec3>& out) {
+      const double step = w1 > w0 ? 2.5 : -2.5;
+      for (double w = w0; step > 0 ? w < w1 : w > w1; w += step) {
+        const double r = s.envelope(phi, w, from);
+        if (r <= 0) return;
+        out.push_back(on_surface(phi, r, w, r_lad1));
+      }
+    };
     const double phi = std::atan2(lad.back().y, lad.back().x);
-    for (double w = lad.back().z + 2.5; w < apex - 2; w += 2.5) {
-      const double r = s.envelope(phi, w, from);
-      if (r <= 0) break;
-      lad.push_back(on_surface(phi, r, w, r_lad1));
-    }
+    on_surface_between(phi, lad.back().z + 2.5, apex - 2, lad);
     const double tip = apex + 0.8 * r_lad1, back = phi + M_PI;
     wrap_lad.push_back({1e-3 * std::cos(back), 1e-3 * std::sin(back), tip});
-    for (double w = apex - 2; w > apex - 2 - wrap; w -= 2.5) {
-      const double r = s.envelope(back, w, from);
-      if (r <= 0) break;
-      wrap_lad.push_back(on_surface(back, r, w, r_lad1));
-    }
+    on_surface_between(back, apex - 2, apex - 2 - wrap, wrap_lad);
   }
   // The crux: where the inferior interventricular groove meets the atrioventricular one.
   double crux_phi = phi_of(world_dir(0.2, -0.4, -1)), crux_r = 0;
