@@ -45,7 +45,7 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
   // Generation 2: the LA reaches down through its vestibule to the mitral orifice.
   const double vestibule_sd = mitral.radius > 0 && q.z < 0 ? vestibule.sd(q) : Tube::kFar;
   const double pool_sd[5] = {aorta.sd(q, generation >= 2 ? &aorta_arc : nullptr), pa.sd(q),
-                             std::min(la.sd(q), vestibule_sd), ra.sd(q), rv.sd(q)};
+                             std::min(la.sd(q), vestibule_sd), ra_sd(q), rv.sd(q)};
   const Pool pools[5] = {kAO, kPA, kLA, kRA, kRV};
   for (int i = 0; i < 5; ++i) {
     // Generation 2's tricuspid orifice, a channel from the RA's blood through both walls into

@@ -496,7 +496,7 @@ Vessel place_la_appendage(const Heart& h, const Vec3& dir, double beyond, double
       for (double t = 0; t <= len; t += 1.0) {
         const Vec3 q = h.frame_point(pts[s] + (pts[s + 1] - pts[s]) * (t / len));
         if (h.la.sd(q) < 0) continue;
-        g = std::min({g, h.lv_sd(q), h.rv.sd(q), h.ra.sd(q)});
+        g = std::min({g, h.lv_sd(q), h.rv.sd(q), h.ra_sd(q)});
       }
     }
     return g;
@@ -686,7 +686,7 @@ double airway_gap(const CaseSpec& c, const Tube& a, double step = 1.5) {
     for (int i = 0; i <= n; ++i) {
       const double t = static_cast<double>(i) / n;
       const Vec3 q = a.points[s] + (a.points[s + 1] - a.points[s]) * t;
-      double d = std::min({h.lv_sd(q), h.la.sd(q), h.ra.sd(q), h.rv.sd(q)});
+      double d = std::min({h.lv_sd(q), h.la.sd(q), h.ra_sd(q), h.rv.sd(q)});
       d = std::min({d, h.aorta.sd(q), h.pa.sd(q)});
       for (const Vessel& v : h.vessels)
         if (v.lumen != kAir) d = std::min(d, v.tube.sd(q));

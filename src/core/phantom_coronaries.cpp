@@ -55,7 +55,7 @@ struct HeartSurface {
     return std::min(body, ring);
   }
   double sd(const Vec3& q) const {
-    double d = std::min({lv(q), h.la.sd(q), h.ra.sd(q), h.rv.sd(q), root.sd(q), trunk ? h.pa.sd(q) : Tube::kFar});
+    double d = std::min({lv(q), h.la.sd(q), h.ra_sd(q), h.rv.sd(q), root.sd(q), trunk ? h.pa.sd(q) : Tube::kFar});
     for (const Vessel* v : on_heart) d = std::min(d, v->tube.sd(q));
     return d;
   }

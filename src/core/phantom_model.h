@@ -266,20 +266,32 @@ struct Heart {
   // Generation 2's atrioventricular orifices: where an atrium's blood meets its ventricle's
   // through the valve's fibrous ring, with no wall across (the leaflets are drawn into the
   // intensity, as the semilunar valves' cusps are). The mitral orifice lies in the LV's base
-  // plane w = 0 and the LA reaches down to it through its vestibule; the tricuspid one is a
-  // short channel from the RA's blood through both walls into the RV's. radius 0: none
-  // (generation 1).
+  // plane w = 0 and the LA reaches down to it through its vestibule; the tricuspid one lies a
+  // little apical of it, facing the RV's apex, the RA reaching down to it through its own
+  // vestibule, and a short channel beyond carries it through the RV's wall (or, in the few
+  // cases where the RA cannot reach down, a channel through both walls beside the RA).
+  // radius 0: none (generation 1).
   struct Orifice {
     Vec3 centre;         // heart frame: where the atrium's label meets the ventricle's
     Vec3 axis;           // unit, from the atrium toward the ventricle
     double radius = 0;   // lumen, mm
     double area_cm2 = 0;  // what is open of it (the aortic root and the ring's rim take some)
-    double to = 0;  // the tricuspid's channel: its far end along the axis, mm from `centre`
+    double to = 0;  // the tricuspid's channel: its far end along the axis, mm from `centre` (walled past it)
   };
   // The tricuspid channel begins this far (mm) behind its centre's plane, inside the RA.
   static constexpr double kChannelBack = 12;
   Orifice mitral, tricuspid;
   Tube vestibule;  // the LA's funnel from above the mitral orifice (lumen radius + wall)
+  // Generation 2: the RA's vestibule, a funnel from its centre down to the tricuspid orifice
+  // (lumen radius + wall), cut at the orifice's plane; no points where the orifice is a channel
+  // beside the RA.
+  Tube ra_vestibule;
+  // Signed distance (mm) from heart-frame point q to the RA with its vestibule.
+  double ra_sd(const Vec3& q) const {
+    const double body = ra.sd(q);
+    if (ra_vestibule.points.empty() || (q - tricuspid.centre).dot(tricuspid.axis) >= 0) return body;
+    return std::min(body, ra_vestibule.sd(q));
+  }
   Valve mitral_valve, tricuspid_valve;
   static constexpr double kOutflowRim = 4.0;  // mm of myocardium kept round the LV's outflow tract
   static constexpr double kRingRim = 2.0;  // mm of the fibrous ring left between the mitral orifice and the myocardium
@@ -299,8 +311,10 @@ struct Heart {
   int in_tricuspid(const Vec3& q) const {
     const Vec3 l = q - tricuspid.centre;
     const double s = l.dot(tricuspid.axis);
-    if (s < -kChannelBack || s > tricuspid.to) return 0;
+    if (s < -kChannelBack || s > tricuspid.to + wall) return 0;
     const double rho2 = l.dot(l) - s * s, r = tricuspid.radius;
+    // Past its far end, a wall closes the channel where it reaches beyond the RV's blood.
+    if (s > tricuspid.to) return rho2 < (r + wall) * (r + wall) ? 3 : 0;
     if (rho2 < r * r) return s < 0 ? 1 : 2;
     return rho2 < (r + wall) * (r + wall) ? 3 : 0;
   }

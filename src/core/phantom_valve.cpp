@@ -14,9 +14,11 @@
 // label map of the phantom had LABC beside LVBC or RABC beside RVBC (a real one has them
 // meet across each orifice, 4-8 cm2) and the network learnt that a wall parts each atrium
 // from its ventricle. Now the LA reaches down through its vestibule to an opening in the
-// ring and the RA opens into the RV; the leaflets, drawn into the intensity only, hang open
-// into the ventricles in diastole (when the semilunar valves are closed) and close across
-// the orifices in systole.
+// ring, and the RA through its own to the tricuspid orifice, a little apical of the mitral
+// one (until 2026-12-07 the RA opened into the RV sideways, 15-20 mm baseward of the mitral
+// orifice, through a channel in both walls). The leaflets, drawn into the intensity only,
+// hang open into the ventricles in diastole (when the semilunar valves are closed) and close
+// across the orifices in systole.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -182,13 +184,13 @@ double tricuspid_reach(const Heart& h, const Vec3& c, const Vec3& n, const Vec3&
   return reach;
 }
 
-// The tricuspid orifice: the RA and the RV, as drawn, lie side by side with both their walls
-// between, so the orifice is a short channel through them, its lumen labelled RA up to the
-// plane where the RA's surface crosses its axis and RV beyond. A radius drawn for 5-8 cm2
-// (smaller where none fits, down to 3 mm), facing from the RA's centre toward the RV's as
-// nearly as a place allows.
-void place_tricuspid(Heart& h, Random& rng) {
-  double radius = std::sqrt(rng.uniform(5.0, 8.0) * 100 / M_PI);
+// The tricuspid orifice where generation 1's shapes put it: the RA and the RV lie side by
+// side with both their walls between, so the orifice is a short channel through them, its
+// lumen labelled RA up to the plane where the RA's surface crosses its axis and RV beyond. A
+// radius for 5-8 cm2 (smaller where none fits, down to 3 mm), facing from the RA's centre
+// toward the RV's as nearly as a place allows. Until 2026-12-07 every case's; now only where
+// the RA cannot reach down to the RV's inflow (place_tricuspid_below_ra).
+void place_tricuspid_beside_ra(Heart& h, double radius) {
   const Vec3 toward = (h.rv.center - h.ra.center).unit();
   struct Place {
     Vec3 centre, normal;
@@ -219,6 +221,119 @@ void place_tricuspid(Heart& h, Random& rng) {
       t.area_cm2 = M_PI * radius * radius / 100;
       return;
     }
+}
+
+// The tricuspid orifice as in hearts: in the atrioventricular groove's plane a little apical of
+// the mitral one (the tricuspid's septal hinge lies 5-10 mm nearer the apex than the mitral's),
+// facing the RV's apex, the RA reaching down to it through its vestibule as the LA does to
+// the mitral. Generation 1's RA hangs 15-20 mm baseward of the LV's base plane, so the
+// channel through the walls beside it (place_tricuspid_beside_ra) opened there, facing
+// forward. Here the orifice's plane is tilted 10-25 degrees from the base plane toward the
+// RV's centre, at a height drawn for the case (2-10 mm apical of the base plane, or as near as
+// a place allows); the vestibule runs from it to the RA's centre, clear of the LV, the valve
+// ring, the great arteries and the LA. Beyond the plane the channel is the RV's inflow: its
+// axis meets the RV's blood within 8 mm, and so do at least half of the lines through its
+// disc; where the rest pass beyond the RV's crescent (which is narrower at its base than an
+// annulus), the channel's lumen, walled, is the RV's. Among places at the best height, the
+// one with the shortest vestibule. false: none fits at `radius`.
+bool place_tricuspid_below_ra(Heart& h, double radius, double height, double tilt) {
+  Vec3 side = h.rv.center - h.ra.center;
+  side.z = 0;
+  const Vec3 n = (Vec3{0, 0, 1} * std::cos(tilt) + side.unit() * std::sin(tilt)).unit();
+  const Vec3 e1 = perpendicular(n), e2 = n.cross(e1);
+  const double outer = radius + h.wall;
+  // Whether the vestibule, a tube of `outer` radius from c back to the RA's centre, keeps
+  // clear of what it must not cross (behind the orifice's plane).
+  auto vestibule_clear = [&](const Vec3& c) {
+    const Vec3 to_ra = h.ra.center - c;
+    const double len = to_ra.norm();
+    const Vec3 dir = to_ra * (1.0 / len);
+    const Vec3 f1 = perpendicular(dir), f2 = dir.cross(f1);
+    for (double t = 0; t <= len; t += 1.5) {
+      const Vec3 a = c + dir * t;
+      if (h.ra.sd(a) < -outer) break;  // wholly inside the RA from here on
+      for (int k = 0; k < 13; ++k) {
+        const double ang = k * M_PI / 6;
+        const Vec3 q = k == 12 ? a : a + (f1 * std::cos(ang) + f2 * std::sin(ang)) * outer;
+        if ((q - c).dot(n) < 0 && blocks_tricuspid(h, q)) return false;
+      }
+    }
+    return true;
+  };
+  // Where the line from p0 along n first meets the RV's blood (mm), crossing nothing on the
+  // way: -1 where something is in the way within `far` mm, `far` where it meets none.
+  auto entry = [&](const Vec3& p0, double far) {
+    for (double s = 0; s < far; s += 0.5) {
+      if (blood_of(h, kRV, p0 + n * s)) return s;
+      if (blocks_tricuspid(h, p0 + n * s)) return -1.0;
+    }
+    return far;
+  };
+  constexpr double kMeet = 8;  // the axis meets the RV's blood within this, mm
+  // The channel's far end (mm along n) for the disc through c; 0: it does not fit.
+  auto reach_of = [&](const Vec3& c) {
+    std::vector<std::pair<Vec3, double>> lines;
+    int met = 0;
+    double reach = 0;
+    for (const double rho : {0.0, 0.5 * radius, radius})
+      for (int k = 0; k < (rho > 0 ? 12 : 1); ++k) {
+        const double ang = k * M_PI / 6;
+        const Vec3 p0 = c + (e1 * std::cos(ang) + e2 * std::sin(ang)) * rho;
+        const double s = entry(p0, kMeet + h.wall);
+        if (s < 0) return 0.0;
+        lines.push_back({p0, s});
+        if (s < kMeet) ++met, reach = std::max(reach, s + 1.5);
+      }
+    if (lines[0].second >= kMeet || 2 * met < static_cast<int>(lines.size())) return 0.0;
+    // Those that met it stay in it to the end.
+    for (const auto& [p0, s0] : lines)
+      if (s0 < kMeet)
+        for (double s = s0; s <= reach; s += 0.5)
+          if (!blood_of(h, kRV, p0 + n * s)) return 0.0;
+    return reach;
+  };
+  struct Place {
+    Vec3 centre;
+    double off, length;
+  };
+  std::vector<Place> places;
+  const Vec3& s = h.ra.semi;
+  for (double w = height - 6; w <= height + 6; w += 2)
+    for (double y = h.ra.center.y - s.y; y <= h.ra.center.y + s.y; y += 3)
+      for (double x = h.ra.center.x - s.x; x <= h.ra.center.x + s.x; x += 3) {
+        const Vec3 c{x, y, w};
+        const double e = entry(c, kMeet);
+        if (e < 0 || e >= kMeet || blood_of(h, kRV, c)) continue;
+        places.push_back({c, std::fabs(w - height), (h.ra.center - c).norm()});
+      }
+  std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) {
+    return a.off != b.off ? a.off < b.off : a.length < b.length;
+  });
+  for (const Place& p : places) {
+    if (!vestibule_clear(p.centre)) continue;
+    const double reach = reach_of(p.centre);
+    if (reach <= 0) continue;
+    Heart::Orifice& o = h.tricuspid;
+    o.centre = p.centre;
+    o.axis = n;
+    o.radius = radius;
+    o.to = reach;
+    o.area_cm2 = M_PI * radius * radius / 100;
+    h.ra_vestibule.points = {p.centre, h.ra.center};
+    h.ra_vestibule.radius = outer;
+    return true;
+  }
+  return false;
+}
+
+// The tricuspid orifice: below the RA with a radius drawn for 5-8 cm2, or smaller where none
+// fits, down to 8 mm (2 cm2); failing that, beside the RA.
+void place_tricuspid(Heart& h, Random& rng) {
+  const double radius = std::sqrt(rng.uniform(5.0, 8.0) * 100 / M_PI);
+  const double height = rng.uniform(2, 10), tilt = rng.uniform(10, 25) * M_PI / 180;
+  for (double r = radius; r >= 8; r -= 1.5)
+    if (place_tricuspid_below_ra(h, r, height, tilt)) return;
+  place_tricuspid_beside_ra(h, radius);
 }
 
 }  // namespace
