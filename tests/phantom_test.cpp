@@ -963,7 +963,8 @@ TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
   // RV: no label map had LABC beside LVBC (0 faces in every case) and RABC met RVBC on at
   // most a few dozen faces where the deformation thinned the walls. Now the LA reaches down
   // to the mitral orifice and the RA opens into the RV through the tricuspid one (seed 11's
-  // eight cases: mitral 3.8-4.4 cm2, tricuspid 2.7-4.5 cm2). The leaflets are drawn into
+  // eight cases: mitral 3.8-4.4 cm2, tricuspid 2.9-6.1 cm2; 2.7-4.5 until it moved below the
+  // RA on 2026-12-07). The leaflets are drawn into
   // the intensity only: closed (systole, when the semilunar valves are open) the blood beside
   // LABC/LVBC is 9-17 % darker than 3-6 voxels away; open they hang into the LV and it is at
   // most 3 % darker.
