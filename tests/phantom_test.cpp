@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x2609cbe52a84b335ull);
+  EXPECT_EQ(all, 0xd09c3972f122a2c4ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x4bc129e6e3ee8eceull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xb8ba22d6daf14c33ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -1024,7 +1024,7 @@ TEST(Phantom, TheTricuspidOrificeLiesApicalOfTheMitralOne) {
   // both walls 15-20 mm baseward of the LV's base plane: on seed 11's eight quick cases the
   // centre of the RABC/RVBC interface lay 0.9-11.3 mm baseward of the LABC/LVBC one along the
   // LV's axis (from that centre to LVBC's centroid) and 3.7-13.3 mm above it. Now the RA
-  // reaches down to the orifice through its vestibule: 4.3-11.9 mm apical, 8.9-24.9 mm below.
+  // reaches down to the orifice through its vestibule: 4.2-11.9 mm apical, 8.9-24.9 mm below.
   for (int i = 0; i < 8; ++i) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
     const auto mitral = interface_centroid(c.labels, 420, 500);

@@ -277,8 +277,11 @@ struct Heart {
     double radius = 0;   // lumen, mm
     double area_cm2 = 0;  // what is open of it (the aortic root and the ring's rim take some)
     double to = 0;  // the tricuspid's channel: its far end along the axis, mm from `centre` (walled past it)
+    // and where it begins behind the plane, inside the RA: kChannelBack beside the RA, 0 below
+    // it (the RA's vestibule is the channel's atrial part there)
+    double back = 0;
   };
-  // The tricuspid channel begins this far (mm) behind its centre's plane, inside the RA.
+  // The tricuspid channel beside the RA begins this far (mm) behind its centre's plane.
   static constexpr double kChannelBack = 12;
   Orifice mitral, tricuspid;
   Tube vestibule;  // the LA's funnel from above the mitral orifice (lumen radius + wall)
@@ -311,7 +314,7 @@ struct Heart {
   int in_tricuspid(const Vec3& q) const {
     const Vec3 l = q - tricuspid.centre;
     const double s = l.dot(tricuspid.axis);
-    if (s < -kChannelBack || s > tricuspid.to + wall) return 0;
+    if (s < -tricuspid.back || s > tricuspid.to + wall) return 0;
     const double rho2 = l.dot(l) - s * s, r = tricuspid.radius;
     // Past its far end, a wall closes the channel where it reaches beyond the RV's blood.
     if (s > tricuspid.to) return rho2 < (r + wall) * (r + wall) ? 3 : 0;

@@ -218,6 +218,7 @@ void place_tricuspid_beside_ra(Heart& h, double radius) {
       t.axis = p.normal;
       t.radius = radius;
       t.to = reach;
+      t.back = Heart::kChannelBack;
       t.area_cm2 = M_PI * radius * radius / 100;
       return;
     }
@@ -303,7 +304,7 @@ bool place_tricuspid_below_ra(Heart& h, double radius, double height, double til
       for (double x = h.ra.center.x - s.x; x <= h.ra.center.x + s.x; x += 3) {
         const Vec3 c{x, y, w};
         const double e = entry(c, kMeet);
-        if (e < 0 || e >= kMeet || blood_of(h, kRV, c)) continue;
+        if (e <= 0 || e >= kMeet) continue;  // 0: c lies in the RV's blood
         places.push_back({c, std::fabs(w - height), (h.ra.center - c).norm()});
       }
   std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) {
