@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0xd09c3972f122a2c4ull);
+  EXPECT_EQ(all, 0xdfa1f4891c9aaa95ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xb8ba22d6daf14c33ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x3279a1874eafb894ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {

@@ -28,8 +28,12 @@ namespace coordseg::phantom_model {
 namespace {
 
 // The heart proper, in its frame: the LV cut at the valve plane with the fibrous annulus above
-// it, the atria with their appendages, the RV with its outflow tract, the aortic root with the
-// ascending aorta, the pulmonary trunk and the coronary sinus.
+// it, the atria with their appendages (the RA with its vestibule), the RV with its outflow
+// tract, the tricuspid channel with its wall, the aortic root with the ascending aorta, the
+// pulmonary trunk and the coronary sinus. (Without the channel, where it passes the RV's
+// crescent the RCA's groove ran through its wall, which hid 35 % of the RCA's centreline on
+// seed 7's first 12 quick cases, against 17 % before the orifice moved below the RA; with it,
+// 20 %.)
 struct HeartSurface {
   const Heart& h;
   Tube root;
@@ -55,7 +59,8 @@ struct HeartSurface {
     return std::min(body, ring);
   }
   double sd(const Vec3& q) const {
-    double d = std::min({lv(q), h.la.sd(q), h.ra_sd(q), h.rv.sd(q), root.sd(q), trunk ? h.pa.sd(q) : Tube::kFar});
+    double d = std::min({lv(q), h.la.sd(q), h.ra_sd(q), h.rv.sd(q), h.tricuspid_channel_sd(q), root.sd(q),
+                         trunk ? h.pa.sd(q) : Tube::kFar});
     for (const Vessel* v : on_heart) d = std::min(d, v->tube.sd(q));
     return d;
   }

@@ -322,6 +322,17 @@ struct Heart {
     return rho2 < (r + wall) * (r + wall) ? 3 : 0;
   }
 
+  // Signed distance (mm, approximate outside its rims) from heart-frame point q to the
+  // tricuspid channel with its wall: a cylinder of the lumen's radius plus the wall from
+  // `back` behind the orifice's plane to the wall past its far end; kFar without one.
+  double tricuspid_channel_sd(const Vec3& q) const {
+    if (tricuspid.radius <= 0) return Tube::kFar;
+    const Vec3 l = q - tricuspid.centre;
+    const double s = l.dot(tricuspid.axis), rho = std::sqrt(std::max(0.0, l.dot(l) - s * s));
+    const double half = 0.5 * (tricuspid.to + wall + tricuspid.back), mid = 0.5 * (tricuspid.to + wall - tricuspid.back);
+    return std::max(rho - tricuspid.radius - wall, std::fabs(s - mid) - half);
+  }
+
   Vec3 to_heart(const Vec3& p) const {
     const Vec3 d = p - base;
     Vec3 q{d.dot(u), d.dot(v), d.dot(w)};
