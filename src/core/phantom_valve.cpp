@@ -230,9 +230,10 @@ void place_tricuspid_beside_ra(Heart& h, double radius) {
 // the mitral. Generation 1's RA hangs 15-20 mm baseward of the LV's base plane, so the
 // channel through the walls beside it (place_tricuspid_beside_ra) opened there, facing
 // forward. Here the orifice's plane is tilted 10-25 degrees from the base plane toward the
-// RV's centre, at a height drawn for the case (2-10 mm apical of the base plane, or as near as
-// a place allows); the vestibule runs from it to the RA's centre, clear of the LV, the valve
-// ring, the great arteries and the LA. Beyond the plane the channel is the RV's inflow: its
+// RV's centre, at a height drawn for the case (2-10 mm apical of the base plane, or up to 6 mm
+// from it where no place fits there); the vestibule runs from it to the RA's centre, clear of
+// the LV, the valve ring, the great arteries and the LA (sampled on its rim every 30 degrees
+// and 1.5 mm, and on its axis). Beyond the plane the channel is the RV's inflow: its
 // axis meets the RV's blood within 8 mm, and so do at least half of the lines through its
 // disc; where the rest pass beyond the RV's crescent (which is narrower at its base than an
 // annulus), the channel's lumen, walled, is the RV's. Among places at the best height, the
