@@ -1036,6 +1036,10 @@ TEST(Phantom, TheTricuspidOrificeLiesApicalOfTheMitralOne) {
     EXPECT_GT(apical, 2.0) << c.facts.id;
     EXPECT_LT(apical, 15.0) << c.facts.id;
     EXPECT_GT(mitral[2] - tricuspid[2], 5.0) << c.facts.id;  // RAS+: z is up
+    // The orifice's centre, as the phantom placed it: 5.6-9.6 mm apical of the mitral plane
+    // (about 10 mm in hearts; -15 to -20 beside the RA).
+    EXPECT_GT(c.facts.tricuspid_apical, 2.0) << c.facts.id;
+    EXPECT_LT(c.facts.tricuspid_apical, 16.0) << c.facts.id;
   }
 }
 

@@ -346,6 +346,7 @@ void open_atrioventricular_orifices(CaseSpec& c) {
   place_tricuspid(c.heart, rng);
   c.facts.mitral_area = c.heart.mitral.area_cm2;
   c.facts.tricuspid_area = c.heart.tricuspid.area_cm2;
+  c.facts.tricuspid_apical = c.heart.tricuspid.centre.z;  // the mitral orifice lies in the plane w = 0
 }
 
 void place_valves(CaseSpec& c) {

@@ -98,6 +98,9 @@ struct PhantomFacts {
   bool valves_closed = false;
   // The mitral and tricuspid orifices (cm2): what is open between atrium and ventricle.
   double mitral_area = 0, tricuspid_area = 0;
+  // How far (mm) the tricuspid orifice's centre lies nearer the apex than the mitral orifice's
+  // plane, along the LV's long axis (negative: nearer the base).
+  double tricuspid_apical = 0;
   // The aortic root's lumen diameter (mm) at the valve plane (the annulus) and at its sinuses.
   double annulus_diameter = 0, sinus_diameter = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
