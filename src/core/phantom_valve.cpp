@@ -153,17 +153,31 @@ bool blood_of(const Heart& h, Pool pool, const Vec3& q) {
   return h.classify(q, v, sd, /*with_vessels=*/false) && v.tissue == kBlood && v.pool == pool;
 }
 
+// The points whose lines along a channel's axis a fit is tested on: the disc's centre and 12
+// points each at half its radius and on its rim (e1, e2: unit directions in its plane).
+std::vector<Vec3> disc_points(const Vec3& c, const Vec3& e1, const Vec3& e2, double radius) {
+  std::vector<Vec3> out;
+  for (const double rho : {0.0, 0.5 * radius, radius})
+    for (int k = 0; k < (rho > 0 ? 12 : 1); ++k) {
+      const double t = k * M_PI / 6;
+      out.push_back(c + (e1 * std::cos(t) + e2 * std::sin(t)) * rho);
+    }
+  return out;
+}
+
+// Whether the line from p0 along n lies in the RV's blood from `from` to `to` mm (every 0.5).
+bool in_rv_blood(const Heart& h, const Vec3& p0, const Vec3& n, double from, double to) {
+  for (double s = from; s <= to; s += 0.5)
+    if (!blood_of(h, kRV, p0 + n * s)) return false;
+  return true;
+}
+
 // The far end (mm along n from the plane through c) of a channel of `radius` from the RA's
 // blood at c into the RV's: every line through its disc leaves the RA's blood and reaches
 // the RV's within 14 mm of c's plane without crossing anything in the way, and stays in the
 // RV's blood to the end. 0: it does not fit.
 double tricuspid_reach(const Heart& h, const Vec3& c, const Vec3& n, const Vec3& e1, const Vec3& e2, double radius) {
-  std::vector<Vec3> starts;
-  for (const double rho : {0.0, 0.5 * radius, radius})
-    for (int k = 0; k < (rho > 0 ? 12 : 1); ++k) {
-      const double t = k * M_PI / 6;
-      starts.push_back(c + (e1 * std::cos(t) + e2 * std::sin(t)) * rho);
-    }
+  const std::vector<Vec3> starts = disc_points(c, e1, e2, radius);
   double reach = 0;
   std::vector<double> entry;
   for (const Vec3& p0 : starts) {
@@ -179,8 +193,7 @@ double tricuspid_reach(const Heart& h, const Vec3& c, const Vec3& n, const Vec3&
     reach = std::max(reach, s + 1.5);
   }
   for (size_t i = 0; i < starts.size(); ++i)
-    for (double s = entry[i]; s <= reach; s += 0.5)
-      if (!blood_of(h, kRV, starts[i] + n * s)) return 0;
+    if (!in_rv_blood(h, starts[i], n, entry[i], reach)) return 0;
   return reach;
 }
 
@@ -237,16 +250,16 @@ void place_tricuspid_beside_ra(Heart& h, double radius) {
 // axis meets the RV's blood within 8 mm, and so do at least half of the lines through its
 // disc; where the rest pass beyond the RV's crescent (which is narrower at its base than an
 // annulus), the channel's lumen, walled, is the RV's. Among places at the best height, the
-// one with the shortest vestibule. false: none fits at `radius`.
-bool place_tricuspid_below_ra(Heart& h, double radius, double height, double tilt) {
+// one with the shortest vestibule; radii from `drawn_radius` down to 8 mm in 1.5 mm steps,
+// the largest that fits. false: none fits.
+bool place_tricuspid_below_ra(Heart& h, double drawn_radius, double height, double tilt) {
   Vec3 side = h.rv.center - h.ra.center;
   side.z = 0;
   const Vec3 n = (Vec3{0, 0, 1} * std::cos(tilt) + side.unit() * std::sin(tilt)).unit();
   const Vec3 e1 = perpendicular(n), e2 = n.cross(e1);
-  const double outer = radius + h.wall;
   // Whether the vestibule, a tube of `outer` radius from c back to the RA's centre, keeps
   // clear of what it must not cross (behind the orifice's plane).
-  auto vestibule_clear = [&](const Vec3& c) {
+  auto vestibule_clear = [&](const Vec3& c, double outer) {
     const Vec3 to_ra = h.ra.center - c;
     const double len = to_ra.norm();
     const Vec3 dir = to_ra * (1.0 / len);
@@ -272,28 +285,25 @@ bool place_tricuspid_below_ra(Heart& h, double radius, double height, double til
     return far;
   };
   constexpr double kMeet = 8;  // the axis meets the RV's blood within this, mm
-  // The channel's far end (mm along n) for the disc through c; 0: it does not fit.
-  auto reach_of = [&](const Vec3& c) {
-    std::vector<std::pair<Vec3, double>> lines;
+  // The channel's far end (mm along n) for the disc of `radius` through c; 0: it does not fit.
+  auto reach_of = [&](const Vec3& c, double radius) {
+    const std::vector<Vec3> starts = disc_points(c, e1, e2, radius);
+    std::vector<double> entries;
     int met = 0;
     double reach = 0;
-    for (const double rho : {0.0, 0.5 * radius, radius})
-      for (int k = 0; k < (rho > 0 ? 12 : 1); ++k) {
-        const double ang = k * M_PI / 6;
-        const Vec3 p0 = c + (e1 * std::cos(ang) + e2 * std::sin(ang)) * rho;
-        const double s = entry(p0, kMeet + h.wall);
-        if (s < 0) return 0.0;
-        lines.push_back({p0, s});
-        if (s < kMeet) ++met, reach = std::max(reach, s + 1.5);
-      }
-    if (lines[0].second >= kMeet || 2 * met < static_cast<int>(lines.size())) return 0.0;
+    for (const Vec3& p0 : starts) {
+      const double s = entry(p0, kMeet + h.wall);
+      if (s < 0) return 0.0;
+      entries.push_back(s);
+      if (s < kMeet) ++met, reach = std::max(reach, s + 1.5);
+    }
+    if (entries[0] >= kMeet || 2 * met < static_cast<int>(starts.size())) return 0.0;
     // Those that met it stay in it to the end.
-    for (const auto& [p0, s0] : lines)
-      if (s0 < kMeet)
-        for (double s = s0; s <= reach; s += 0.5)
-          if (!blood_of(h, kRV, p0 + n * s)) return 0.0;
+    for (size_t i = 0; i < starts.size(); ++i)
+      if (entries[i] < kMeet && !in_rv_blood(h, starts[i], n, entries[i], reach)) return 0.0;
     return reach;
   };
+  // The places do not depend on the radius: found and ordered once.
   struct Place {
     Vec3 centre;
     double off, length;
@@ -311,19 +321,22 @@ bool place_tricuspid_below_ra(Heart& h, double radius, double height, double til
   std::sort(places.begin(), places.end(), [](const Place& a, const Place& b) {
     return a.off != b.off ? a.off < b.off : a.length < b.length;
   });
-  for (const Place& p : places) {
-    if (!vestibule_clear(p.centre)) continue;
-    const double reach = reach_of(p.centre);
-    if (reach <= 0) continue;
-    Heart::Orifice& o = h.tricuspid;
-    o.centre = p.centre;
-    o.axis = n;
-    o.radius = radius;
-    o.to = reach;
-    o.area_cm2 = M_PI * radius * radius / 100;
-    h.ra_vestibule.points = {p.centre, h.ra.center};
-    h.ra_vestibule.radius = outer;
-    return true;
+  for (double radius = drawn_radius; radius >= 8; radius -= 1.5) {
+    const double outer = radius + h.wall;
+    for (const Place& p : places) {
+      if (!vestibule_clear(p.centre, outer)) continue;
+      const double reach = reach_of(p.centre, radius);
+      if (reach <= 0) continue;
+      Heart::Orifice& o = h.tricuspid;
+      o.centre = p.centre;
+      o.axis = n;
+      o.radius = radius;
+      o.to = reach;
+      o.area_cm2 = M_PI * radius * radius / 100;
+      h.ra_vestibule.points = {p.centre, h.ra.center};
+      h.ra_vestibule.radius = outer;
+      return true;
+    }
   }
   return false;
 }
@@ -333,9 +346,7 @@ bool place_tricuspid_below_ra(Heart& h, double radius, double height, double til
 void place_tricuspid(Heart& h, Random& rng) {
   const double radius = std::sqrt(rng.uniform(5.0, 8.0) * 100 / M_PI);
   const double height = rng.uniform(2, 10), tilt = rng.uniform(10, 25) * M_PI / 180;
-  for (double r = radius; r >= 8; r -= 1.5)
-    if (place_tricuspid_below_ra(h, r, height, tilt)) return;
-  place_tricuspid_beside_ra(h, radius);
+  if (!place_tricuspid_below_ra(h, radius, height, tilt)) place_tricuspid_beside_ra(h, radius);
 }
 
 }  // namespace
