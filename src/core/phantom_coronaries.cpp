@@ -41,11 +41,17 @@ struct HeartSurface {
   std::vector<const Vessel*> on_heart;  // the appendages, the RV's outflow tract, the coronary sinus
 
   bool trunk = true;
+  // The ventricles alone (the RV with its outflow tract), for the interventricular grooves: a
+  // ray that meets an atrium, a great artery or a vein over them tells nothing of where one
+  // ventricle gives way to the other (at the LV's base such rays, taken for either, made the
+  // LAD climb 25-30 mm out onto the shape and back).
+  bool ventricles_only = false;
 
   // Without `overhangs` (the LA's appendage and the pulmonary trunk), the surface under them:
   // the circumflex runs in the atrioventricular groove beneath both where they hang over the
   // LV's wall.
-  explicit HeartSurface(const Heart& heart, bool overhangs = true) : h(heart), trunk(overhangs) {
+  explicit HeartSurface(const Heart& heart, bool overhangs = true, bool ventricles = false)
+      : h(heart), trunk(overhangs), ventricles_only(ventricles) {
     for (const Vessel& v : h.vessels)
       if (v.lumen == kBlood && ((overhangs && v.pool == kLA) || v.pool == kRA || v.pool == kRV || v.pool == kCS))
         on_heart.push_back(&v);
@@ -59,9 +65,18 @@ struct HeartSurface {
     return std::min(body, ring);
   }
   double sd(const Vec3& q) const {
+    if (ventricles_only) return std::min(lv(q), rv(q));
     double d = std::min({lv(q), h.la.sd(q), h.ra_sd(q), h.rv.sd(q), h.tricuspid_channel_sd(q), root.sd(q),
                          trunk ? h.pa.sd(q) : Tube::kFar});
     for (const Vessel* v : on_heart) d = std::min(d, v->tube.sd(q));
+    return d;
+  }
+
+  // The RV with its outflow tract (signed distance, mm).
+  double rv(const Vec3& q) const {
+    double d = h.rv.sd(q);
+    for (const Vessel* v : on_heart)
+      if (v->pool == kRV) d = std::min(d, v->tube.sd(q));
     return d;
   }
 
@@ -107,7 +122,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   VesselOverlay& cor = h.coronaries;
   Random rng(c.noise_key ^ 0xc0c0aull);
   cor.voxel_mm = c.grid.voxel_mm();
-  const HeartSurface s(h), under_overhangs(h, /*overhangs=*/false);
+  const HeartSurface s(h), under_overhangs(h, /*overhangs=*/false), ventricles(h, false, /*ventricles=*/true);
   auto phi_of = [&](const Vec3& world) {
     const Vec3 d = h.frame_dir(world);
     return std::atan2(d.y, d.x);
@@ -136,7 +151,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
         continue;
       }
       const Vec3 hit{r * std::cos(phi), r * std::sin(phi), w};
-      const bool rv = h.rv.sd(hit) < surface.lv(hit);
+      const bool rv = surface.rv(hit) < surface.lv(hit);
       if (have_prev && rv != prev_rv) {
         const double mid = 0.5 * (phi + prev_phi), off = std::fabs(std::remainder(mid - near, 2 * M_PI));
         if (off < best) best = off, phi_out = mid, r_out = std::min(r, prev_r), found = true;
@@ -239,7 +254,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   double near = phi_of(world_dir(-0.3, 1, 0.2));
   for (double w = 6; w < 0.92 * apex; w += 2.5) {
     double phi = 0, r = 0;
-    if (!iv_groove(under_overhangs, w, near, phi, r)) break;
+    if (!iv_groove(ventricles, w, near, phi, r)) break;
     const double f = w / apex;
     lad.push_back(on_surface(phi, r, w, r_lad0 + (r_lad1 - r_lad0) * f));
     near = phi;
@@ -270,7 +285,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
   }
   // The crux: where the inferior interventricular groove meets the atrioventricular one.
   double crux_phi = phi_of(world_dir(0.2, -0.4, -1)), crux_r = 0;
-  const bool has_pda = iv_groove(s, 6, crux_phi, crux_phi, crux_r);
+  const bool has_pda = iv_groove(ventricles, 6, crux_phi, crux_phi, crux_r);
 
   // Circumflex: round the left atrioventricular groove, from the left main's end to the
   // posterolateral wall.
@@ -306,7 +321,7 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     near = crux_phi;
     for (double w = 6; w < 0.6 * apex; w += 2.5) {
       double phi = 0, r = 0;
-      if (!iv_groove(s, w, near, phi, r)) break;
+      if (!iv_groove(ventricles, w, near, phi, r)) break;
       pda.push_back(on_surface(phi, r, w, r_rca1 + (r_pda1 - r_rca1) * (w / (0.6 * apex))));
       near = phi;
     }

@@ -360,6 +360,39 @@ void open_atrioventricular_orifices(CaseSpec& c) {
   c.facts.tricuspid_apical = c.heart.tricuspid.centre.z;  // the mitral orifice lies in the plane w = 0
 }
 
+void measure_rv(CaseSpec& c) {
+  const Heart& h = c.heart;
+  const Vec3& t = h.tricuspid.centre;
+  const double toward = std::atan2(t.y, t.x);
+  // The longest chord of RV blood (or the bundles inside it) along a line from the LV's axis
+  // at levels lo..hi (mm along it, every 2 mm), within 15 degrees of the orifice's direction.
+  auto longest_chord = [&](double lo, double hi) {
+    constexpr double kStep = 0.5;
+    double best = 0;
+    for (double w = lo; w <= hi; w += 2)
+      for (int k = -6; k <= 6; ++k) {
+        const double a = toward + k * 2.5 * M_PI / 180;
+        const Vec3 dir{std::cos(a), std::sin(a), 0};
+        double first = -1, last = -1;
+        for (double r = 0; r < 120; r += kStep) {
+          Voxel vox;
+          double sd = 0;
+          if (h.classify(dir * r + Vec3{0, 0, w}, vox, sd, /*with_vessels=*/false) && vox.label == 600) {
+            if (first < 0) first = r;
+            last = r;
+          }
+        }
+        if (first >= 0) best = std::max(best, last - first + kStep);
+      }
+    return best;
+  };
+  // The RV's apex: its ellipsoid's tip, which lies outside the LV (RV blood) in every case.
+  const double apex = h.rv.center.z + h.rv.semi.z;
+  c.facts.rv_basal = longest_chord(t.z, t.z + 20);
+  const double mid = 0.5 * (t.z + apex);
+  c.facts.rv_mid = longest_chord(mid - 3, mid + 3);
+}
+
 void place_valves(CaseSpec& c) {
   Heart& h = c.heart;
   Random rng(c.noise_key ^ 0xa0a1eull);

@@ -101,6 +101,11 @@ struct PhantomFacts {
   // How far (mm) the tricuspid orifice's centre lies nearer the apex than the mitral orifice's
   // plane, along the LV's long axis (negative: nearer the base).
   double tricuspid_apical = 0;
+  // The RV's cavity across (mm) toward the tricuspid orifice, as echocardiography measures it
+  // in the RV-focused four-chamber view: the longest chord of RVBC perpendicular to the LV's
+  // long axis within 15 degrees of the orifice's direction, in the basal third (from the
+  // orifice's level to 20 mm apical of it) and halfway from there to the RV's apex.
+  double rv_basal = 0, rv_mid = 0;
   // The aortic root's lumen diameter (mm) at the valve plane (the annulus) and at its sinuses.
   double annulus_diameter = 0, sinus_diameter = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
