@@ -74,5 +74,7 @@ END {
   row("mitral orifice, open between LA and LV (cm^2)", "mitral_area_cm2", "normal valve area 4-5; 3.37 +/- 1.13 (0.5-5.6) by planimetry in healthy subjects", "[V], [SM]")
   row("tricuspid orifice, open between RA and RV (cm^2)", "tricuspid_area_cm2", "normal valve area 5-8; 4.07 +/- 1.5 (0.6-7.2) by Doppler in the same subjects", "[V], [SM]")
   row("tricuspid orifice centre, apical of the mitral orifice plane along the LV long axis (mm; < 0: baseward)", "tricuspid_apical_mm", "about 10 (the tricuspid valve lies more apical than the mitral)", "[DH]")
+  row("RV basal diameter, toward the tricuspid orifice (mm)", "rv_basal_diameter_mm", "33 +/- 4 (25-41), RV-focused four-chamber view", "[L]")
+  row("RV mid-cavity diameter, halfway to its apex (mm)", "rv_mid_diameter_mm", "27 +/- 4 (19-35)", "[L]")
   row("in-plane field of view (mm)", "fov_mm", "cardiac CT to whole chest", "")
 }' "$OUT/data/phantom_facts.csv"
