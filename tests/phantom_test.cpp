@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x1c82decc7a818fbeull);
+  EXPECT_EQ(all, 0x8e4eedbfcde78c89ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x3a1a49be4845eae0ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xba6273b47eb502eaull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -667,19 +667,21 @@ TEST(Phantom, PulmonaryVeinsKeepOffTheirNeighbours) {
   // Drawn as they came, the veins ran into a neighbouring vessel (mostly the descending aorta,
   // the right pulmonary artery or the coronary sinus) in every one of these 40 cases (by
   // 4.8-21.6 mm, median 10.4); each now takes the course nearest its drawn one that keeps
-  // clear, or the one that comes closest.
+  // clear, or the one that comes closest. Where none kept clear, the closest still ran into a
+  // neighbour by up to 5.4 mm (the coronary sinus, or the descending aorta: -6.6 with the
+  // slimmer LV of 2026-12-07); it is now pushed off them, and the worst is -1.6 mm.
   PhantomOptions o;
   o.seed = 7;
   std::vector<double> gaps;
   for (int i = 0; i < 40; ++i) {
     const PhantomFacts f = phantom_facts(o, i);
-    EXPECT_GT(f.vein_clearance, -6.5) << f.id;
+    EXPECT_GT(f.vein_clearance, -2.5) << f.id;
     gaps.push_back(f.vein_clearance);
   }
   std::sort(gaps.begin(), gaps.end());
-  EXPECT_GT(gaps[20], -1.5);                      // the median
-  EXPECT_GT(gaps[10], -3.0);                      // three quarters within 3 mm
-  EXPECT_GE(gaps.end() - std::lower_bound(gaps.begin(), gaps.end(), 0.0), 12);  // clear
+  EXPECT_GT(gaps[20], 0.0);                       // the median
+  EXPECT_GT(gaps[10], -1.0);                      // three quarters within 1 mm
+  EXPECT_GE(gaps.end() - std::lower_bound(gaps.begin(), gaps.end(), 0.0), 25);  // clear
 }
 
 // The lowest HU within 15 mm of the world midline (x = 0) on slice k, between the body's
@@ -913,8 +915,8 @@ int64_t shared_faces(const LabelVolume& l, int32_t a, int32_t b) { return contac
 // at the atrioventricular valves, LV/ASA and RV/PUA at the semilunar ones. Elsewhere a wall
 // lies between (a few faces where the deformation thins the atrial septum or the RV's wall
 // beside the LA). Seed 11's eight quick cases; over seed 7's 40 the largest slips are LA/RA
-// 44 faces, LA/RV 49 and RV/ASA 5. (What this does not cover yet: PUA rests on MLV, about 200
-// faces per case; see docs/measurements.md, 2026-12-07.)
+// 48 faces, LA/RV 60 and RV/ASA 1. (What this does not cover yet: PUA rests on MLV, on up to
+// 121 faces in 13 of seed 7's 40; see docs/measurements.md, 2026-12-07.)
 TEST(Phantom, BloodPoolsMeetOnlyWhereTheHeartOpens) {
   const int32_t la = 420, lv = 500, ra = 550, rv = 600, asa = 820, pua = 850;
   for (const auto& c : quick_cases()) {
@@ -943,7 +945,8 @@ TEST(Phantom, TheAorticRootStandsAtTheFrontOfTheLvBase) {
   // it (LVBC) opening the whole annulus, and the trunk's bend and bifurcation rise where its
   // second segment passes low over the LV's left base: PUA meets MLV on 0-285 faces (660 in
   // all; 10 or fewer in five), and the mitral orifice has the room the root left (3.8-4.4
-  // cm2, was 3.7-3.9).
+  // cm2, was 3.7-3.9). Since the LV is as slim as hearts' (2026-12-07), 0-189 faces (385 in
+  // all; none in five).
   int64_t all = 0;
   int few = 0;
   for (const auto& c : quick_cases()) {
@@ -954,7 +957,7 @@ TEST(Phantom, TheAorticRootStandsAtTheFrontOfTheLvBase) {
     EXPECT_GT(contacts(faces, 500, 820), 150) << c.facts.id;  // LVBC/ASA across the whole annulus
     EXPECT_GE(c.facts.mitral_area, 3.5) << c.facts.id;
   }
-  EXPECT_LE(all, 800);
+  EXPECT_LE(all, 500);
   EXPECT_GE(few, 4);
 }
 
@@ -967,7 +970,8 @@ TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
   // RA on 2026-12-07). The leaflets are drawn into
   // the intensity only: closed (systole, when the semilunar valves are open) the blood beside
   // LABC/LVBC is 9-17 % darker than 3-6 voxels away; open they hang into the LV and it is at
-  // most 3 % darker.
+  // most 5 % darker (3 % until the LV was made slimmer on 2026-12-07: in case 1008 its
+  // orifice's rim, with the ring and the hanging leaflets, now takes more of the band).
   int closed = 0, open = 0;
   for (int i = 0; i < 8; ++i) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
@@ -981,7 +985,7 @@ TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
     const auto [band, far] = boundary_contrast(c, 420, 500);
     if (c.facts.valves_closed) {  // diastole: the atrioventricular valves open
       ++open;
-      EXPECT_GT(band, far * 0.96) << c.facts.id;
+      EXPECT_GT(band, far * 0.945) << c.facts.id;
     } else {
       ++closed;
       EXPECT_LT(band, far * 0.93) << c.facts.id;
@@ -1086,6 +1090,20 @@ TEST(Phantom, TheRvIsAsWideAsHearts) {
     EXPECT_GE(f.rv_mid, 19.0) << f.id;
     EXPECT_LE(f.rv_mid, 35.0) << f.id;
     EXPECT_GT(f.rv_basal, f.rv_mid - 2.0) << f.id;  // widest at its base
+  }
+}
+
+TEST(Phantom, TheLvIsAsSlimAsHearts) {
+  // The LV's internal diameter in diastole (LVIDd, Lang et al. 2015): 50.2 +/- 4.1 mm in men
+  // (42.0-58.4), 45.0 +/- 3.6 in women (37.8-52.2). Generation 1's cavity, a half-ellipsoid
+  // 2.1-2.5 times as long as its radius, measured 48.8-58.8 mm across and only 1.21-1.31 times
+  // as long on these eight (PhantomFacts' measure); generation 2 makes it 10 % narrower and
+  // longer at the same volume (elongate_lv): 43.8-52.8 across, 1.62-1.78 times as long.
+  for (int i = 0; i < 8; ++i) {
+    const PhantomFacts& f = quick_cases()[static_cast<size_t>(i)].facts;
+    EXPECT_GE(f.lv_diameter, 37.8) << f.id;
+    EXPECT_LE(f.lv_diameter, 58.4) << f.id;
+    EXPECT_GT(f.lv_length, 1.5 * f.lv_diameter) << f.id;
   }
 }
 

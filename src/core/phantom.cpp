@@ -397,7 +397,7 @@ CaseSpec sample_case(const PhantomOptions& o, int index) {
     grow_coronaries(c, [&c](const Vec3& p) { return takes_overlay(classify(c, p).tissue); });
     place_valves(c);
     c.facts.valves_closed = c.heart.aortic_valve.closed;
-    measure_rv(c);
+    measure_ventricles(c);
   }
 
   const double half_x = 0.5 * (nxy - 1) * sxy;
@@ -564,7 +564,7 @@ std::string phantom_facts_csv_header() {
       "ivc_diameter_mm,pv_diameter_mm,vein_clearance_mm,trachea_diameter_mm,carina_angle_deg,airway_clearance_mm,lung_ml,lung_vessels_ml,"
       "lm_diameter_mm,lad_diameter_mm,lcx_diameter_mm,rca_diameter_mm,lm_length_mm,lad_length_mm,lcx_length_mm,rca_length_mm,pda_length_mm,"
       "coronary_branches,coronary_branches_mm,valves_closed,mitral_area_cm2,tricuspid_area_cm2,tricuspid_apical_mm,"
-      "rv_basal_diameter_mm,rv_mid_diameter_mm,"
+      "rv_basal_diameter_mm,rv_mid_diameter_mm,lv_length_mm,lv_diameter_mm,"
       "aortic_annulus_diameter_mm,aortic_sinus_diameter_mm,"
       "coronary_shown_pct";
   const LabelMap map = LabelMap::mmwhs();
@@ -583,6 +583,7 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
                          f.lad_diameter, f.lcx_diameter, f.rca_diameter, f.lm_length, f.lad_length, f.lcx_length,
                          f.rca_length, f.pda_length, static_cast<double>(f.branches), f.branch_length,
                          f.valves_closed ? 1.0 : 0.0, f.mitral_area, f.tricuspid_area, f.tricuspid_apical, f.rv_basal, f.rv_mid,
+                         f.lv_length, f.lv_diameter,
                          f.annulus_diameter,
                          f.sinus_diameter, f.coronary_shown_pct}) {
     std::snprintf(buf, sizeof buf, ",%.1f", x);

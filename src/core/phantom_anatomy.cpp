@@ -464,7 +464,16 @@ Vessel place_vein(const Heart& h, VeinDraw& d, double r, const std::vector<const
   }
   d = chosen;
   double out = 0;
-  const std::vector<Vec3> course = vein_course(h, d, &out);
+  std::vector<Vec3> course = vein_course(h, d, &out);
+  // None keeps clear: the nearest course pushed off its neighbours (keep_clear), unless
+  // pushing moves it 20 mm or more from that course (it then ran off between them).
+  if (best < 1.0) {
+    std::vector<Vec3> pushed = course;
+    keep_clear(h, pushed, outer, avoid, 1.0, &h.la);
+    double moved = 0;
+    for (size_t i = 1; i < pushed.size(); ++i) moved = std::max(moved, (pushed[i] - course[i]).norm());
+    if (moved < 20 && narrowest_of(h, pushed, outer, avoid, &h.la) > best) course = pushed;
+  }
   return make_vessel(h, course, {r, r, r * 0.7}, wall, kPV, 420, out + d.labelled, kLA, false);
 }
 
@@ -895,6 +904,47 @@ double rv_outside_lv_ml(const Heart& h) {
   return static_cast<double>(n) * kStep * kStep * kStep / 1000.0;
 }
 
+// Generation 1's LV cavity is a half-ellipsoid only 2.1-2.5 times as long as its radius: on
+// seed 7's first 12 quick cases 61.5-76.7 mm from the mitral orifice's centre to the apex and
+// 55-61 mm across a third of the way down, where hearts measure 42-58 mm across (LVIDd, men;
+// Lang et al. 2015) at the same volumes, so longer. Generation 2 makes it `narrow` as wide
+// and 1 / narrow^2 as long (the same cavity volume), with the wall thickness that keeps the
+// myocardium's volume. The RV and the LA move with the outline, the seated aortic root with
+// it, and the RV's apical end 1 / narrow as far from the base plane (its top stays under the
+// outflow tract): the RV's cavity, 50-82 mm from the tricuspid orifice to its apex before,
+// measures 57-89 (mean 71; hearts 71 +/- 6, Lang 2015) on seed 7's 40 quick cases, and
+// 63-96 (mean 78) had it grown with the LV. The RA stays: moved too, it met the LA across the
+// atrial septum on up to 62 voxel faces (seed 11's eight; 27 before).
+void elongate_lv(Heart& h, double narrow) {
+  const Ellipsoid cav = h.lv_cavity, out = h.lv_outer;
+  const double a = cav.semi.x, b = cav.semi.y, lc = cav.semi.z;
+  const double t = out.semi.x - a;
+  auto myo = [](double x, double y, double z, double wall) { return (x + wall) * (y + wall) * (z + 0.9 * wall) - x * y * z; };
+  const double want = myo(a, b, lc, t);
+  const double a2 = a * narrow, b2 = b * narrow, lc2 = lc / (narrow * narrow);
+  double lo = 0.5 * t, hi = 2.0 * t;
+  for (int i = 0; i < 40; ++i) {
+    const double m = 0.5 * (lo + hi);
+    (myo(a2, b2, lc2, m) < want ? lo : hi) = m;
+  }
+  const double t2 = 0.5 * (lo + hi);
+  h.lv_cavity.semi = {a2, b2, lc2};
+  h.lv_outer.semi = {a2 + t2, b2 + t2, lc2 + 0.9 * t2};
+  const double shift = (a2 + t2) - (a + t);  // how far the outline moved along u
+  h.rv.center.x += shift;
+  h.rv.semi.y += shift;
+  h.la.center.y += (b2 + t2) - (b + t);  // and along v
+  // The aortic root keeps its place at the front of the base, against the narrower outline.
+  for (size_t i = 0; i < 2; ++i) {
+    h.aorta.points[i].x *= (a2 + t2) / (a + t);
+    h.aorta.points[i].y *= (b2 + t2) / (b + t);
+  }
+  const double top = h.rv.center.z - h.rv.semi.z;
+  const double bottom = (h.rv.center.z + h.rv.semi.z) * std::sqrt(lc2 / lc);
+  h.rv.center.z = 0.5 * (top + bottom);
+  h.rv.semi.z = 0.5 * (bottom - top);
+}
+
 // Generation 1's RV is a thin crescent: it bulges 10-22 mm past the LV's outline and wraps
 // far round it, so toward the tricuspid orifice its cavity measured 21-35 mm across at the
 // base and 13-22 mm halfway to its apex (seed 7's first 12 cases), where hearts measure 33 +/-
@@ -918,9 +968,10 @@ void widen_rv(Heart& h) {
 
 void grow_anatomy(CaseSpec& c, Random& rng) {
   Heart& h = c.heart;
-  widen_rv(h);
   place_oesophagus_and_trachea(c, rng);
   seat_aortic_root(c);
+  elongate_lv(h, 0.9);  // after the root is seated, which moves with the LV's outline
+  widen_rv(h);
   grow_aorta_and_branches(c, rng);
   grow_pulmonary_arteries(c, rng);
   narrow_aortic_annulus(c);

@@ -475,9 +475,10 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
 // Generation 2's aortic and pulmonary valves (phantom_valve.cpp): open or closed, and where;
 // and the mitral and tricuspid valves' leaflets in the orifices, closed when those are open.
 void place_valves(CaseSpec& c);
-// Generation 2's RV across, for the facts (PhantomFacts::rv_basal, rv_mid; phantom_valve.cpp),
-// once the heart is final.
-void measure_rv(CaseSpec& c);
+// Generation 2's RV across and the LV's length and diameter, for the facts
+// (PhantomFacts::rv_basal, rv_mid, lv_length, lv_diameter; phantom_valve.cpp), once the heart
+// is final.
+void measure_ventricles(CaseSpec& c);
 
 // Generation 2's mitral and tricuspid orifices (phantom_valve.cpp), placed once the
 // chambers and great vessels are (before the chambers are fitted to their volumes). Draws

@@ -360,7 +360,7 @@ void open_atrioventricular_orifices(CaseSpec& c) {
   c.facts.tricuspid_apical = c.heart.tricuspid.centre.z;  // the mitral orifice lies in the plane w = 0
 }
 
-void measure_rv(CaseSpec& c) {
+void measure_ventricles(CaseSpec& c) {
   const Heart& h = c.heart;
   const Vec3& t = h.tricuspid.centre;
   const double toward = std::atan2(t.y, t.x);
@@ -391,6 +391,30 @@ void measure_rv(CaseSpec& c) {
   c.facts.rv_basal = longest_chord(t.z, t.z + 20);
   const double mid = 0.5 * (t.z + apex);
   c.facts.rv_mid = longest_chord(mid - 3, mid + 3);
+
+  // The LV: its cavity's length from the mitral orifice's centre to the apex (the last LVBC
+  // along the axis), and its internal diameter a third of the way down (about where
+  // echocardiography's LVIDd is taken, below the mitral leaflets' tips), from the septum
+  // toward the RV's orifice to the opposite wall, through the axis.
+  auto lvbc = [&](const Vec3& q) {
+    Voxel vox;
+    double sd = 0;
+    return h.classify(q, vox, sd, /*with_vessels=*/false) && vox.label == 500;
+  };
+  constexpr double kStep = 0.25;
+  double tip = 0;
+  for (double w = 0; w < 200; w += kStep)
+    if (lvbc({0, 0, w})) tip = w;
+  c.facts.lv_length = (Vec3{0, 0, tip} - h.mitral.centre).norm();
+  const Vec3 across{std::cos(toward), std::sin(toward), 0};
+  auto reach = [&](double w, const Vec3& dir) {
+    double last = 0;
+    for (double r = 0; r < 80; r += kStep)
+      if (lvbc(dir * r + Vec3{0, 0, w})) last = r;
+    return last;
+  };
+  const double w = tip / 3;
+  c.facts.lv_diameter = reach(w, across) + reach(w, across * -1.0) + kStep;
 }
 
 void place_valves(CaseSpec& c) {

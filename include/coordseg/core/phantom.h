@@ -106,6 +106,9 @@ struct PhantomFacts {
   // long axis within 15 degrees of the orifice's direction, in the basal third (from the
   // orifice's level to 20 mm apical of it) and halfway from there to the RV's apex.
   double rv_basal = 0, rv_mid = 0;
+  // The LV's cavity: its length from the mitral orifice's centre to the apex, and its internal
+  // diameter a third of the way down, through the axis toward the septum (mm).
+  double lv_length = 0, lv_diameter = 0;
   // The aortic root's lumen diameter (mm) at the valve plane (the annulus) and at its sinuses.
   double annulus_diameter = 0, sinus_diameter = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
