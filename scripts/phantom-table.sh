@@ -77,6 +77,6 @@ END {
   row("RV basal diameter, toward the tricuspid orifice (mm)", "rv_basal_diameter_mm", "33 +/- 4 (25-41), RV-focused four-chamber view", "[L]")
   row("RV mid-cavity diameter, halfway to its apex (mm)", "rv_mid_diameter_mm", "27 +/- 4 (19-35)", "[L]")
   row("LV internal diameter, a third of the way to the apex, through the axis toward the septum (mm)", "lv_diameter_mm", "LVIDd 50.2 +/- 4.1 (42.0-58.4) men, 45.0 +/- 3.6 (37.8-52.2) women", "[L]")
-  row("LV cavity length, mitral orifice centre to the apex (mm)", "lv_length_mm", "(no range cited; generation 1's cavity: 64-77, 1.2-1.3 times its diameter)", "")
+  row("LV cavity length, mitral orifice centre to the apex (mm)", "lv_length_mm", "(no range cited; generation 1: about 62-77, 1.2-1.3 times its diameter)", "")
   row("in-plane field of view (mm)", "fov_mm", "cardiac CT to whole chest", "")
 }' "$OUT/data/phantom_facts.csv"
