@@ -210,12 +210,7 @@ Heart sample_heart(Random& rng) {
   const double lc = ratio * a;
   // Myocardium: the wall thickness (8-12 mm) that gives the drawn volume, where it can.
   const double myo_ml = rng.uniform(100, 170);
-  auto myo_volume = [&](double t) {
-    return 2.0 / 3.0 * M_PI * ((a + t) * (a * k + t) * (lc + 0.9 * t) - a * a * k * lc) / 1000.0;
-  };
-  double t_lo = 8.0, t_hi = 12.0;
-  for (int i = 0; i < 40; ++i) ((myo_volume(0.5 * (t_lo + t_hi)) < myo_ml) ? t_lo : t_hi) = 0.5 * (t_lo + t_hi);
-  const double t = 0.5 * (t_lo + t_hi);
+  const double t = lv_wall_for(a, a * k, lc, myo_ml, 8.0, 12.0);
   h.lv_cavity = {{0, 0, 0}, {a, a * k, lc}};
   h.lv_outer = {{0, 0, 0}, {a + t, a * k + t, lc + 0.9 * t}};
 

@@ -919,15 +919,8 @@ void elongate_lv(Heart& h, double narrow) {
   const Ellipsoid cav = h.lv_cavity, out = h.lv_outer;
   const double a = cav.semi.x, b = cav.semi.y, lc = cav.semi.z;
   const double t = out.semi.x - a;
-  auto myo = [](double x, double y, double z, double wall) { return (x + wall) * (y + wall) * (z + 0.9 * wall) - x * y * z; };
-  const double want = myo(a, b, lc, t);
   const double a2 = a * narrow, b2 = b * narrow, lc2 = lc / (narrow * narrow);
-  double lo = 0.5 * t, hi = 2.0 * t;
-  for (int i = 0; i < 40; ++i) {
-    const double m = 0.5 * (lo + hi);
-    (myo(a2, b2, lc2, m) < want ? lo : hi) = m;
-  }
-  const double t2 = 0.5 * (lo + hi);
+  const double t2 = lv_wall_for(a2, b2, lc2, lv_myocardium_ml(a, b, lc, t), 0.5 * t, 2.0 * t);
   h.lv_cavity.semi = {a2, b2, lc2};
   h.lv_outer.semi = {a2 + t2, b2 + t2, lc2 + 0.9 * t2};
   const double shift = (a2 + t2) - (a + t);  // how far the outline moved along u

@@ -63,6 +63,21 @@ struct Ellipsoid {
   }
 };
 
+// The LV's myocardium (ml) round a cavity of semi-axes a, b (across) and lc (base to apex),
+// half an ellipsoid cut at the valve plane, with a wall t mm thick (0.9 t at the apex).
+inline double lv_myocardium_ml(double a, double b, double lc, double t) {
+  return 2.0 / 3.0 * M_PI * ((a + t) * (b + t) * (lc + 0.9 * t) - a * b * lc) / 1000.0;
+}
+
+// The wall thickness in [lo, hi] mm whose myocardium holds `ml` (lo or hi where none does).
+inline double lv_wall_for(double a, double b, double lc, double ml, double lo, double hi) {
+  for (int i = 0; i < 40; ++i) {
+    const double t = 0.5 * (lo + hi);
+    (lv_myocardium_ml(a, b, lc, t) < ml ? lo : hi) = t;
+  }
+  return 0.5 * (lo + hi);
+}
+
 // An axis-aligned box grown by points (each with a radius around it).
 struct Box {
   Vec3 lo{1e30, 1e30, 1e30}, hi{-1e30, -1e30, -1e30};

@@ -364,6 +364,12 @@ void measure_ventricles(CaseSpec& c) {
   const Heart& h = c.heart;
   const Vec3& t = h.tricuspid.centre;
   const double toward = std::atan2(t.y, t.x);
+  // Whether heart-frame point q carries `label` (the chambers, as the label map draws them).
+  auto labelled = [&](const Vec3& q, int32_t label) {
+    Voxel vox;
+    double sd = 0;
+    return h.classify(q, vox, sd, /*with_vessels=*/false) && vox.label == label;
+  };
   // The longest chord of RV blood (or the bundles inside it) along a line from the LV's axis
   // at levels lo..hi (mm along it, every 2 mm), within 15 degrees of the orifice's direction.
   auto longest_chord = [&](double lo, double hi) {
@@ -374,14 +380,11 @@ void measure_ventricles(CaseSpec& c) {
         const double a = toward + k * 2.5 * M_PI / 180;
         const Vec3 dir{std::cos(a), std::sin(a), 0};
         double first = -1, last = -1;
-        for (double r = 0; r < 120; r += kStep) {
-          Voxel vox;
-          double sd = 0;
-          if (h.classify(dir * r + Vec3{0, 0, w}, vox, sd, /*with_vessels=*/false) && vox.label == 600) {
+        for (double r = 0; r < 120; r += kStep)
+          if (labelled(dir * r + Vec3{0, 0, w}, 600)) {
             if (first < 0) first = r;
             last = r;
           }
-        }
         if (first >= 0) best = std::max(best, last - first + kStep);
       }
     return best;
@@ -396,11 +399,7 @@ void measure_ventricles(CaseSpec& c) {
   // along the axis), and its internal diameter a third of the way down (about where
   // echocardiography's LVIDd is taken, below the mitral leaflets' tips), from the septum
   // toward the RV's orifice to the opposite wall, through the axis.
-  auto lvbc = [&](const Vec3& q) {
-    Voxel vox;
-    double sd = 0;
-    return h.classify(q, vox, sd, /*with_vessels=*/false) && vox.label == 500;
-  };
+  auto lvbc = [&](const Vec3& q) { return labelled(q, 500); };
   constexpr double kStep = 0.25;
   double tip = 0;
   for (double w = 0; w < 200; w += kStep)
