@@ -560,7 +560,7 @@ std::string phantom_facts_csv_header() {
       "lm_diameter_mm,lad_diameter_mm,lcx_diameter_mm,rca_diameter_mm,lm_length_mm,lad_length_mm,lcx_length_mm,rca_length_mm,pda_length_mm,"
       "coronary_branches,coronary_branches_mm,valves_closed,mitral_area_cm2,tricuspid_area_cm2,tricuspid_apical_mm,"
       "rv_basal_diameter_mm,rv_mid_diameter_mm,lv_length_mm,lv_diameter_mm,"
-      "aortic_annulus_diameter_mm,aortic_sinus_diameter_mm,"
+      "aortic_annulus_diameter_mm,aortic_sinus_diameter_mm,pulmonary_valve_height_mm,pulmonary_valve_distance_mm,"
       "coronary_shown_pct";
   const LabelMap map = LabelMap::mmwhs();
   for (int c = 1; c < map.num_classes(); ++c) h += "," + map.names[static_cast<size_t>(c)] + "_ml";
@@ -579,8 +579,8 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
                          f.rca_length, f.pda_length, static_cast<double>(f.branches), f.branch_length,
                          f.valves_closed ? 1.0 : 0.0, f.mitral_area, f.tricuspid_area, f.tricuspid_apical, f.rv_basal, f.rv_mid,
                          f.lv_length, f.lv_diameter,
-                         f.annulus_diameter,
-                         f.sinus_diameter, f.coronary_shown_pct}) {
+                         f.annulus_diameter, f.sinus_diameter, f.pulmonary_valve_height,
+                         f.pulmonary_valve_distance, f.coronary_shown_pct}) {
     std::snprintf(buf, sizeof buf, ",%.1f", x);
     row += buf;
   }

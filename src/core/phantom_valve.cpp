@@ -454,6 +454,8 @@ void place_valves(CaseSpec& c) {
   pv.e2 = pv.normal.cross(pv.e1);
   pv.radius = h.pa.radii[0] - h.wall;
   pv.centre_world = h.drawn_world_point(pv.centre);
+  c.facts.pulmonary_valve_height = pv.centre_world.z - ao.centre_world.z;
+  c.facts.pulmonary_valve_distance = (pv.centre_world - ao.centre_world).norm();
 
   // The atrioventricular valves, from a stream of their own (the draws above stay as they
   // were): closed when the semilunar valves are open (systole), a thin sheet across the

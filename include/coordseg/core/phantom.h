@@ -111,6 +111,9 @@ struct PhantomFacts {
   double lv_length = 0, lv_diameter = 0;
   // The aortic root's lumen diameter (mm) at the valve plane (the annulus) and at its sinuses.
   double annulus_diameter = 0, sinus_diameter = 0;
+  // How far (mm) the pulmonary valve's centre lies above the aortic valve's (world height,
+  // superior positive) and from it in all (generation 2).
+  double pulmonary_valve_height = 0, pulmonary_valve_distance = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
