@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x8e4eedbfcde78c89ull);
+  EXPECT_EQ(all, 0xfd671acddaf74b90ull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xba6273b47eb502eaull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x609ef2486a4b556cull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -966,8 +966,9 @@ TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
   // RV: no label map had LABC beside LVBC (0 faces in every case) and RABC met RVBC on at
   // most a few dozen faces where the deformation thinned the walls. Now the LA reaches down
   // to the mitral orifice and the RA opens into the RV through the tricuspid one (seed 11's
-  // eight cases: mitral 3.8-4.4 cm2, tricuspid 2.9-6.1 cm2; 2.7-4.5 until it moved below the
-  // RA on 2026-12-07). The leaflets are drawn into
+  // eight cases: tricuspid 2.9-6.1 cm2, 2.7-4.5 until it moved below the RA on 2026-12-07;
+  // mitral 6.3-7.9 cm2 since it is drawn the annulus's size, LABC meeting LVBC on 402-428
+  // faces, where the valve-sized orifice of before (3.8-4.4 cm2) gave 234-249). The leaflets are drawn into
   // the intensity only: closed (systole, when the semilunar valves are open) the blood beside
   // LABC/LVBC is 9-17 % darker than 3-6 voxels away; open they hang into the LV and it is at
   // most 5 % darker (3 % until the LV was made slimmer on 2026-12-07: in case 1008 its
@@ -976,10 +977,10 @@ TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
   for (int i = 0; i < 8; ++i) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
     const auto faces = label_contacts(c.labels);
-    EXPECT_GE(contacts(faces, 420, 500), 80) << c.facts.id;
+    EXPECT_GE(contacts(faces, 420, 500), 300) << c.facts.id;
     EXPECT_GE(contacts(faces, 550, 600), 120) << c.facts.id;
-    EXPECT_GT(c.facts.mitral_area, 2.0) << c.facts.id;
-    EXPECT_LT(c.facts.mitral_area, 5.0) << c.facts.id;
+    EXPECT_GT(c.facts.mitral_area, 5.5) << c.facts.id;
+    EXPECT_LT(c.facts.mitral_area, 9.5) << c.facts.id;
     EXPECT_GT(c.facts.tricuspid_area, 1.5) << c.facts.id;
     EXPECT_LT(c.facts.tricuspid_area, 8.0) << c.facts.id;
     const auto [band, far] = boundary_contrast(c, 420, 500);

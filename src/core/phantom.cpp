@@ -77,8 +77,12 @@ bool Heart::classify(const Vec3& q, Voxel& out, double& sd, bool with_vessels) c
       }
       // A vessel that opens into this chamber (or vessel) has no wall across its mouth; nor
       // has the RV's outflow tract where it runs into the trunk's tube below the valve.
+      // Generation 2's LA keeps its wall inside the RV's outline, where an appendage that
+      // runs into the RV would otherwise open the LA's blood onto the RV's (seed 11's case
+      // 1006: 25 faces with the valve-sized mitral orifice, 68 with its wider vestibule).
+      const bool keeps_wall = generation >= 2 && pools[i] == kLA && pool_sd[4] < 0;
       for (const Vessel& ves : vessels) {
-        if (ves.opens_into == pools[i] && ves.tube.sd(q) < -ves.wall)
+        if (ves.opens_into == pools[i] && ves.tube.sd(q) < -ves.wall && !keeps_wall)
           return out = {kBlood, static_cast<uint8_t>(pools[i]), label}, true;
         if (below_pa_valve && ves.opens_below_valve == kPA && ves.tube.sd(q) < -ves.wall)
           return out = {kBlood, kRV, 600}, true;

@@ -811,8 +811,11 @@ void grow_airway(CaseSpec& c, Random& rng) {
 
 // The airway is placed round the vessels, veins included, but where no placement clears them
 // all a bronchus may still touch a pulmonary vein: that vein is placed again (place_vein,
-// from where it is) with the airway on its list. Then the airway's and the veins' clearances.
-void move_veins_off_airway(CaseSpec& c) {
+// from where it is) with the airway on its list. So is a vein that overlaps another vessel
+// once the LA has been fitted to its volume (fit_volumes shrinks it by as much as the
+// vestibule adds, lengthening the veins' stretch outside it), if the new course is clearer.
+// Then the airway's and the veins' clearances.
+void settle_veins(CaseSpec& c) {
   Heart& h = c.heart;
   std::vector<const Tube*> airway;
   for (const Vessel& v : h.vessels)
@@ -820,13 +823,20 @@ void move_veins_off_airway(CaseSpec& c) {
   for (VeinDraw& d : h.vein_draws) {
     const Vessel& vein = h.vessels[d.vessel];
     const std::vector<Vec3> course = world_course(h, vein.tube);
-    if (std::all_of(airway.begin(), airway.end(), [&](const Tube* a) {
-          return narrowest_gap(h, course, vein.tube.radii[0], *a, &h.la).gap >= 0.5;
-        }))
-      continue;
     std::vector<const Tube*> avoid = blood_tubes(h, &vein);
+    const bool airway_clear = std::all_of(airway.begin(), airway.end(), [&](const Tube* a) {
+      return narrowest_gap(h, course, vein.tube.radii[0], *a, &h.la).gap >= 0.5;
+    });
+    const double before = narrowest_of(h, course, vein.tube.radii[0], avoid, &h.la);
+    if (airway_clear && before >= 0) continue;
     avoid.insert(avoid.end(), airway.begin(), airway.end());
-    h.vessels[d.vessel] = place_vein(h, d, vein.tube.radii[0] - vein.wall, avoid);
+    const VeinDraw was = d;
+    Vessel moved = place_vein(h, d, vein.tube.radii[0] - vein.wall, avoid);
+    if (airway_clear && narrowest_of(h, world_course(h, moved.tube), moved.tube.radii[0], avoid, &h.la) <= before) {
+      d = was;
+      continue;
+    }
+    h.vessels[d.vessel] = moved;
   }
   double gap = 1e30;
   for (const Tube* a : airway) gap = std::min(gap, airway_gap(c, *a));
@@ -976,7 +986,7 @@ void grow_anatomy(CaseSpec& c, Random& rng) {
   // LA's vestibule adds to it.
   fit_volumes(h, /*fit_vessels=*/false);
   grow_airway(c, rng);
-  move_veins_off_airway(c);
+  settle_veins(c);
   fit_chest_to_heart(c);
 }
 

@@ -75,13 +75,11 @@ Vec3 perpendicular(const Vec3& n) {
   return n.cross(side).unit();
 }
 
-// The mitral orifice: a disc in the LV's base plane (w = 0) of a radius drawn for 4-5 cm2,
-// where it is most open -- inside the cavity's outline less the ring's rim and clear of the
-// aortic root (which takes precedence over it) -- and, among places nearly as open, nearest
-// below the LA. The LA reaches down to it through its vestibule, a tube from the orifice
-// toward the LA's centre until the tube lies wholly inside the LA's blood.
-void place_mitral(Heart& h, Random& rng) {
-  const double radius = std::sqrt(rng.uniform(4.0, 5.0) * 100 / M_PI);
+// Where a mitral orifice of `radius` opens most in the LV's base plane: inside the cavity's
+// outline less the ring's rim and clear of the aortic root (which takes precedence over it),
+// its vestibule's wall over the LV's base, and among places nearly as open, nearest below
+// the LA. False where none fits.
+bool find_mitral_place(const Heart& h, double radius, Vec3& centre, int& area_mm2) {
   const double a = h.lv_cavity.semi.x, b = h.lv_cavity.semi.y;
   const int nx = static_cast<int>(std::ceil(a)), ny = static_cast<int>(std::ceil(b));
   // Which 1 mm cells of the base plane an orifice may open.
@@ -117,17 +115,37 @@ void place_mitral(Heart& h, Random& rng) {
       places.push_back({{static_cast<double>(cx), static_cast<double>(cy), 0}, area});
       best = std::max(best, area);
     }
-  if (best == 0) return;  // no room: the ring stays closed
+  if (best == 0) return false;
   const Place* chosen = nullptr;
   for (const Place& p : places)
     if (p.area >= 0.9 * best &&
         (!chosen || (p.centre - below_la).norm() < (chosen->centre - below_la).norm()))
       chosen = &p;
+  centre = chosen->centre;
+  area_mm2 = chosen->area;
+  return true;
+}
+
+// The mitral orifice: a disc in the LV's base plane (w = 0) the size of the annulus, where a
+// label map's LABC meets its LVBC (the leaflets hang inside the LV's blood): drawn for 6.5-9.5
+// cm2 (the annulus in late diastole: 3.8 +/- 0.7 cm2 per m2 of body surface by echocardiography,
+// [O]), 1 mm narrower at a time where that does not fit, down to 8 mm. Until 2026-12-07 it was
+// drawn for 4-5 cm2, the valve's area between the open leaflets' tips, so that the fibrous
+// ring round it walled more of the LA off the LV than a heart's annulus does. The LA reaches
+// down to it through its vestibule, a tube from the orifice toward the LA's centre until the
+// tube lies wholly inside the LA's blood.
+void place_mitral(Heart& h, Random& rng) {
+  double radius = std::sqrt(rng.uniform(6.5, 9.5) * 100 / M_PI);
+  Vec3 centre;
+  int area = 0;
+  // Where the drawn annulus does not fit over the LV's base, a smaller one.
+  while (!find_mitral_place(h, radius, centre, area))
+    if ((radius -= 1) < 8) return;  // no room: the ring stays closed
   Heart::Orifice& m = h.mitral;
-  m.centre = chosen->centre;
+  m.centre = centre;
   m.axis = {0, 0, 1};
   m.radius = radius;
-  m.area_cm2 = chosen->area / 100.0;
+  m.area_cm2 = area / 100.0;
   // The vestibule, up from the orifice toward the LA's centre.
   const Vec3 toward = h.la.center - m.centre;
   const Vec3 dir = toward.unit();
