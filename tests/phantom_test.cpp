@@ -669,7 +669,10 @@ TEST(Phantom, PulmonaryVeinsKeepOffTheirNeighbours) {
   // 4.8-21.6 mm, median 10.4); each now takes the course nearest its drawn one that keeps
   // clear, or the one that comes closest. Where none kept clear, the closest still ran into a
   // neighbour by up to 5.4 mm (the coronary sinus, or the descending aorta: -6.6 with the
-  // slimmer LV of 2026-12-07); it is now pushed off them, and the worst is -1.6 mm.
+  // slimmer LV of 2026-12-07); it is now pushed off them, and the worst is -1.6 mm. Once the
+  // LA is fitted to its volume (smaller since its vestibule reaches a mitral orifice the
+  // annulus's size), a vein that overlaps a neighbour is placed again: 34 of 40 clear, the
+  // median 1.0 mm and three quarters at 0.3 or more (30, 0.7 and -0.0 before).
   PhantomOptions o;
   o.seed = 7;
   std::vector<double> gaps;
@@ -679,9 +682,9 @@ TEST(Phantom, PulmonaryVeinsKeepOffTheirNeighbours) {
     gaps.push_back(f.vein_clearance);
   }
   std::sort(gaps.begin(), gaps.end());
-  EXPECT_GT(gaps[20], 0.0);                       // the median
-  EXPECT_GT(gaps[10], -1.0);                      // three quarters within 1 mm
-  EXPECT_GE(gaps.end() - std::lower_bound(gaps.begin(), gaps.end(), 0.0), 25);  // clear
+  EXPECT_GT(gaps[20], 0.5);                       // the median
+  EXPECT_GT(gaps[10], 0.0);                       // three quarters clear
+  EXPECT_GE(gaps.end() - std::lower_bound(gaps.begin(), gaps.end(), 0.0), 32);  // clear
 }
 
 // The lowest HU within 15 mm of the world midline (x = 0) on slice k, between the body's
@@ -932,7 +935,7 @@ TEST(Phantom, BloodPoolsMeetOnlyWhereTheHeartOpens) {
                                {asa, pua}})
       EXPECT_EQ(at(a, b), 0) << id << " " << a << "/" << b;
     EXPECT_LE(at(la, ra), 60) << id;
-    EXPECT_LE(at(la, rv), 60) << id;
+    EXPECT_LE(at(la, rv), 10) << id;  // 0 in all eight (up to 25 before the LA kept its wall in the RV)
     EXPECT_LE(at(rv, asa), 10) << id;
   }
 }
