@@ -13,6 +13,9 @@ The measures come from the labels alone, so they check the phantom's own facts
   LV's axis runs from the mitral centre to the farthest LV voxel (LVBC or MLV); `apical` is
   how far the tricuspid centre lies along it past the mitral one, `lower` how far below it in
   world z (supine), `apart` the distance between them.
+- semilunar valves: the centres of the LV/ASA and RV/PUA faces (the aortic and pulmonary
+  valve planes); `pv_height` is how far the pulmonary one lies above the aortic one in world
+  z (supine), `pv_apart` the distance between them.
 - LV: the cavity's length from the mitral centre to its farthest LVBC voxel, and its widest
   and narrowest extent across a 6 mm slab a third of the way down.
 - RV, as echocardiography's RV-focused view measures it: its widest radial extent within
@@ -73,6 +76,12 @@ def measure(path):
     lab = np.asarray(im.dataobj).astype(np.int32)
     aff = im.affine
     out = {"faces": face_counts(lab)}
+    aortic = interface(lab, aff, 500, 820)
+    pulmonary = interface(lab, aff, 600, 850)
+    if len(aortic) and len(pulmonary):
+        a, p = aortic.mean(0), pulmonary.mean(0)
+        out["pv_height"] = float(p[2] - a[2])
+        out["pv_apart"] = float(np.linalg.norm(p - a))
     mitral = interface(lab, aff, 420, 500)
     tricuspid = interface(lab, aff, 550, 600)
     if len(mitral) == 0 or len(tricuspid) == 0:
@@ -160,6 +169,10 @@ def main():
                       ("apart", "tricuspid-mitral apart")]:
         if full:
             summary(name, [r[key] for r in full])
+    valves = [r for r in rows if "pv_height" in r]
+    for key, name in [("pv_height", "pulmonary above aortic"), ("pv_apart", "pulmonary-aortic apart")]:
+        if valves:
+            summary(name, [r[key] for r in valves])
     print("%-12s %6s %8s %8s" % ("faces", "cases", "median", "max"))
     pairs = sorted({k for r in rows for k in r["faces"]})
     for pair in pairs:
