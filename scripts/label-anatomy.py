@@ -12,7 +12,10 @@ The measures come from the labels alone, so they check the phantom's own facts
 - interfaces: the centres of the LA/LV and RA/RV faces (the mitral and tricuspid planes). The
   LV's axis runs from the mitral centre to the farthest LV voxel (LVBC or MLV); `apical` is
   how far the tricuspid centre lies along it past the mitral one, `lower` how far below it in
-  world z (supine), `apart` the distance between them.
+  world z (supine), `apart` the distance between them. The septal hinges are each
+  interface's point nearest the other's centre: `hinge_apical` how far the tricuspid's lies
+  along the LV's axis past the mitral's (5-10 mm in hearts, echocardiography's apical
+  offset), `hinge_apart` their distance.
 - semilunar valves: the centres of the LV/ASA and RV/PUA faces (the aortic and pulmonary
   valve planes); `pv_height` is how far the pulmonary one lies above the aortic one in world
   z (supine), `pv_apart` the distance between them.
@@ -94,6 +97,11 @@ def measure(path):
     out["apical"] = float((t - m) @ w)
     out["lower"] = float(m[2] - t[2])
     out["apart"] = float(np.linalg.norm(t - m))
+    # The septal hinges: the point of each interface nearest the other's centre.
+    mh = mitral[np.argmin(np.linalg.norm(mitral - t, axis=1))]
+    th = tricuspid[np.argmin(np.linalg.norm(tricuspid - m, axis=1))]
+    out["hinge_apical"] = float((th - mh) @ w)
+    out["hinge_apart"] = float(np.linalg.norm(th - mh))
 
     cavity = world(np.argwhere(lab == 500), aff)
     s = (cavity - m) @ w
@@ -157,8 +165,9 @@ def main():
         rows.append(r)
         if args.per_case and "apart" in r:
             print("%s lv %.1f x %.1f/%.1f  rv basal %.1f mid %.1f length %.1f  tricuspid apical %.1f lower %.1f apart %.1f"
+                  "  hinges apical %.1f apart %.1f"
                   % (r["case"], r["lv_length"], r["lv_widest"], r["lv_narrowest"], r["rv_basal"], r["rv_mid"],
-                     r["rv_length"], r["apical"], r["lower"], r["apart"]))
+                     r["rv_length"], r["apical"], r["lower"], r["apart"], r["hinge_apical"], r["hinge_apart"]))
     print("%d label maps in %s" % (len(rows), args.folder))
     print("%-28s %8s %8s %8s %8s" % ("measure (mm)", "min", "median", "mean", "max"))
     full = [r for r in rows if "apart" in r]
@@ -166,7 +175,7 @@ def main():
                       ("lv_narrowest", "LV narrowest, 1/3 down"), ("rv_basal", "RV basal"),
                       ("rv_mid", "RV mid-cavity"), ("rv_length", "RV length"),
                       ("apical", "tricuspid apical of mitral"), ("lower", "tricuspid below mitral"),
-                      ("apart", "tricuspid-mitral apart")]:
+                      ("apart", "tricuspid-mitral apart"), ("hinge_apical", "hinge apical"), ("hinge_apart", "hinges apart")]:
         if full:
             summary(name, [r[key] for r in full])
     valves = [r for r in rows if "pv_height" in r]
