@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0xfd671acddaf74b90ull);
+  EXPECT_EQ(all, 0x1c688476674a011eull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x609ef2486a4b556cull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x13a013cc22d3544dull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -164,20 +164,24 @@ std::array<double, 8> detached_ml(const PhantomCase& c) {
 // rounded end kept a wall across the RV's outflow tract under the valve (a second RV piece of
 // 2-6 ml in 39 of seed 7's 40 quick CT cases), and the LA's appendage, pushed off the
 // vessels round it, sometimes ran away from the LA (a second LA piece of 14-21 ml in cases
-// 19, 32 and 33 of seed 7). Seed 11's eight cases and those three: at most a few stray
-// voxels apart, where the deformation pinches a thin edge.
+// 19, 32 and 33 of seed 7). Until 2026-12-07 (fourteenth session) a pocket of the RV's
+// ellipsoid behind the aortic root, cut off by the root and the LA's wall, stayed RV blood:
+// 0.48, 0.56 and 0.27 ml in seed 7's cases 9, 16 and 27 (13 of 240 cases over six seeds had
+// one of 0.2-0.6 ml), and a deformation left a few stray voxels of a structure apart in many
+// cases (up to 0.05 ml in seed 11's eight). Such pieces are now drawn as wall, so in those
+// cases and seed 11's eight every structure is one piece.
 TEST(Phantom, EveryStructureIsOnePiece) {
   std::vector<const PhantomCase*> cases;
   for (const auto& c : quick_cases()) cases.push_back(&c);
   PhantomOptions o;
   o.seed = 7;
   std::vector<PhantomCase> seven;
-  for (const int i : {18, 31, 32}) seven.push_back(make_phantom_case(o, i));
+  for (const int i : {8, 15, 18, 26, 31, 32}) seven.push_back(make_phantom_case(o, i));
   for (const auto& c : seven) cases.push_back(&c);
   const LabelMap map = LabelMap::mmwhs();
   for (const PhantomCase* c : cases) {
     const auto ml = detached_ml(*c);
-    for (size_t k = 1; k < 8; ++k) EXPECT_LT(ml[k], 0.2) << c->facts.id << " " << map.names[k];
+    for (size_t k = 1; k < 8; ++k) EXPECT_EQ(ml[k], 0.0) << c->facts.id << " " << map.names[k];
   }
 }
 

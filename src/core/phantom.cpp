@@ -10,6 +10,7 @@
 #include <set>
 
 #include "coordseg/core/atomic_file.h"
+#include "coordseg/core/components.h"
 #include "coordseg/core/error.h"
 #include "coordseg/core/labels.h"
 #include "coordseg/core/names.h"
@@ -611,6 +612,37 @@ Grid phantom_grid(const PhantomOptions& options, int index) { return sample_case
 
 PhantomFacts phantom_facts(const PhantomOptions& options, int index) { return sample_case(options, index).facts; }
 
+namespace {
+
+// Draws as wall the voxels of each structure outside its largest 6-connected piece, where
+// they come to at most 2 ml (see make_phantom_case).
+void drop_detached_pieces(const CaseSpec& c, const Grid& g, PhantomCase& out) {
+  const LabelMap map = LabelMap::mmwhs();
+  LabelVolume classes = to_classes(out.labels, map);
+  const std::vector<int32_t> before = classes.voxels;
+  keep_largest_components(classes, map.num_classes());
+  std::vector<int64_t> dropped(static_cast<size_t>(map.num_classes()), 0);
+  for (size_t at = 0; at < before.size(); ++at)
+    if (classes.voxels[at] != before[at]) ++dropped[static_cast<size_t>(before[at])];
+  const double most = 2.0 / g.voxel_ml();
+  const Voxel wall{kWall, kPoolCount, 0};
+  const int64_t nx = g.dims[0], ny = g.dims[1];
+  for (size_t at = 0; at < before.size(); ++at) {
+    if (classes.voxels[at] == before[at] || dropped[static_cast<size_t>(before[at])] > most) continue;
+    const double ijk[3] = {static_cast<double>(static_cast<int64_t>(at) % nx),
+                           static_cast<double>(static_cast<int64_t>(at) / nx % ny),
+                           static_cast<double>(static_cast<int64_t>(at) / (nx * ny))};
+    Vec3 p;
+    double* xyz[3] = {&p.x, &p.y, &p.z};
+    for (int r = 0; r < 3; ++r)
+      *xyz[r] = g.affine.m[r][0] * ijk[0] + g.affine.m[r][1] * ijk[1] + g.affine.m[r][2] * ijk[2] + g.affine.m[r][3];
+    out.labels.voxels[at] = 0;
+    out.image.voxels[at] = static_cast<float>(intensity(c, wall, p));
+  }
+}
+
+}  // namespace
+
 PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
   const CaseSpec c = sample_case(options, index);
   const Grid& g = c.grid;
@@ -641,6 +673,13 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
         }
       }
   });
+  // 1b. A structure of a label map is one piece. Where the RV's ellipsoid reaches past the
+  // aortic root toward the LA, the root and the LA's wall cut a pocket of it off the rest of
+  // the RV (0.2-0.6 ml in 13 of 240 quick CT cases of seeds 1, 2, 7, 11, 77 and 2026, between
+  // the LA and the ascending aorta, where hearts have the transverse sinus), and a deformation
+  // can pinch a few voxels off a thin edge. Such pieces, up to 2 ml of a structure in all,
+  // are drawn as wall; larger ones are left for the tests to find.
+  if (second) drop_detached_pieces(c, g, out);
   // 2. The scanner's point spread.
   gaussian_blur(out.image.voxels, g.dims,
                 {c.look.blur_mm / g.spacing[0], c.look.blur_mm / g.spacing[1], c.look.blur_mm / g.spacing[2]},
