@@ -653,16 +653,12 @@ void drop_detached_pieces(const CaseSpec& c, const Grid& g, PhantomCase& out) {
   const Voxel wall{kWall, kPoolCount, 0};
   for (size_t at = 0; at < before.size(); ++at) {
     if (classes.voxels[at] == before[at] || dropped[static_cast<size_t>(before[at])] > most) continue;
-    const int64_t b = static_cast<int64_t>(at);
-    const double ijk[3] = {static_cast<double>(b % bx + lo[0]), static_cast<double>(b / bx % by + lo[1]),
-                           static_cast<double>(b / (bx * by) + lo[2])};
-    Vec3 p;
-    double* xyz[3] = {&p.x, &p.y, &p.z};
-    for (int r = 0; r < 3; ++r)
-      *xyz[r] = g.affine.m[r][0] * ijk[0] + g.affine.m[r][1] * ijk[1] + g.affine.m[r][2] * ijk[2] + g.affine.m[r][3];
-    const size_t w = whole(b % bx, b / bx % by, b / (bx * by));
+    const int64_t b = static_cast<int64_t>(at), i = b % bx, j = b / bx % by, k = b / (bx * by);
+    const auto p = g.affine.apply(static_cast<double>(i + lo[0]), static_cast<double>(j + lo[1]),
+                                  static_cast<double>(k + lo[2]));
+    const size_t w = whole(i, j, k);
     out.labels.voxels[w] = 0;
-    out.image.voxels[w] = static_cast<float>(intensity(c, wall, p));
+    out.image.voxels[w] = static_cast<float>(intensity(c, wall, {p[0], p[1], p[2]}));
   }
 }
 
