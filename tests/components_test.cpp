@@ -62,6 +62,37 @@ TEST(Components, FaceNeighboursAcrossEveryAxisJoin) {
   EXPECT_EQ(v.at(8, 8, 6), 0);
 }
 
+TEST(Components, DetachedVoxelsOfLabelValuesAreThoseOutsideTheLargestPiece) {
+  LabelVolume v = empty_volume();
+  box(v, 205, 0, 0, 0, 3, 3, 3);  // 27 voxels
+  box(v, 205, 6, 0, 0, 2, 1, 1);  // a 2-voxel piece: detached, (6, 0, 0) and (7, 0, 0)
+  box(v, 850, 0, 6, 5, 2, 2, 2);  // 8 voxels
+  box(v, 850, 5, 0, 5, 1, 2, 1);  // a 2-voxel piece: (5, 0, 5) and (5, 1, 5)
+  box(v, 500, 9, 9, 7, 1, 1, 1);  // one voxel: its own largest piece
+  const LabelVolume before = v;
+  const std::vector<size_t> detached = detached_voxels(v);
+  EXPECT_EQ(v.voxels, before.voxels);  // not changed
+  const auto index = [&](int i, int j, int k) { return static_cast<size_t>(i + 12 * (j + 10 * k)); };
+  EXPECT_EQ(detached, (std::vector<size_t>{index(6, 0, 0), index(7, 0, 0), index(5, 0, 5), index(5, 1, 5)}));
+  // Values from `below` up are not structures: 850 is left alone.
+  EXPECT_EQ(detached_voxels(v, 850), (std::vector<size_t>{index(6, 0, 0), index(7, 0, 0)}));
+  EXPECT_TRUE(detached_voxels(empty_volume()).empty());
+}
+
+TEST(Components, KeepLargestZeroesExactlyTheDetachedVoxels) {
+  std::mt19937 rng(11);
+  LabelVolume v = empty_volume();
+  std::uniform_int_distribution<int> value(0, 4);
+  for (auto& x : v.voxels) x = value(rng);  // many pieces per class, and ties among them
+  const std::vector<size_t> detached = detached_voxels(v, 4);
+  LabelVolume expected = v;
+  for (const size_t at : detached) expected.voxels[at] = 0;
+  keep_largest_components(v, 4);
+  EXPECT_EQ(v.voxels, expected.voxels);
+  EXPECT_GT(detached.size(), 100u);
+  EXPECT_EQ(count(v, 4), count(expected, 4));  // value 4 is not a class of 4 and stays
+}
+
 // The heart: class 1 (4x4x4) and class 2 (4x4x4) side by side at i = 2..9.
 LabelVolume heart_volume(std::array<double, 3> spacing = {1, 1, 1}) {
   Grid g;

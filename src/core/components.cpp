@@ -113,9 +113,9 @@ struct Box {
   size_t voxels() const { return static_cast<size_t>(dims[0] * dims[1] * dims[2]); }
 };
 
-// The smallest box holding every voxel of classes 1..num_classes-1, grown by grow[a] voxels
-// on each side within the grid; std::nullopt when there is no such voxel.
-std::optional<Box> structure_box(const LabelVolume& v, int num_classes, const std::array<int64_t, 3>& grow) {
+// The smallest box holding every voxel of values 1..below-1, grown by grow[a] voxels on each
+// side within the grid; std::nullopt when there is no such voxel.
+std::optional<Box> structure_box(const LabelVolume& v, int32_t below, const std::array<int64_t, 3>& grow) {
   const auto& dims = v.grid.dims;
   std::array<int64_t, 3> lo{dims[0], dims[1], dims[2]}, hi{-1, -1, -1};
   for (int64_t k = 0; k < dims[2]; ++k)
@@ -123,7 +123,7 @@ std::optional<Box> structure_box(const LabelVolume& v, int num_classes, const st
       const int32_t* row = v.voxels.data() + dims[0] * (j + dims[1] * k);
       int64_t first = -1, last = -1;
       for (int64_t i = 0; i < dims[0]; ++i)
-        if (row[i] > 0 && row[i] < num_classes) {
+        if (row[i] > 0 && row[i] < below) {
           if (first < 0) first = i;
           last = i;
         }
@@ -151,37 +151,56 @@ void for_each_in_box(const Box& b, const std::array<int64_t, 3>& dims, Fn fn) {
     }
 }
 
-// Keeps, per class, the component with the most voxels among those `eligible` accepts (by
-// the box voxel (i, j, k) where the component starts); everything else of classes
-// 1..num_classes-1 becomes 0. Components are labelled within `box`, which must hold every
+// Calls fn(grid index, length) for each run of the structure voxels (values 1..below-1)
+// that lies outside its value's kept piece: the 6-connected piece with the most voxels among
+// those `eligible` accepts (by the box voxel (i, j, k) where the piece starts; on equal
+// counts the piece that starts first). Pieces are found within `box`, which must hold every
 // structure voxel of `v`.
-template <typename Eligible>
-void keep_largest_eligible(LabelVolume& v, int num_classes, const Box& box, Eligible eligible) {
+template <typename Eligible, typename Fn>
+void for_each_detached_run(const LabelVolume& v, int32_t below, const Box& box, Eligible eligible, Fn fn) {
   const auto& dims = v.grid.dims;
-  const auto row = [&](int64_t j, int64_t k) {
-    return v.voxels.data() + box.lo[0] + dims[0] * (j + box.lo[1] + dims[1] * (k + box.lo[2]));
+  const auto first = [&](int64_t j, int64_t k) {
+    return static_cast<size_t>(box.lo[0] + dims[0] * (j + box.lo[1] + dims[1] * (k + box.lo[2])));
   };
-  const Runs runs = component_runs(box.dims, row);
+  const Runs runs = component_runs(box.dims, [&](int64_t j, int64_t k) { return v.voxels.data() + first(j, k); });
   const size_t n = runs.x.size();
   std::vector<int64_t> size(n, 0);
   for (size_t r = 0; r < n; ++r) size[static_cast<size_t>(runs.root[r])] += runs.length[r];
-  std::vector<int32_t> best_root(static_cast<size_t>(num_classes), -1);
-  std::vector<int64_t> best_size(static_cast<size_t>(num_classes), 0);
+  const int32_t top = n == 0 ? 0 : *std::max_element(runs.value.begin(), runs.value.end());
+  std::vector<int32_t> best_root(static_cast<size_t>(top) + 1, -1);
+  std::vector<int64_t> best_size(static_cast<size_t>(top) + 1, 0);
   runs.for_each([&](size_t r, int64_t line) {
-    const int32_t c = runs.value[r];
-    if (c >= num_classes || runs.root[r] != static_cast<int32_t>(r) || size[r] <= best_size[static_cast<size_t>(c)]) return;
+    const auto c = static_cast<size_t>(runs.value[r]);
+    if (runs.value[r] >= below || runs.root[r] != static_cast<int32_t>(r) || size[r] <= best_size[c]) return;
     if (!eligible(runs.x[r], line % box.dims[1], line / box.dims[1])) return;
-    best_size[static_cast<size_t>(c)] = size[r];
-    best_root[static_cast<size_t>(c)] = static_cast<int32_t>(r);
+    best_size[c] = size[r];
+    best_root[c] = static_cast<int32_t>(r);
   });
   runs.for_each([&](size_t r, int64_t line) {
-    const int32_t c = runs.value[r];
-    if (c < num_classes && runs.root[r] != best_root[static_cast<size_t>(c)])
-      std::fill_n(row(line % box.dims[1], line / box.dims[1]) + runs.x[r], runs.length[r], 0);
+    if (runs.value[r] < below && runs.root[r] != best_root[static_cast<size_t>(runs.value[r])])
+      fn(first(line % box.dims[1], line / box.dims[1]) + static_cast<size_t>(runs.x[r]), runs.length[r]);
   });
 }
 
+// Keeps, per class, its kept piece (see for_each_detached_run); everything else of classes
+// 1..num_classes-1 becomes 0.
+template <typename Eligible>
+void keep_largest_eligible(LabelVolume& v, int num_classes, const Box& box, Eligible eligible) {
+  // The runs are found before fn is first called, so fn may change the voxels.
+  for_each_detached_run(v, num_classes, box, eligible, [&](size_t at, int32_t length) { std::fill_n(v.voxels.data() + at, length, 0); });
+}
+
 }  // namespace
+
+std::vector<size_t> detached_voxels(const LabelVolume& v, int32_t below) {
+  std::vector<size_t> out;
+  const auto box = structure_box(v, below, {0, 0, 0});
+  if (!box) return out;
+  for_each_detached_run(v, below, *box, [](int64_t, int64_t, int64_t) { return true; }, [&](size_t at, int32_t length) {
+    for (int32_t i = 0; i < length; ++i) out.push_back(at + static_cast<size_t>(i));
+  });
+  return out;
+}
 
 void keep_largest_components(LabelVolume& v, int num_classes) {
   const auto box = structure_box(v, num_classes, {0, 0, 0});

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "coordseg/core/atomic_file.h"
@@ -617,48 +618,18 @@ namespace {
 // Draws as wall the voxels of each structure outside its largest 6-connected piece, where
 // they come to at most 2 ml (see make_phantom_case).
 void drop_detached_pieces(const CaseSpec& c, const Grid& g, PhantomCase& out) {
-  const int64_t nx = g.dims[0], ny = g.dims[1], nz = g.dims[2];
-  // Only the structures' bounding box: outside it every voxel is background.
-  int64_t lo[3] = {nx, ny, nz}, hi[3] = {-1, -1, -1};
-  for (int64_t k = 0; k < nz; ++k)
-    for (int64_t j = 0; j < ny; ++j) {
-      const int32_t* row = out.labels.voxels.data() + nx * (j + ny * k);
-      for (int64_t i = 0; i < nx; ++i)
-        if (row[i] != 0) {
-          lo[0] = std::min(lo[0], i), hi[0] = std::max(hi[0], i);
-          lo[1] = std::min(lo[1], j), hi[1] = std::max(hi[1], j);
-          lo[2] = std::min(lo[2], k), hi[2] = std::max(hi[2], k);
-        }
-    }
-  if (hi[0] < 0) return;
-  Grid box_grid = g;
-  for (int a = 0; a < 3; ++a) box_grid.dims[static_cast<size_t>(a)] = hi[a] - lo[a] + 1;
-  LabelVolume box = LabelVolume::filled(box_grid, 0);
-  const int64_t bx = box_grid.dims[0], by = box_grid.dims[1], bz = box_grid.dims[2];
-  auto whole = [&](int64_t i, int64_t j, int64_t k) {
-    return static_cast<size_t>((i + lo[0]) + nx * ((j + lo[1]) + ny * (k + lo[2])));
-  };
-  for (int64_t k = 0; k < bz; ++k)
-    for (int64_t j = 0; j < by; ++j)
-      for (int64_t i = 0; i < bx; ++i)
-        box.voxels[static_cast<size_t>(i + bx * (j + by * k))] = out.labels.voxels[whole(i, j, k)];
-  const LabelMap map = LabelMap::mmwhs();
-  LabelVolume classes = to_classes(box, map);
-  const std::vector<int32_t> before = classes.voxels;
-  keep_largest_components(classes, map.num_classes());
-  std::vector<int64_t> dropped(static_cast<size_t>(map.num_classes()), 0);
-  for (size_t at = 0; at < before.size(); ++at)
-    if (classes.voxels[at] != before[at]) ++dropped[static_cast<size_t>(before[at])];
+  const std::vector<size_t> detached = detached_voxels(out.labels);
+  std::map<int32_t, int64_t> count;  // per label value
+  for (const size_t at : detached) ++count[out.labels.voxels[at]];
   const double most = 2.0 / g.voxel_ml();
   const Voxel wall{kWall, kPoolCount, 0};
-  for (size_t at = 0; at < before.size(); ++at) {
-    if (classes.voxels[at] == before[at] || dropped[static_cast<size_t>(before[at])] > most) continue;
-    const int64_t b = static_cast<int64_t>(at), i = b % bx, j = b / bx % by, k = b / (bx * by);
-    const auto p = g.affine.apply(static_cast<double>(i + lo[0]), static_cast<double>(j + lo[1]),
-                                  static_cast<double>(k + lo[2]));
-    const size_t w = whole(i, j, k);
-    out.labels.voxels[w] = 0;
-    out.image.voxels[w] = static_cast<float>(intensity(c, wall, {p[0], p[1], p[2]}));
+  const int64_t nx = g.dims[0], ny = g.dims[1];
+  for (const size_t at : detached) {
+    if (static_cast<double>(count[out.labels.voxels[at]]) > most) continue;
+    const auto n = static_cast<int64_t>(at);
+    const auto p = g.affine.apply(static_cast<double>(n % nx), static_cast<double>(n / nx % ny), static_cast<double>(n / (nx * ny)));
+    out.labels.voxels[at] = 0;
+    out.image.voxels[at] = static_cast<float>(intensity(c, wall, {p[0], p[1], p[2]}));
   }
 }
 

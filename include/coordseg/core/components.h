@@ -1,6 +1,11 @@
 // Connected components of label maps (6-connectivity), torch-free.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
 #include "coordseg/core/volume.h"
 
 namespace coordseg {
@@ -8,6 +13,12 @@ namespace coordseg {
 // Keeps, for each class 1..num_classes-1, only its largest 6-connected component; the
 // other components become background (0). Classes are values 0..num_classes-1.
 void keep_largest_components(LabelVolume& classes, int num_classes);
+
+// The voxels of each value 1..below-1 that lie outside that value's largest 6-connected piece
+// (on equal sizes, the piece whose first voxel comes first in grid order), as grid indices in
+// ascending order. Works on classes and on label values alike (205, 420, ...); `v` is not
+// changed. keep_largest_components sets exactly these voxels to 0 (with below = num_classes).
+std::vector<size_t> detached_voxels(const LabelVolume& v, int32_t below = std::numeric_limits<int32_t>::max());
 
 // Like keep_largest_components, but a structure's component counts only where it belongs to
 // the heart: the heart region is the 6-connected part of "within margin_mm of any structure"
