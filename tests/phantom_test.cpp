@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x1c688476674a011eull);
+  EXPECT_EQ(all, 0x22d48c1e1560f2edull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x13a013cc22d3544dull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xf80f0ce6ee954196ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -954,19 +954,15 @@ TEST(Phantom, TheAorticRootStandsAtTheFrontOfTheLvBase) {
   // second segment passes low over the LV's left base: PUA meets MLV on 0-285 faces (660 in
   // all; 10 or fewer in five), and the mitral orifice has the room the root left (3.8-4.4
   // cm2, was 3.7-3.9). Since the LV is as slim as hearts' (2026-12-07), 0-189 faces (385 in
-  // all; none in five).
-  int64_t all = 0;
-  int few = 0;
+  // all; none in five). Since the trunk and its branches keep their wall where they pass over
+  // the LV (2026-12-07, fifteenth session), none in any case (seed 7's 40 too, where 13 had
+  // up to 121).
   for (const auto& c : quick_cases()) {
     const auto faces = label_contacts(c.labels);
-    const int64_t on_mlv = contacts(faces, 205, 850);
-    all += on_mlv;
-    few += on_mlv <= 20;
+    EXPECT_EQ(contacts(faces, 205, 850), 0) << c.facts.id << ": PUA on MLV";
     EXPECT_GT(contacts(faces, 500, 820), 150) << c.facts.id;  // LVBC/ASA across the whole annulus
     EXPECT_GE(c.facts.mitral_area, 3.5) << c.facts.id;
   }
-  EXPECT_LE(all, 500);
-  EXPECT_GE(few, 4);
 }
 
 TEST(Phantom, AtriaOpenIntoTheirVentriclesThroughTheValves) {
