@@ -377,6 +377,7 @@ CaseSpec sample_case(const PhantomOptions& o, int index) {
     h.generation = c.body.generation = c.look.generation = 2;
     grow_anatomy(c, more);
     draw_contrast(c, o.preset, more);
+    if (!o.motion) c.look.motion_mm = c.facts.motion_blur_mm = 0;
     c.facts.blood_level = c.look.pool_level[kLVC];
     // Fields of view from a tight cardiac one to the whole chest, centred between the heart
     // and the body's centre as the field widens.
@@ -574,7 +575,7 @@ std::string phantom_facts_csv_header() {
       "coronary_branches,coronary_branches_mm,valves_closed,mitral_area_cm2,tricuspid_area_cm2,tricuspid_apical_mm,"
       "rv_basal_diameter_mm,rv_mid_diameter_mm,lv_length_mm,lv_diameter_mm,"
       "aortic_annulus_diameter_mm,aortic_sinus_diameter_mm,pulmonary_valve_height_mm,pulmonary_valve_distance_mm,"
-      "coronary_shown_pct";
+      "coronary_shown_pct,motion_blur_mm";
   const LabelMap map = LabelMap::mmwhs();
   for (int c = 1; c < map.num_classes(); ++c) h += "," + map.names[static_cast<size_t>(c)] + "_ml";
   return h + "\n";
@@ -593,7 +594,7 @@ std::string phantom_facts_csv_row(const PhantomFacts& f, const std::vector<doubl
                          f.valves_closed ? 1.0 : 0.0, f.mitral_area, f.tricuspid_area, f.tricuspid_apical, f.rv_basal, f.rv_mid,
                          f.lv_length, f.lv_diameter,
                          f.annulus_diameter, f.sinus_diameter, f.pulmonary_valve_height,
-                         f.pulmonary_valve_distance, f.coronary_shown_pct}) {
+                         f.pulmonary_valve_distance, f.coronary_shown_pct, f.motion_blur_mm}) {
     std::snprintf(buf, sizeof buf, ",%.1f", x);
     row += buf;
   }
@@ -640,6 +641,56 @@ void drop_detached_pieces(const CaseSpec& c, const Grid& g, PhantomCase& out) {
   }
 }
 
+// Blurs the image over the heart and its labelled vessels along c.look.motion_dir by
+// c.look.motion_mm (sd): the Gaussian along each voxel axis takes the direction's share of
+// that axis (an axis-aligned stand-in for a blur along the direction). Its weight is 1 over
+// the structures and fades out over about 10 mm around them; the labels stay.
+void blur_heart_motion(const CaseSpec& c, PhantomCase& out, int threads) {
+  const Grid& g = c.grid;
+  const auto& dims = g.dims;
+  constexpr double kFade = 5.0;  // mm: sd of the weight's own blur
+  // The structures' box, grown by the fade's reach.
+  std::array<int64_t, 3> lo{dims[0], dims[1], dims[2]}, hi{-1, -1, -1};
+  for (int64_t k = 0; k < dims[2]; ++k)
+    for (int64_t j = 0; j < dims[1]; ++j)
+      for (int64_t i = 0; i < dims[0]; ++i)
+        if (out.labels.voxels[static_cast<size_t>(i + dims[0] * (j + dims[1] * k))] != 0) {
+          lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
+          hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
+        }
+  if (hi[0] < 0) return;
+  std::array<int64_t, 3> box{};
+  std::array<double, 3> sd{}, fade{};
+  for (size_t a = 0; a < 3; ++a) {
+    const auto reach = static_cast<int64_t>(std::ceil(4 * kFade / g.spacing[a]));
+    lo[a] = std::max<int64_t>(0, lo[a] - reach);
+    hi[a] = std::min<int64_t>(dims[a] - 1, hi[a] + reach);
+    box[a] = hi[a] - lo[a] + 1;
+    const Vec3 axis = Vec3{g.affine.m[0][a], g.affine.m[1][a], g.affine.m[2][a]}.unit();
+    sd[a] = c.look.motion_mm * std::fabs(axis.dot(c.look.motion_dir)) / g.spacing[a];
+    fade[a] = kFade / g.spacing[a];
+  }
+  const size_t n = static_cast<size_t>(box[0] * box[1] * box[2]);
+  std::vector<float> moved(n), weight(n);
+  const auto whole = [&](size_t at) {
+    const auto b = static_cast<int64_t>(at);
+    const int64_t i = b % box[0], j = b / box[0] % box[1], k = b / (box[0] * box[1]);
+    return static_cast<size_t>(lo[0] + i + dims[0] * (lo[1] + j + dims[1] * (lo[2] + k)));
+  };
+  for (size_t at = 0; at < n; ++at) {
+    const size_t w = whole(at);
+    moved[at] = out.image.voxels[w];
+    weight[at] = out.labels.voxels[w] != 0 ? 1.0f : 0.0f;
+  }
+  gaussian_blur(moved, box, sd, threads);
+  gaussian_blur(weight, box, fade, threads);
+  for (size_t at = 0; at < n; ++at) {
+    const float w = std::min(1.0f, 2.0f * weight[at]);
+    float& v = out.image.voxels[whole(at)];
+    v = w * moved[at] + (1 - w) * v;
+  }
+}
+
 }  // namespace
 
 PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
@@ -683,6 +734,7 @@ PhantomCase make_phantom_case(const PhantomOptions& options, int index) {
   gaussian_blur(out.image.voxels, g.dims,
                 {c.look.blur_mm / g.spacing[0], c.look.blur_mm / g.spacing[1], c.look.blur_mm / g.spacing[2]},
                 options.threads);
+  if (c.look.motion_mm > 0) blur_heart_motion(c, out, options.threads);
   const bool mr = c.modality == Modality::kMR;
   // MR's slice profile is wider than its in-plane point spread.
   if (second && mr) gaussian_blur(out.image.voxels, g.dims, {0, 0, c.look.slice_blur / g.spacing[2]}, options.threads);
@@ -789,7 +841,8 @@ void write_phantom_dataset(const std::string& out_dir, const PhantomOptions& opt
   ds["phantom"] = {{"seed", options.seed},
                    {"preset", options.preset == PhantomPreset::kQuick ? "quick" : "full"},
                    {"modality", options.modality == Modality::kCT ? "ct" : "mr"},
-                   {"generation", options.generation}};
+                   {"generation", options.generation},
+                   {"motion", options.motion}};
   write_text_file((fs::path(out_dir) / "phantom_facts.csv").string(), facts);
   write_text_file((fs::path(out_dir) / "dataset.json").string(), ds.dump(2) + "\n");
 }

@@ -1058,6 +1058,16 @@ void draw_contrast(CaseSpec& c, PhantomPreset preset, Random& rng) {
     }
     a.noise_grain = rng.uniform(0.6, 1.3);
     a.blur_mm = preset == PhantomPreset::kFull ? rng.uniform(0.4, 0.9) : rng.uniform(0.8, 1.5);
+    // The heart moves while it is scanned: a chest CT without ECG gating blurs its edges, and
+    // a gated one keeps some of that in a third of cases (drawn from its own stream, so that
+    // the rest of the case is as before). One direction per case; the blur is the image's
+    // only: a label map is drawn at the heart's mean position.
+    Random motion(c.noise_key ^ 0x30710eull);
+    if (motion.uniform(0, 1) < 1.0 / 3.0) {
+      a.motion_mm = motion.uniform(0.8, 2.0);
+      a.motion_dir = unit_vector(motion);
+      c.facts.motion_blur_mm = a.motion_mm;
+    }
   } else {
     // Bright-blood SSFP: every pool bright (inflow, not contrast), the venous ones a little less.
     c.facts.phase = "ssfp";

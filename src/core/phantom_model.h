@@ -460,6 +460,8 @@ struct Appearance {
   double noise_grain = 0;   // CT: sd (voxels, in-plane) of the noise's correlation
   double slice_blur = 0;    // extra through-plane blur, mm (MR's slice profile)
   double coil_falloff = 0;  // MR: sensitivity falls with depth from the anterior and posterior coils, mm
+  double motion_mm = 0;     // CT: sd (mm) of the heart's motion blur along motion_dir (world); 0: none
+  Vec3 motion_dir{1, 0, 0};
 };
 
 struct CaseSpec {

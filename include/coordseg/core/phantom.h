@@ -53,6 +53,9 @@ struct PhantomOptions {
   uint64_t seed = 1;
   int threads = 0;  // 0: all hardware threads
   int generation = 2;  // 1: the phantom before great vessels, neighbours and contrast phases
+  // CT, generation 2: blur the heart's edges in the cases that draw cardiac motion (about a
+  // third). false draws the same cases without it (every other voxel as with it).
+  bool motion = true;
 };
 
 // What was drawn for one case, for reports and tests.
@@ -115,6 +118,9 @@ struct PhantomFacts {
   // superior positive) and from it in all (generation 2).
   double pulmonary_valve_height = 0, pulmonary_valve_distance = 0;
   double coronary_shown_pct = 0;  // how much of their centrelines lies in fat, soft tissue or lung
+  // CT: the heart's motion during the acquisition, as the sd (mm) of a blur along one
+  // direction over the heart and its labelled vessels; 0 where the case has none.
+  double motion_blur_mm = 0;
   // How much deeper (mm) the chest is than generation 1's: room for the trachea behind the
   // great vessels, and for the heart behind the sternum.
   double chest_deeper = 0;
