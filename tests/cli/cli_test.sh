@@ -113,6 +113,16 @@ expect 0 '' '^ct_train_1001: .*, (arterial|pulmonary|venous)(, field of view cut
 expect 0 '' '^ct_train_1001: [0-9]+ x [0-9]+ x [0-9]+ voxels, [0-9. x]+ mm, (RAS|LPS)(, field of view cuts the vessels)?, [0-9.]+ s$' -- \
   "$COORDSEG" phantom --out "$TMP/ph3" --cases 1 --seed 5 --generation 1
 [[ $(head -1 "$TMP/ph2/phantom_facts.csv") == case,orientation,phase,* ]] || { echo "FAIL: phantom_facts.csv header"; failed=$((failed + 1)); }
+# --no-motion: seed 11's first case draws cardiac motion (1.9 mm); without it the same case
+# has the same label map and another image.
+"$COORDSEG" phantom --out "$TMP/phm" --cases 1 --seed 11 >/dev/null
+expect 0 '' '' -- "$COORDSEG" phantom --out "$TMP/phs" --cases 1 --seed 11 --no-motion
+motion_of() { awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "motion_blur_mm") c = i } NR == 2 { print $c }' "$1"; }
+expect 0 '' '^1\.9$' -- motion_of "$TMP/phm/phantom_facts.csv"
+expect 0 '' '^0\.0$' -- motion_of "$TMP/phs/phantom_facts.csv"
+expect 0 '' '"motion": false' -- cat "$TMP/phs/dataset.json"
+expect 0 '' '' -- cmp "$TMP/phm/ct_train/ct_train_1001_label.nii.gz" "$TMP/phs/ct_train/ct_train_1001_label.nii.gz"
+expect 1 '' '' -- cmp -s "$TMP/phm/ct_train/ct_train_1001_image.nii.gz" "$TMP/phs/ct_train/ct_train_1001_image.nii.gz"
 expect 2 '^coordseg: error: .*--out.*required' '' -- "$COORDSEG" phantom
 [[ ! -e "$TMP/ph0" && ! -e "$TMP/ph1" ]] || { echo "FAIL: a refused phantom run created its folder"; failed=$((failed + 1)); }
 
