@@ -15,7 +15,11 @@ The measures come from the labels alone, so they check the phantom's own facts
   world z (supine), `apart` the distance between them. The septal hinges are each
   interface's point nearest the other's centre: `hinge_apical` how far the tricuspid's lies
   along the LV's axis past the mitral's (5-10 mm in hearts, echocardiography's apical
-  offset), `hinge_apart` their distance.
+  offset), `hinge_apart` their distance. Along the line from the mitral centre to the
+  tricuspid one, over the voxels within 2 mm of it: `line_lv` how far LVBC reaches from the
+  mitral centre, `line_septum` the gap from there to where RVBC begins (the septum and its
+  walls, centre to centre), `line_rv` from there to the tricuspid centre -- what keeps the
+  two centres apart.
 - semilunar valves: the centres of the LV/ASA and RV/PUA faces (the aortic and pulmonary
   valve planes); `pv_height` is how far the pulmonary one lies above the aortic one in world
   z (supine), `pv_apart` the distance between them.
@@ -102,6 +106,21 @@ def measure(path):
     th = tricuspid[np.argmin(np.linalg.norm(tricuspid - m, axis=1))]
     out["hinge_apical"] = float((th - mh) @ w)
     out["hinge_apart"] = float(np.linalg.norm(th - mh))
+    u = (t - m) / np.linalg.norm(t - m)
+
+    def along(value):
+        """Positions along the line m -> t of the voxels of `value` within 2 mm of it."""
+        p = world(np.argwhere(lab == value), aff) - m
+        s = p @ u
+        return s[np.linalg.norm(p - np.outer(s, u), axis=1) <= 2.0]
+
+    lv_line, rv_line = along(500), along(600)
+    lv_reach = lv_line.max() if len(lv_line) else 0.0
+    rv_beyond = rv_line[rv_line > lv_reach]
+    if len(rv_beyond):
+        out["line_lv"] = float(lv_reach)
+        out["line_septum"] = float(rv_beyond.min() - lv_reach)
+        out["line_rv"] = float(out["apart"] - rv_beyond.min())
 
     cavity = world(np.argwhere(lab == 500), aff)
     s = (cavity - m) @ w
@@ -175,9 +194,12 @@ def main():
                       ("lv_narrowest", "LV narrowest, 1/3 down"), ("rv_basal", "RV basal"),
                       ("rv_mid", "RV mid-cavity"), ("rv_length", "RV length"),
                       ("apical", "tricuspid apical of mitral"), ("lower", "tricuspid below mitral"),
-                      ("apart", "tricuspid-mitral apart"), ("hinge_apical", "hinge apical"), ("hinge_apart", "hinges apart")]:
-        if full:
-            summary(name, [r[key] for r in full])
+                      ("apart", "tricuspid-mitral apart"), ("hinge_apical", "hinge apical"), ("hinge_apart", "hinges apart"),
+                      ("line_lv", "line: LVBC past mitral"), ("line_septum", "line: septum, LVBC to RVBC"),
+                      ("line_rv", "line: RVBC to tricuspid")]:
+        have = [r[key] for r in full if key in r]
+        if have:
+            summary(name, have)
     valves = [r for r in rows if "pv_height" in r]
     for key, name in [("pv_height", "pulmonary above aortic"), ("pv_apart", "pulmonary-aortic apart")]:
         if valves:

@@ -12,7 +12,8 @@ day) within 3.5, 5.1 and 8.3: the script takes the interfaces' centroids and the
 mitral one to the apex, the phantom the drawn orifices' centres and the LV's axis. The
 pulmonary valve's height above the aortic one and their distance agree within 1.1 and 0.8
 mm there (within 2.2 and 3.3 on all eight). The septal hinges (each interface's point
-nearest the other's centre) have no fact to hold them against: checked on a known slice.
+nearest the other's centre) and the line between the centres (how far LVBC, the septum and
+RVBC take of it) have no fact to hold them against: checked on known slices.
 usage: label_anatomy_test.py PATH/TO/coordseg PATH/TO/label-anatomy.py"""
 import csv
 import importlib.util
@@ -69,6 +70,23 @@ with tempfile.TemporaryDirectory() as tmp:
                       ("hinge_apart", np.hypot(4, 2))]:
         check(abs(r[key] - want) < 1e-6, "known slice: %s %.3f, want %.3f" % (key, r[key], want))
 
+    # Along the line between the centres: LABC over LVBC at x 0-4 and RABC over RVBC at x
+    # 10-14, both interfaces at z 4.5, an MLV septum at x 5-9 between the ventricles. The
+    # line runs along x from 2 to 12: LVBC reaches 2 mm from the mitral centre (x 4), RVBC
+    # begins 6 mm farther (x 10), 2 mm before the tricuspid centre.
+    lab = np.zeros((15, 1, 40), np.int16)
+    lab[0:5, 0, 0:5] = 420
+    lab[0:5, 0, 5:10] = 500
+    lab[2, 0, 10:40] = 500
+    lab[5:10, 0, 5:10] = 205
+    lab[10:15, 0, 0:5] = 550
+    lab[10:15, 0, 5:10] = 600
+    path = os.path.join(tmp, "septum_label.nii.gz")
+    nib.save(nib.Nifti1Image(lab, np.eye(4)), path)
+    r = la.measure(path)
+    for key, want in [("apart", 10.0), ("line_lv", 2.0), ("line_septum", 6.0), ("line_rv", 2.0)]:
+        check(key in r and abs(r[key] - want) < 1e-6, "septum slice: %s %s, want %.3f" % (key, r.get(key), want))
+
     data = os.path.join(tmp, "data")
     subprocess.run([COORDSEG, "phantom", "--out", data, "--cases", "3", "--seed", "11"], check=True,
                    stdout=subprocess.DEVNULL)
@@ -86,7 +104,7 @@ with tempfile.TemporaryDirectory() as tmp:
     out = subprocess.run([sys.executable, SCRIPT, data, "--per-case"], capture_output=True, text=True)
     check(out.returncode == 0, "the script failed: %s" % out.stderr)
     check("3 label maps in" in out.stdout and "RV basal" in out.stdout and "pulmonary above aortic" in out.stdout
-          and "hinges apart" in out.stdout,
+          and "hinges apart" in out.stdout and "line: septum" in out.stdout,
           "its report:\n" + out.stdout)
 
     empty = os.path.join(tmp, "empty")
