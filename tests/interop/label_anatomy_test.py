@@ -53,37 +53,38 @@ check(np.allclose(pts.mean(0), [10 + 0.5 * 4.5, -20 + 2.0 * 4.5, 5 + 3.0 * 4.5])
       "interface centre %s" % pts.mean(0))
 
 with tempfile.TemporaryDirectory() as tmp:
-    # Known answers for the interfaces: in a one-voxel-thick slice (1 mm voxels), LABC over
-    # LVBC at x 0-4 (interface at z 4.5), RABC over RVBC at x 8-12 (interface at z 6.5), and
-    # the LV's apex 35 mm along z. The septal hinges are the interfaces' facing ends, (4, 4.5)
-    # and (8, 6.5): 2 mm apart along the LV's axis, sqrt(20) mm apart.
-    lab = np.zeros((14, 1, 40), np.int16)
-    lab[0:5, 0, 0:5] = 420
-    lab[0:5, 0, 5:10] = 500
-    lab[2, 0, 10:40] = 500
-    lab[8:13, 0, 0:7] = 550
-    lab[8:13, 0, 7:10] = 600
-    path = os.path.join(tmp, "slice_label.nii.gz")
-    nib.save(nib.Nifti1Image(lab, np.eye(4)), path)
-    r = la.measure(path)
+
+    def known_slice(name, width, ra_rv, septum=False):
+        """The script's measures of a one-voxel-thick slice (1 mm voxels): LABC over LVBC at x
+        0-4 (interface at z 4.5), the LV's apex 35 mm along z, RABC over RVBC at x ra_rv[0] to
+        ra_rv[1] - 1 (interface at z ra_rv[2] - 0.5) and, if asked, an MLV septum between the
+        ventricles."""
+        lab = np.zeros((width, 1, 40), np.int16)
+        lab[0:5, 0, 0:5] = 420
+        lab[0:5, 0, 5:10] = 500
+        lab[2, 0, 10:40] = 500
+        x0, x1, z = ra_rv
+        lab[x0:x1, 0, 0:z] = 550
+        lab[x0:x1, 0, z:10] = 600
+        if septum:
+            lab[5:x0, 0, 5:10] = 205
+        path = os.path.join(tmp, name + "_label.nii.gz")
+        nib.save(nib.Nifti1Image(lab, np.eye(4)), path)
+        return la.measure(path)
+
+    # The interfaces: RABC over RVBC at x 8-12 (interface at z 6.5). The septal hinges are
+    # the interfaces' facing ends, (4, 4.5) and (8, 6.5): 2 mm apart along the LV's axis,
+    # sqrt(20) mm apart.
+    r = known_slice("slice", 14, (8, 13, 7))
     for key, want in [("apical", 2.0), ("apart", np.hypot(8, 2)), ("hinge_apical", 2.0),
                       ("hinge_apart", np.hypot(4, 2))]:
         check(abs(r[key] - want) < 1e-6, "known slice: %s %.3f, want %.3f" % (key, r[key], want))
 
-    # Along the line between the centres: LABC over LVBC at x 0-4 and RABC over RVBC at x
-    # 10-14, both interfaces at z 4.5, an MLV septum at x 5-9 between the ventricles. The
-    # line runs along x from 2 to 12: LVBC reaches 2 mm from the mitral centre (x 4), RVBC
-    # begins 6 mm farther (x 10), 2 mm before the tricuspid centre.
-    lab = np.zeros((15, 1, 40), np.int16)
-    lab[0:5, 0, 0:5] = 420
-    lab[0:5, 0, 5:10] = 500
-    lab[2, 0, 10:40] = 500
-    lab[5:10, 0, 5:10] = 205
-    lab[10:15, 0, 0:5] = 550
-    lab[10:15, 0, 5:10] = 600
-    path = os.path.join(tmp, "septum_label.nii.gz")
-    nib.save(nib.Nifti1Image(lab, np.eye(4)), path)
-    r = la.measure(path)
+    # Along the line between the centres: RABC over RVBC at x 10-14, its interface at z 4.5
+    # as the mitral one, an MLV septum at x 5-9. The line runs along x from 2 to 12: LVBC
+    # reaches 2 mm from the mitral centre (x 4), RVBC begins 6 mm farther (x 10), 2 mm before
+    # the tricuspid centre.
+    r = known_slice("septum", 15, (10, 15, 5), septum=True)
     for key, want in [("apart", 10.0), ("line_lv", 2.0), ("line_septum", 6.0), ("line_rv", 2.0)]:
         check(key in r and abs(r[key] - want) < 1e-6, "septum slice: %s %s, want %.3f" % (key, r.get(key), want))
 
