@@ -1173,14 +1173,10 @@ TEST(Phantom, CardiacMotionBlursTheImageOverTheHeartOnly) {
   const auto& d = still.labels.grid.dims;
   const auto& sp = still.labels.grid.spacing;
   // Every changed voxel lies within 20 mm (the fade's reach) of the structures' box.
-  std::array<int64_t, 3> lo{d[0], d[1], d[2]}, hi{-1, -1, -1};
-  for (int64_t k = 0; k < d[2]; ++k)
-    for (int64_t j = 0; j < d[1]; ++j)
-      for (int64_t i = 0; i < d[0]; ++i)
-        if (still.labels.at(i, j, k) != 0) {
-          lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
-          hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
-        }
+  const auto box = structure_box(still.labels);
+  ASSERT_TRUE(box);
+  std::array<int64_t, 3> lo = box->lo, hi{};
+  for (size_t a = 0; a < 3; ++a) hi[a] = lo[a] + box->dims[a] - 1;
   int64_t changed = 0, outside = 0;
   double on_heart = 0;
   int64_t heart = 0;

@@ -107,57 +107,13 @@ int64_t run_at(const Runs& r, int64_t i, int64_t j, int64_t k) {
   return i < r.x[at] + r.length[at] ? static_cast<int64_t>(at) : -1;
 }
 
-// A box of the grid: its first voxel and its size per axis (x, y, z).
-struct Box {
-  std::array<int64_t, 3> lo{}, dims{};
-  size_t voxels() const { return static_cast<size_t>(dims[0] * dims[1] * dims[2]); }
-};
-
-// The smallest box holding every voxel of values 1..below-1, grown by grow[a] voxels on each
-// side within the grid; std::nullopt when there is no such voxel.
-std::optional<Box> structure_box(const LabelVolume& v, int32_t below, const std::array<int64_t, 3>& grow) {
-  const auto& dims = v.grid.dims;
-  std::array<int64_t, 3> lo{dims[0], dims[1], dims[2]}, hi{-1, -1, -1};
-  for (int64_t k = 0; k < dims[2]; ++k)
-    for (int64_t j = 0; j < dims[1]; ++j) {
-      const int32_t* row = v.voxels.data() + dims[0] * (j + dims[1] * k);
-      int64_t first = -1, last = -1;
-      for (int64_t i = 0; i < dims[0]; ++i)
-        if (row[i] > 0 && row[i] < below) {
-          if (first < 0) first = i;
-          last = i;
-        }
-      if (first < 0) continue;
-      lo = {std::min(lo[0], first), std::min(lo[1], j), std::min(lo[2], k)};
-      hi = {std::max(hi[0], last), std::max(hi[1], j), std::max(hi[2], k)};
-    }
-  if (hi[0] < 0) return std::nullopt;
-  Box b;
-  for (size_t a = 0; a < 3; ++a) {
-    b.lo[a] = std::max<int64_t>(0, lo[a] - grow[a]);
-    b.dims[a] = std::min<int64_t>(dims[a] - 1, hi[a] + grow[a]) - b.lo[a] + 1;
-  }
-  return b;
-}
-
-// Calls fn(box index, grid index) for every voxel of the box, in box order.
-template <typename Fn>
-void for_each_in_box(const Box& b, const std::array<int64_t, 3>& dims, Fn fn) {
-  size_t at = 0;
-  for (int64_t k = 0; k < b.dims[2]; ++k)
-    for (int64_t j = 0; j < b.dims[1]; ++j) {
-      const auto row = static_cast<size_t>(b.lo[0] + dims[0] * (j + b.lo[1] + dims[1] * (k + b.lo[2])));
-      for (int64_t i = 0; i < b.dims[0]; ++i) fn(at++, row + static_cast<size_t>(i));
-    }
-}
-
 // Calls fn(grid index, length) for each run of the structure voxels (values 1..below-1)
 // that lies outside its value's kept piece: the 6-connected piece with the most voxels among
 // those `eligible` accepts (by the box voxel (i, j, k) where the piece starts; on equal
 // counts the piece that starts first). Pieces are found within `box`, which must hold every
 // structure voxel of `v`.
 template <typename Eligible, typename Fn>
-void for_each_detached_run(const LabelVolume& v, int32_t below, const Box& box, Eligible eligible, Fn fn) {
+void for_each_detached_run(const LabelVolume& v, int32_t below, const VoxelBox& box, Eligible eligible, Fn fn) {
   const auto& dims = v.grid.dims;
   const auto first = [&](int64_t j, int64_t k) {
     return static_cast<size_t>(box.lo[0] + dims[0] * (j + box.lo[1] + dims[1] * (k + box.lo[2])));
@@ -185,12 +141,37 @@ void for_each_detached_run(const LabelVolume& v, int32_t below, const Box& box, 
 // Keeps, per class, its kept piece (see for_each_detached_run); everything else of classes
 // 1..num_classes-1 becomes 0.
 template <typename Eligible>
-void keep_largest_eligible(LabelVolume& v, int num_classes, const Box& box, Eligible eligible) {
+void keep_largest_eligible(LabelVolume& v, int num_classes, const VoxelBox& box, Eligible eligible) {
   // The runs are found before fn is first called, so fn may change the voxels.
   for_each_detached_run(v, num_classes, box, eligible, [&](size_t at, int32_t length) { std::fill_n(v.voxels.data() + at, length, 0); });
 }
 
 }  // namespace
+
+std::optional<VoxelBox> structure_box(const LabelVolume& v, int32_t below, const std::array<int64_t, 3>& grow) {
+  const auto& dims = v.grid.dims;
+  std::array<int64_t, 3> lo{dims[0], dims[1], dims[2]}, hi{-1, -1, -1};
+  for (int64_t k = 0; k < dims[2]; ++k)
+    for (int64_t j = 0; j < dims[1]; ++j) {
+      const int32_t* row = v.voxels.data() + dims[0] * (j + dims[1] * k);
+      int64_t first = -1, last = -1;
+      for (int64_t i = 0; i < dims[0]; ++i)
+        if (row[i] > 0 && row[i] < below) {
+          if (first < 0) first = i;
+          last = i;
+        }
+      if (first < 0) continue;
+      lo = {std::min(lo[0], first), std::min(lo[1], j), std::min(lo[2], k)};
+      hi = {std::max(hi[0], last), std::max(hi[1], j), std::max(hi[2], k)};
+    }
+  if (hi[0] < 0) return std::nullopt;
+  VoxelBox b;
+  for (size_t a = 0; a < 3; ++a) {
+    b.lo[a] = std::max<int64_t>(0, lo[a] - grow[a]);
+    b.dims[a] = std::min<int64_t>(dims[a] - 1, hi[a] + grow[a]) - b.lo[a] + 1;
+  }
+  return b;
+}
 
 std::vector<size_t> detached_voxels(const LabelVolume& v, int32_t below) {
   std::vector<size_t> out;
@@ -213,7 +194,7 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
   const auto& dims = v.grid.dims;
   const auto box = structure_box(v, num_classes, {0, 0, 0});
   if (!box) return;  // no structure at all
-  const Box& b = *box;
+  const VoxelBox& b = *box;
   // The structure voxels of the box and their 6-connected groups, whatever their classes.
   std::vector<uint8_t> inside(b.voxels());
   for_each_in_box(b, dims, [&](size_t at, size_t full) {
@@ -294,14 +275,14 @@ void keep_largest_heart_components(LabelVolume& v, int num_classes, double margi
   const double limit = margin_mm * margin_mm * (1 + 1e-9);
   DistanceOptions distance;
   distance.max_mm = std::sqrt(limit) * (1 + 1e-9);  // nothing farther is needed
-  Box heart_box;
+  VoxelBox heart_box;
   Runs heart_blobs;
   int32_t heart = -1;
   int64_t heart_held = -1, heart_first = 0;
   for (const size_t ci : order) {
     const Cluster& c = clusters[ci];
     if (c.voxels < heart_held) break;
-    Box region;
+    VoxelBox region;
     for (size_t a = 0; a < 3; ++a) {
       region.lo[a] = std::max<int64_t>(0, c.lo[a] - reach[a]);
       region.dims[a] = std::min<int64_t>(dims[a] - 1, c.hi[a] + reach[a]) - region.lo[a] + 1;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -650,45 +651,28 @@ void blur_heart_motion(const CaseSpec& c, PhantomCase& out, int threads) {
   const auto& dims = g.dims;
   constexpr double kFade = 5.0;  // mm: sd of the weight's own blur
   // The structures' box, grown by the fade's reach.
-  std::array<int64_t, 3> lo{dims[0], dims[1], dims[2]}, hi{-1, -1, -1};
-  for (int64_t k = 0; k < dims[2]; ++k)
-    for (int64_t j = 0; j < dims[1]; ++j)
-      for (int64_t i = 0; i < dims[0]; ++i)
-        if (out.labels.voxels[static_cast<size_t>(i + dims[0] * (j + dims[1] * k))] != 0) {
-          lo = {std::min(lo[0], i), std::min(lo[1], j), std::min(lo[2], k)};
-          hi = {std::max(hi[0], i), std::max(hi[1], j), std::max(hi[2], k)};
-        }
-  if (hi[0] < 0) return;
-  std::array<int64_t, 3> box{};
+  std::array<int64_t, 3> reach{};
   std::array<double, 3> sd{}, fade{};
   for (size_t a = 0; a < 3; ++a) {
-    const auto reach = static_cast<int64_t>(std::ceil(4 * kFade / g.spacing[a]));
-    lo[a] = std::max<int64_t>(0, lo[a] - reach);
-    hi[a] = std::min<int64_t>(dims[a] - 1, hi[a] + reach);
-    box[a] = hi[a] - lo[a] + 1;
+    reach[a] = static_cast<int64_t>(std::ceil(4 * kFade / g.spacing[a]));
     const Vec3 axis = Vec3{g.affine.m[0][a], g.affine.m[1][a], g.affine.m[2][a]}.unit();
     sd[a] = c.look.motion_mm * std::fabs(axis.dot(c.look.motion_dir)) / g.spacing[a];
     fade[a] = kFade / g.spacing[a];
   }
-  const size_t n = static_cast<size_t>(box[0] * box[1] * box[2]);
-  std::vector<float> moved(n), weight(n);
-  const auto whole = [&](size_t at) {
-    const auto b = static_cast<int64_t>(at);
-    const int64_t i = b % box[0], j = b / box[0] % box[1], k = b / (box[0] * box[1]);
-    return static_cast<size_t>(lo[0] + i + dims[0] * (lo[1] + j + dims[1] * (lo[2] + k)));
-  };
-  for (size_t at = 0; at < n; ++at) {
-    const size_t w = whole(at);
-    moved[at] = out.image.voxels[w];
-    weight[at] = out.labels.voxels[w] != 0 ? 1.0f : 0.0f;
-  }
-  gaussian_blur(moved, box, sd, threads);
-  gaussian_blur(weight, box, fade, threads);
-  for (size_t at = 0; at < n; ++at) {
+  const auto box = structure_box(out.labels, std::numeric_limits<int32_t>::max(), reach);
+  if (!box) return;
+  std::vector<float> moved(box->voxels()), weight(box->voxels());
+  for_each_in_box(*box, dims, [&](size_t at, size_t whole) {
+    moved[at] = out.image.voxels[whole];
+    weight[at] = out.labels.voxels[whole] != 0 ? 1.0f : 0.0f;
+  });
+  gaussian_blur(moved, box->dims, sd, threads);
+  gaussian_blur(weight, box->dims, fade, threads);
+  for_each_in_box(*box, dims, [&](size_t at, size_t whole) {
     const float w = std::min(1.0f, 2.0f * weight[at]);
-    float& v = out.image.voxels[whole(at)];
+    float& v = out.image.voxels[whole];
     v = w * moved[at] + (1 - w) * v;
-  }
+  });
 }
 
 }  // namespace
