@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0x9992499949b68a04ull);
+  EXPECT_EQ(all, 0xe9334702dc8fde3bull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0xf80f0ce6ee954196ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x2484de6c44817890ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -1059,12 +1059,18 @@ TEST(Phantom, TheTricuspidOrificeLiesApicalOfTheMitralOne) {
   // apex axis (2.4-13.7 before), 50.7-64.9 mm from the mitral centre (47.3-53.4), and lower
   // in 7 of the 8 (8.9-19.9 mm); in ct_train_1004, whose pose raises the heart's right side,
   // it lies 42 mm right, 48 mm in front and 9.9 mm above (15.3 mm below before).
+  // In hearts the two annuli's centres lie about 40 mm apart. Until the mitral orifice moved
+  // toward the RA (2026-12-07, sixteenth session) the interfaces' centres lay 51.5-59.2 mm
+  // apart (mean 54.8); now 46.4-54.1 (mean 49.3).
   int lower = 0;
-  double drop = 0;
+  double drop = 0, apart = 0;
   for (int i = 0; i < 8; ++i) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
     const auto mitral = interface_centroid(c.labels, 420, 500);
     const auto tricuspid = interface_centroid(c.labels, 550, 600);
+    double d2 = 0;
+    for (size_t k = 0; k < 3; ++k) d2 += (tricuspid[k] - mitral[k]) * (tricuspid[k] - mitral[k]);
+    apart += std::sqrt(d2) / 8;
     const auto apex = farthest(c.labels, 500, 205, mitral);
     double axis[3], norm = 0, apical = 0;
     for (size_t k = 0; k < 3; ++k) axis[k] = apex[k] - mitral[k], norm += axis[k] * axis[k];
@@ -1073,13 +1079,14 @@ TEST(Phantom, TheTricuspidOrificeLiesApicalOfTheMitralOne) {
     EXPECT_LT(apical, 15.0) << c.facts.id;
     lower += mitral[2] - tricuspid[2] > 5.0;  // RAS+: z is up
     drop += (mitral[2] - tricuspid[2]) / 8;
-    // The orifice's centre, as the phantom placed it: 5.6-9.6 mm apical of the mitral plane
+    // The orifice's centre, as the phantom placed it: 8.6-12.6 mm apical of the mitral plane
     // (about 10 mm in hearts; -15 to -20 beside the RA).
     EXPECT_GT(c.facts.tricuspid_apical, 2.0) << c.facts.id;
     EXPECT_LT(c.facts.tricuspid_apical, 16.0) << c.facts.id;
   }
   EXPECT_GE(lower, 7);
   EXPECT_GT(drop, 8.0);
+  EXPECT_LT(apart, 51.0);
 }
 
 TEST(Phantom, TheRvIsAsWideAsHearts) {

@@ -161,13 +161,16 @@ void grow_coronaries(CaseSpec& c, const std::function<bool(const Vec3&)>& drawab
     return found;
   };
   // The atrioventricular groove at angle phi: going from the apex's side toward the atria
-  // (from 24 mm below the valve plane, under an atrium that hangs low), the first height where
+  // (from 30 mm below the valve plane, under an atrium that hangs low: from 24 mm, where the
+  // tricuspid orifice lies 10-13 mm apical the RA's vestibule covered the groove near the crux
+  // at every height tried, and the posterior descending artery set off from where the RCA had
+  // stopped short of it, 118 mm long in seed 77's case 9), the first height where
   // the outermost structure is no longer a ventricle (an atrium, the aortic root or the
   // pulmonary trunk, or nothing: then the top of the ventricle).
   auto av_groove = [&](const HeartSurface& surface, double phi, double& w_out, double& r_out) {
     double last_w = 0, last_r = 0;
     bool seen = false;
-    for (double w = 24; w > -40; w -= 1.5) {
+    for (double w = 30; w > -40; w -= 1.5) {
       const double r = surface.envelope(phi, w, from);
       bool ventricle = false;
       if (r > 0) {

@@ -78,7 +78,19 @@ Vec3 perpendicular(const Vec3& n) {
 // Where a mitral orifice of `radius` opens most in the LV's base plane: inside the cavity's
 // outline less the ring's rim and clear of the aortic root (which takes precedence over it),
 // its vestibule's wall over the LV's base, and among places nearly as open, nearest below
-// the LA. False where none fits.
+// the RA's centre, toward the tricuspid orifice. False where none fits.
+//
+// In hearts the mitral and tricuspid annuli meet at the central fibrous body, their centres
+// about 40 mm apart. Until 2026-12-07 (sixteenth session) the orifice was placed nearest
+// below the LA's centre, at the posterior-lateral side of the LV's base: on seed 7's 40
+// quick CT cases the LA/LV and RA/RV interfaces' centres then lay 48.9-58.7 mm apart
+// (median 54.6; label maps, scripts/label-anatomy.py), with 20.6-31.2 mm of LVBC (26.6)
+// from the mitral centre toward the tricuspid one, about 11 mm of it LV cavity beyond the
+// orifice's edge. Nearest below the RA's centre: 41.7-57.3 (48.4), LVBC 16.5-27.3 (20.5).
+// The rest is the septum (11.9 mm along that line) and the orifices' radii. The ring's rim
+// stops it there; nearer still, the rim clips the orifice (among places 0.8 as open: 45.8
+// mm apart, but 6.0 cm2 open instead of 6.8). The fourteenth session's try, halfway from
+// the LA's centre toward the RV's (49.1), moved it forward as well, toward the aortic root.
 bool find_mitral_place(const Heart& h, double radius, Vec3& centre, int& area_mm2) {
   const double a = h.lv_cavity.semi.x, b = h.lv_cavity.semi.y;
   const int nx = static_cast<int>(std::ceil(a)), ny = static_cast<int>(std::ceil(b));
@@ -90,7 +102,7 @@ bool find_mitral_place(const Heart& h, double radius, Vec3& centre, int& area_mm
       const Vec3 q{static_cast<double>(x), static_cast<double>(y), -1.0};
       cell(x, y) = h.in_mitral_ring(q) && h.aorta.sd(q) > 0.5 && h.pa.sd(q) > 0.5;
     }
-  const Vec3 below_la{h.la.center.x, h.la.center.y, 0};
+  const Vec3 below_ra{h.ra.center.x, h.ra.center.y, 0};
   const int r = static_cast<int>(std::floor(radius));
   struct Place {
     Vec3 centre;
@@ -119,7 +131,7 @@ bool find_mitral_place(const Heart& h, double radius, Vec3& centre, int& area_mm
   const Place* chosen = nullptr;
   for (const Place& p : places)
     if (p.area >= 0.9 * best &&
-        (!chosen || (p.centre - below_la).norm() < (chosen->centre - below_la).norm()))
+        (!chosen || (p.centre - below_ra).norm() < (chosen->centre - below_ra).norm()))
       chosen = &p;
   centre = chosen->centre;
   area_mm2 = chosen->area;
@@ -261,8 +273,10 @@ void place_tricuspid_beside_ra(Heart& h, double radius) {
 // the mitral. Generation 1's RA hangs 15-20 mm baseward of the LV's base plane, so the
 // channel through the walls beside it (place_tricuspid_beside_ra) opened there, facing
 // forward. Here the orifice's plane is tilted 10-25 degrees from the base plane toward the
-// RV's centre, at a height drawn for the case (2-10 mm apical of the base plane, or up to 6 mm
-// from it where no place fits there); the vestibule runs from it to the RA's centre, clear of
+// RV's centre, at a height drawn for the case (5-13 mm apical of the base plane, or up to 6 mm
+// from it where no place fits there; 2-10 mm until the mitral orifice moved toward the RA,
+// which tilts the line from the mitral centre to the apex so that the septal hinges' offset
+// along it fell from a median 5.0 to 3.2 mm on seed 7's 40; now 4.9); the vestibule runs from it to the RA's centre, clear of
 // the LV, the valve ring, the great arteries and the LA (sampled on its rim every 30 degrees
 // and 1.5 mm, and on its axis). Beyond the plane the channel is the RV's inflow: its
 // axis meets the RV's blood within 8 mm, and so do at least half of the lines through its
@@ -363,7 +377,7 @@ bool place_tricuspid_below_ra(Heart& h, double drawn_radius, double height, doub
 // fits, down to 8 mm (2 cm2); failing that, beside the RA.
 void place_tricuspid(Heart& h, Random& rng) {
   const double radius = std::sqrt(rng.uniform(5.0, 8.0) * 100 / M_PI);
-  const double height = rng.uniform(2, 10), tilt = rng.uniform(10, 25) * M_PI / 180;
+  const double height = rng.uniform(5, 13), tilt = rng.uniform(10, 25) * M_PI / 180;
   if (!place_tricuspid_below_ra(h, radius, height, tilt)) place_tricuspid_beside_ra(h, radius);
 }
 
