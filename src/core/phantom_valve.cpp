@@ -276,14 +276,15 @@ void place_tricuspid_beside_ra(Heart& h, double radius) {
 // RV's centre, at a height drawn for the case (5-13 mm apical of the base plane, or up to 6 mm
 // from it where no place fits there; 2-10 mm until the mitral orifice moved toward the RA,
 // which tilts the line from the mitral centre to the apex so that the septal hinges' offset
-// along it fell from a median 5.0 to 3.2 mm on seed 7's 40; now 4.9); the vestibule runs from it to the RA's centre, clear of
-// the LV, the valve ring, the great arteries and the LA (sampled on its rim every 30 degrees
-// and 1.5 mm, and on its axis). Beyond the plane the channel is the RV's inflow: its
-// axis meets the RV's blood within 8 mm, and so do at least half of the lines through its
-// disc; where the rest pass beyond the RV's crescent (which is narrower at its base than an
-// annulus), the channel's lumen, walled, is the RV's. Among places at the best height, the
-// one with the shortest vestibule; radii from `drawn_radius` down to 8 mm in 1.5 mm steps,
-// the largest that fits. false: none fits.
+// along it fell from a median 5.0 to 3.2 mm on seed 7's 40; now 4.9); the vestibule runs
+// from it to the RA's centre, clear of the LV, the valve ring, the great arteries and the LA
+// (sampled on its rim every 30 degrees and 1.5 mm, and on its axis). Beyond the plane the
+// channel is the RV's inflow: its axis meets the RV's blood within 8 mm, and so do at least
+// half of the lines through its disc; where the rest pass beyond the RV's crescent (which is
+// narrower at its base than an annulus), the channel's lumen, walled, is the RV's. Among
+// places at the best height, the one with the shortest vestibule (the one nearest the mitral
+// centre instead made no difference on seed 7's 40: the same few cells beside the LV); radii
+// from `drawn_radius` down to 8 mm in 1.5 mm steps, the largest that fits. false: none fits.
 bool place_tricuspid_below_ra(Heart& h, double drawn_radius, double height, double tilt) {
   Vec3 side = h.rv.center - h.ra.center;
   side.z = 0;
