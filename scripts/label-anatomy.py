@@ -107,14 +107,16 @@ def measure(path):
     out["hinge_apical"] = float((th - mh) @ w)
     out["hinge_apart"] = float(np.linalg.norm(th - mh))
     u = (t - m) / np.linalg.norm(t - m)
+    cavity = world(np.argwhere(lab == 500), aff)
+    rv_points = world(np.argwhere(lab == 600), aff)
 
-    def along(value):
-        """Positions along the line m -> t of the voxels of `value` within 2 mm of it."""
-        p = world(np.argwhere(lab == value), aff) - m
+    def along(points):
+        """Positions along the line m -> t of the world `points` within 2 mm of it."""
+        p = points - m
         s = p @ u
         return s[np.linalg.norm(p - np.outer(s, u), axis=1) <= 2.0]
 
-    lv_line, rv_line = along(500), along(600)
+    lv_line, rv_line = along(cavity), along(rv_points)
     lv_reach = lv_line.max() if len(lv_line) else 0.0
     rv_beyond = rv_line[rv_line > lv_reach]
     if len(rv_beyond):
@@ -122,7 +124,6 @@ def measure(path):
         out["line_septum"] = float(rv_beyond.min() - lv_reach)
         out["line_rv"] = float(out["apart"] - rv_beyond.min())
 
-    cavity = world(np.argwhere(lab == 500), aff)
     s = (cavity - m) @ w
     length = s.max()
     slab = np.abs(s - length / 3) < 3
@@ -134,7 +135,7 @@ def measure(path):
     out["lv_widest"] = float(max(extent))
     out["lv_narrowest"] = float(min(extent))
 
-    rv = world(np.argwhere(lab == 600), aff) - m
+    rv = rv_points - m
     s = rv @ w
     perp = rv - np.outer(s, w)
     e1 = (t - m) - ((t - m) @ w) * w
