@@ -1068,9 +1068,7 @@ TEST(Phantom, TheTricuspidOrificeLiesApicalOfTheMitralOne) {
     const PhantomCase& c = quick_cases()[static_cast<size_t>(i)];
     const auto mitral = interface_centroid(c.labels, 420, 500);
     const auto tricuspid = interface_centroid(c.labels, 550, 600);
-    double d2 = 0;
-    for (size_t k = 0; k < 3; ++k) d2 += (tricuspid[k] - mitral[k]) * (tricuspid[k] - mitral[k]);
-    apart += std::sqrt(d2) / 8;
+    apart += std::hypot(tricuspid[0] - mitral[0], tricuspid[1] - mitral[1], tricuspid[2] - mitral[2]) / 8;
     const auto apex = farthest(c.labels, 500, 205, mitral);
     double axis[3], norm = 0, apical = 0;
     for (size_t k = 0; k < 3; ++k) axis[k] = apex[k] - mitral[k], norm += axis[k] * axis[k];
