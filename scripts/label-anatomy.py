@@ -22,7 +22,10 @@ The measures come from the labels alone, so they check the phantom's own facts
   two centres apart.
 - semilunar valves: the centres of the LV/ASA and RV/PUA faces (the aortic and pulmonary
   valve planes); `pv_height` is how far the pulmonary one lies above the aortic one in world
-  z (supine), `pv_apart` the distance between them.
+  z (supine), `pv_apart` the distance between them. `la_top` and `ra_top`: how far the
+  highest LABC and RABC voxel centres lie above the aortic one in world z (the LA with its
+  appendage and labelled vein stubs, the RA with its appendage); an axial slice through the
+  pulmonary valve cuts both atria in hearts.
 - LV: the cavity's length from the mitral centre to its farthest LVBC voxel, and its widest
   and narrowest extent across a 6 mm slab a third of the way down.
 - RV, as echocardiography's RV-focused view measures it: its widest radial extent within
@@ -89,6 +92,10 @@ def measure(path):
         a, p = aortic.mean(0), pulmonary.mean(0)
         out["pv_height"] = float(p[2] - a[2])
         out["pv_apart"] = float(np.linalg.norm(p - a))
+        for value, key in [(420, "la_top"), (550, "ra_top")]:
+            k = np.argwhere(lab == value)
+            if len(k):
+                out[key] = float(world(k, aff)[:, 2].max() - a[2])
     mitral = interface(lab, aff, 420, 500)
     tricuspid = interface(lab, aff, 550, 600)
     if len(mitral) == 0 or len(tricuspid) == 0:
@@ -202,9 +209,11 @@ def main():
         if have:
             summary(name, have)
     valves = [r for r in rows if "pv_height" in r]
-    for key, name in [("pv_height", "pulmonary above aortic"), ("pv_apart", "pulmonary-aortic apart")]:
-        if valves:
-            summary(name, [r[key] for r in valves])
+    for key, name in [("pv_height", "pulmonary above aortic"), ("pv_apart", "pulmonary-aortic apart"),
+                      ("la_top", "LA top above aortic"), ("ra_top", "RA top above aortic")]:
+        have = [r[key] for r in valves if key in r]
+        if have:
+            summary(name, have)
     print("%-12s %6s %8s %8s" % ("faces", "cases", "median", "max"))
     pairs = sorted({k for r in rows for k in r["faces"]})
     for pair in pairs:
