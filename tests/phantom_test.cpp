@@ -130,9 +130,9 @@ TEST(Phantom, GenerationTwoIsTheMeasuredPhantom) {
   o.seed = 11;
   uint64_t all = 0;
   for (const auto& c : quick_cases()) all = (all ^ digest(c)) * 1099511628211ull;
-  EXPECT_EQ(all, 0xe9334702dc8fde3bull);
+  EXPECT_EQ(all, 0x5287a4c1249ea54dull);
   o.modality = Modality::kMR;
-  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x2484de6c44817890ull);
+  EXPECT_EQ(digest(make_phantom_case(o, 0)), 0x371ba437965a8a37ull);
 }
 
 TEST(Phantom, EveryStructureIsPresentWithAPlausibleVolume) {
@@ -676,7 +676,9 @@ TEST(Phantom, PulmonaryVeinsKeepOffTheirNeighbours) {
   // slimmer LV of 2026-12-07); it is now pushed off them, and the worst is -1.8 mm. Once the
   // LA is fitted to its volume (smaller since its vestibule reaches a mitral orifice the
   // annulus's size), a vein that overlaps a neighbour is placed again: 34 of 40 clear, the
-  // median 1.0 mm and three quarters at 0.3 or more (30, 0.7 and -0.0 before).
+  // median 1.0 mm and three quarters at 0.3 or more (30, 0.7 and -0.0 before). Since the LA
+  // sits higher (seventeenth session) its left upper vein has less room beside the appendage:
+  // 32 clear, the median 0.7, three quarters at 0.1 or more, the worst -1.6.
   PhantomOptions o;
   o.seed = 7;
   std::vector<double> gaps;
