@@ -88,6 +88,21 @@ with tempfile.TemporaryDirectory() as tmp:
     for key, want in [("apart", 10.0), ("line_lv", 2.0), ("line_septum", 6.0), ("line_rv", 2.0)]:
         check(key in r and abs(r[key] - want) < 1e-6, "septum slice: %s %s, want %.3f" % (key, r.get(key), want))
 
+    # The atria's tops over the aortic valve: LVBC under ASA at x 0-4 (their interface's
+    # centre at z 9.5), RVBC under PUA at x 14-16, LABC up to z 14 and RABC up to z 7.
+    lab = np.zeros((17, 1, 20), np.int16)
+    lab[0:5, 0, 0:10] = 500
+    lab[0:5, 0, 10:20] = 820
+    lab[14:17, 0, 0:10] = 600
+    lab[14:17, 0, 10:13] = 850
+    lab[6:9, 0, 0:15] = 420
+    lab[10:13, 0, 0:8] = 550
+    path = os.path.join(tmp, "tops_label.nii.gz")
+    nib.save(nib.Nifti1Image(lab, np.eye(4)), path)
+    r = la.measure(path)
+    for key, want in [("pv_height", 0.0), ("la_top", 4.5), ("ra_top", -2.5)]:
+        check(key in r and abs(r[key] - want) < 1e-6, "atria's tops: %s %s, want %.1f" % (key, r.get(key), want))
+
     data = os.path.join(tmp, "data")
     subprocess.run([COORDSEG, "phantom", "--out", data, "--cases", "3", "--seed", "11"], check=True,
                    stdout=subprocess.DEVNULL)
@@ -105,7 +120,7 @@ with tempfile.TemporaryDirectory() as tmp:
     out = subprocess.run([sys.executable, SCRIPT, data, "--per-case"], capture_output=True, text=True)
     check(out.returncode == 0, "the script failed: %s" % out.stderr)
     check("3 label maps in" in out.stdout and "RV basal" in out.stdout and "pulmonary above aortic" in out.stdout
-          and "hinges apart" in out.stdout and "line: septum" in out.stdout,
+          and "hinges apart" in out.stdout and "line: septum" in out.stdout and "LA top above aortic" in out.stdout,
           "its report:\n" + out.stdout)
 
     empty = os.path.join(tmp, "empty")
