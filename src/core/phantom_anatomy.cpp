@@ -968,13 +968,14 @@ void widen_rv(Heart& h) {
 }
 
 // Generation 1 hung the LA low behind the ventricles: its top lay at the aortic valve's height
-// (-8 to +13 mm above it, median 0, over seed 7's 40 quick CT cases), where in hearts an axial
-// slice through the ascending aorta and the pulmonary valve still cuts both atria (multidetector
-// CT anatomy, RadioGraphics 2007;27:829, its figure 1) and the heart's upper border, atria and
-// the LA's appendage, reaches the second left intercostal space while the aortic valve lies
-// behind the third (Gray's). Generation 2 lifts
-// the LA 10-16 mm, before its veins and appendage are grown from it, but keeps its top 12 mm
-// below the pulmonary bifurcation: the right pulmonary artery passes over the LA's roof.
+// (-7 to +14 mm above the LV/ASA interface's centre, median 1, on seed 7's 40 quick CT cases;
+// scripts/label-anatomy.py), where in hearts an axial slice through the ascending aorta and
+// the pulmonary valve still cuts both atria (multidetector CT anatomy, RadioGraphics
+// 2007;27:829, its figure 1) and the heart's upper border, atria and the LA's appendage,
+// reaches the second left intercostal space while the aortic valve lies behind the third
+// (Gray's). Generation 2 lifts the LA 10-16 mm, before its veins and appendage are grown from
+// it, but keeps the top of its ellipsoid 12 mm below the pulmonary bifurcation: the right
+// pulmonary artery passes over the LA's roof.
 void raise_la(CaseSpec& c) {
   Heart& h = c.heart;
   Random rng(c.noise_key ^ 0xa7e1a5ull);  // a stream of its own: the other draws stay as they were
